@@ -1,0 +1,1 @@
+"""Placeholder: data is built by a later issue (see the issue tracker)."""

@@ -1,0 +1,279 @@
+"""Typed layer specs: the nodes of the architecture graph. Each builds its module and knows its exact cost.
+
+A spec is a frozen, hashable record of everything that determines its module, so the same record
+serves the cost model, the builder, latency tables (as a key) and code export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import nn
+
+from ..registry import Registry
+from . import blocks
+from .mixers import get_mixer
+from .norms import norm_params
+
+Shape = tuple[int, int, int]  # channels, height, width (batch excluded)
+
+LAYERS: Registry[type["LayerSpec"]] = Registry("layer")
+
+
+def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def hidden_width(dim: int, ratio: float) -> int:
+    """Width of an MLP or expansion layer: dim * ratio, rounded to the nearest integer."""
+    return int(round(dim * ratio))
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSpec:
+    """Base: `out_shape`, `macs` and `params` are analytic; `build` returns a module (None: pass-through)."""
+
+    kind: ClassVar[str] = ""
+
+    def out_shape(self, s: Shape) -> Shape:
+        return s
+
+    def macs(self, s: Shape) -> int:
+        return 0
+
+    def params(self) -> int:
+        return 0
+
+    def build(self) -> nn.Module | None:
+        return None
+
+
+def _register(cls):
+    LAYERS.register(cls.kind)(cls)
+    return cls
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class ConvNormAct(LayerSpec):
+    kind: ClassVar[str] = "conv_norm_act"
+    cin: int
+    cout: int
+    kernel: int
+    stride: int = 1
+    groups: int = 1
+    bias: bool = False
+    norm: str = "batchnorm"
+    act: str = "relu"
+    preact: bool = False
+
+    @property
+    def padding(self) -> int:
+        return (self.kernel - 1) // 2
+
+    def out_shape(self, s):
+        return (self.cout, _conv_out(s[1], self.kernel, self.stride, self.padding),
+                _conv_out(s[2], self.kernel, self.stride, self.padding))
+
+    def macs(self, s):
+        _, h, w = self.out_shape(s)
+        return h * w * self.cout * (self.cin // self.groups) * self.kernel ** 2
+
+    def params(self):
+        weights = self.cout * (self.cin // self.groups) * self.kernel ** 2
+        return weights + (self.cout if self.bias else 0) + norm_params(self.norm, self.cout)
+
+    def build(self):
+        return blocks.ConvNormAct(self.cin, self.cout, self.kernel, self.stride, None, self.groups, self.bias,
+                                  self.norm, self.act, self.preact)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class PatchEmbed(LayerSpec):
+    kind: ClassVar[str] = "patch_embed"
+    cin: int
+    cout: int
+    patch: int
+    norm: str = "none"
+    pos_embed: bool = False
+    in_size: tuple[int, int] = (0, 0)  # needed for the position-embedding shape
+
+    def out_shape(self, s):
+        return (self.cout, s[1] // self.patch, s[2] // self.patch)
+
+    def macs(self, s):
+        _, h, w = self.out_shape(s)
+        return h * w * self.cout * self.cin * self.patch ** 2
+
+    def params(self):
+        h, w = self.in_size[0] // self.patch, self.in_size[1] // self.patch
+        pos = self.cout * h * w if self.pos_embed else 0
+        return self.cout * self.cin * self.patch ** 2 + self.cout + norm_params(self.norm, self.cout) + pos
+
+    def build(self):
+        hw = (self.in_size[0] // self.patch, self.in_size[1] // self.patch) if self.pos_embed else None
+        return blocks.PatchEmbed(self.cin, self.cout, self.patch, self.norm, hw)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class MetaBlock(LayerSpec):
+    """A MetaFormer block with a non-standalone mixer."""
+
+    kind: ClassVar[str] = "metaformer_block"
+    dim: int
+    mixer: str
+    mlp_ratio: float
+    heads: int | None = None
+    kernel: int | None = None
+    norm: str = "batchnorm"
+    act: str = "gelu"
+    layer_scale: float | None = None
+    qkv_bias: bool = True
+
+    @property
+    def hidden(self) -> int:
+        return hidden_width(self.dim, self.mlp_ratio)
+
+    def macs(self, s):
+        _, h, w = s
+        mixer = get_mixer(self.mixer).macs(self.dim, h, w, self.kernel, self.heads)
+        return mixer + 2 * h * w * self.dim * self.hidden
+
+    def params(self):
+        mixer = get_mixer(self.mixer).params(self.dim, self.kernel, self.heads, self.qkv_bias)
+        mlp = 2 * self.dim * self.hidden + self.hidden + self.dim
+        scale = 2 * self.dim if self.layer_scale else 0
+        return 2 * norm_params(self.norm, self.dim) + mixer + mlp + scale
+
+    def build(self):
+        mixer = get_mixer(self.mixer).build(self.dim, self.kernel, self.heads, self.qkv_bias)
+        return blocks.MetaFormerBlock(self.dim, mixer, self.hidden, self.norm, self.act, self.layer_scale)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class MBConv(LayerSpec):
+    kind: ClassVar[str] = "mbconv"
+    cin: int
+    cout: int
+    kernel: int
+    expansion: float
+    stride: int = 1
+
+    @property
+    def hidden(self) -> int:
+        return hidden_width(self.cin, self.expansion)
+
+    def out_shape(self, s):
+        pad = (self.kernel - 1) // 2
+        return (self.cout, _conv_out(s[1], self.kernel, self.stride, pad), _conv_out(s[2], self.kernel, self.stride, pad))
+
+    def macs(self, s):
+        _, h, w = s
+        _, ho, wo = self.out_shape(s)
+        expand = h * w * self.cin * self.hidden if self.hidden != self.cin else 0
+        return expand + ho * wo * self.hidden * self.kernel ** 2 + ho * wo * self.hidden * self.cout
+
+    def params(self):
+        expand = self.cin * self.hidden + 2 * self.hidden if self.hidden != self.cin else 0
+        return expand + self.hidden * self.kernel ** 2 + 2 * self.hidden + self.hidden * self.cout + 2 * self.cout
+
+    def build(self):
+        return blocks.MBConv(self.cin, self.cout, self.kernel, self.expansion, self.stride)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class ResNetBasicBlock(LayerSpec):
+    kind: ClassVar[str] = "resnet_basic_block"
+    cin: int
+    cout: int
+    stride: int = 2
+
+    def out_shape(self, s):
+        return (self.cout, _conv_out(s[1], 3, self.stride, 1), _conv_out(s[2], 3, self.stride, 1))
+
+    def macs(self, s):
+        _, h, w = self.out_shape(s)
+        return h * w * self.cout * (9 * self.cin + 9 * self.cout + self.cin)
+
+    def params(self):
+        return 9 * self.cin * self.cout + 9 * self.cout * self.cout + 4 * self.cout + self.cin * self.cout
+
+    def build(self):
+        return blocks.ResNetBasicBlock(self.cin, self.cout, self.stride)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class AvgPool3x3(LayerSpec):
+    kind: ClassVar[str] = "avg_pool_3x3"
+
+    def build(self):
+        return blocks.Pool()
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class Identity(LayerSpec):
+    """Pass-through (a skip connection); has no module."""
+
+    kind: ClassVar[str] = "identity"
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class Sum(LayerSpec):
+    """Element-wise sum of all inputs (a DAG node with several incoming edges); has no module."""
+
+    kind: ClassVar[str] = "sum"
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class Zero(LayerSpec):
+    kind: ClassVar[str] = "zero"
+
+    def build(self):
+        return blocks.Zero()
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class ClassifierHead(LayerSpec):
+    """[1x1 conv-BN-act] -> [norm -> norm_act] -> global average pool -> [fc-act] -> dropout -> linear."""
+
+    kind: ClassVar[str] = "classifier_head"
+    cin: int
+    num_classes: int
+    norm: str = "batchnorm"
+    norm_act: str = "none"
+    conv_hidden: int = 0
+    fc_hidden: int = 0
+    act: str = "relu"
+    dropout: float = 0.0
+
+    @property
+    def width(self) -> int:
+        return self.conv_hidden or self.cin
+
+    def out_shape(self, s):
+        return (self.num_classes, 1, 1)
+
+    def macs(self, s):
+        _, h, w = s
+        conv = h * w * self.cin * self.conv_hidden
+        return conv + self.width * self.fc_hidden + (self.fc_hidden or self.width) * self.num_classes
+
+    def params(self):
+        conv = self.cin * self.conv_hidden + 2 * self.conv_hidden if self.conv_hidden else 0
+        fc = self.width * self.fc_hidden + self.fc_hidden
+        classifier = ((self.fc_hidden or self.width) + 1) * self.num_classes
+        return conv + norm_params(self.norm, self.width) + fc + classifier
+
+    def build(self):
+        return blocks.ClassifierHead(self.cin, self.num_classes, self.norm, self.norm_act, self.conv_hidden,
+                                     self.fc_hidden, self.act, self.dropout)

@@ -1,0 +1,1 @@
+"""Placeholder: proxies is built by a later issue (see the issue tracker)."""

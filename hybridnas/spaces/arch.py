@@ -1,0 +1,90 @@
+"""Arch: an immutable, hashable point of a search space, with a stable id and a JSON form."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+
+class FrozenDict(Mapping[str, Any]):
+    """A read-only, hashable dict (values are themselves frozen)."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = dict(data)
+        self._hash = hash(tuple(sorted(self._data.items())))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FrozenDict) and self._data == other._data
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({self._data!r})"
+
+
+def freeze(value: Any) -> Any:
+    """Recursively turn dicts into FrozenDicts and lists into tuples."""
+    if isinstance(value, Mapping):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Inverse of `freeze`: plain dicts and lists, ready for JSON."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A canonical architecture of the space named `space`; `genes` is the space-specific frozen structure.
+
+    Spaces only hand out canonical Archs, so structural equality is network equality and `id` is stable.
+    """
+
+    space: str
+    genes: FrozenDict = field(compare=True)
+
+    @property
+    def id(self) -> str:
+        """12 hex digits of a SHA-1 over the space name and canonical genes."""
+        cached = self.__dict__.get("_id")
+        if cached is None:
+            text = json.dumps({"space": self.space, "genes": thaw(self.genes)}, sort_keys=True)
+            cached = hashlib.sha1(text.encode()).hexdigest()[:12]
+            object.__setattr__(self, "_id", cached)
+        return cached
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"space": self.space, "genes": thaw(self.genes)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Arch":
+        """Rebuild from `to_dict` output (use `Space.parse` to also validate and canonicalise)."""
+        return cls(str(data["space"]), freeze(data["genes"]))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Arch":
+        return cls.from_dict(json.loads(text))

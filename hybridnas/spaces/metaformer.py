@@ -1,0 +1,436 @@
+"""MetaFormer spaces: a stem, stages of MetaFormer blocks with a searchable hybrid layout, and a head.
+
+Canonical genes:
+    {"stem": {"width": int | None, "patch": int | None},
+     "stages": [{"width": int, "blocks": [{"mixer", "mlp_ratio", "heads", "kernel"}, ...]}, ...]}
+Identity blocks are dropped, and a block's `heads`/`kernel` are None when its mixer does not use them,
+so two encodings of the same network are equal.
+
+String form: `w24|w48:conv-k5-r3+attention-h2-r3|w96:conv-k3-r4*3`: the stem (`w<width>`, or
+`p<patch>[-w<width>]` for a patch stem), then one `w<width>:<blocks>` per stage; a block is
+`<mixer>[-k<kernel>][-h<heads>]-r<mlp ratio>`, `*N` repeats it. Dimensions fixed by the space may be left out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import ArchError, SpaceError
+from ..models import layers as L
+from ..models.mixers import get_mixer, list_mixers
+from .arch import Arch
+from .base import Space, register_space_type
+from .graph import LayerPlan
+from .layout import Layout, LayoutError, matches, parse_layout
+from .schema import MetaFormerConfig, PatchStem, Stage
+from .values import Param
+
+DIMS = ("mlp_ratio", "heads", "kernel")
+_BLOCK = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:-[khr][0-9.]+)*)(?:\*([0-9]+))?$")
+
+
+@dataclass(frozen=True)
+class StageRules:
+    """What a stage allows, precomputed from its config: (depth, layout, per-block mixer sets) triples."""
+
+    config: Stage
+    layouts: tuple[Layout, ...]
+    options: tuple[tuple[int, Layout, tuple[frozenset[str], ...]], ...]
+    mixers: tuple[str, ...]  # every mixer any layout can place, sorted (the encoding's alphabet)
+
+    def uses(self, mixer: str, dim: str) -> bool:
+        return dim == "mlp_ratio" or dim in get_mixer(mixer).uses
+
+
+def _num(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+@register_space_type("metaformer")
+class MetaFormerSpace(Space):
+    """Hybrid conv/attention spaces (hybrid_cifar, hybrid_imagenet, vit) in one language."""
+
+    type_name = "metaformer"
+    config_model = MetaFormerConfig
+
+    def __init__(self, config: MetaFormerConfig, source: str) -> None:
+        super().__init__(config, source)
+        self.stages = tuple(self._stage_rules(i, s) for i, s in enumerate(config.stages))
+        self._check_widths()
+
+    # ---- load-time validation ------------------------------------------------------------------------
+    def _fail(self, path: str, message: str) -> SpaceError:
+        return SpaceError(f"{self.source}: invalid space:\n  {path}: {message}")
+
+    def _stage_rules(self, i: int, stage: Stage) -> StageRules:
+        known = frozenset(list_mixers())
+        layouts = []
+        for text in stage.layout.values:
+            try:
+                layouts.append(parse_layout(text, known))
+            except LayoutError as exc:
+                raise self._fail(f"stages[{i}].layout", str(exc)) from None
+        options = []
+        for layout in layouts:
+            fits = [(d, layout, layout.expand(d)) for d in stage.depth.values if layout.expand(d) is not None]
+            if not fits:
+                raise self._fail(f"stages[{i}].layout", f"layout {layout.text!r} fits none of the depths "
+                                 f"{list(stage.depth.values)}; it needs depth >= {layout.fixed_length()} "
+                                 "(exactly that without a '*')")
+            options.extend(fits)
+        mixers = tuple(sorted(frozenset().union(*(lay.mixers for lay in layouts))))
+        return StageRules(stage, tuple(layouts), tuple(options), mixers)
+
+    def _check_widths(self) -> None:
+        cfg = self.config
+        for i, rules in enumerate(self.stages):
+            stage = rules.config
+            if cfg.constraints.heads_divide_width and any("heads" in get_mixer(m).uses for m in rules.mixers):
+                for width in stage.width.values:
+                    if not self._heads_for(i, width):
+                        raise self._fail(f"stages[{i}].heads", f"no heads choice {list(stage.heads.values)} "
+                                         f"divides width {width}; add a divisor or drop that width")
+            if stage.downsample.type == "none":
+                takes_stage_width = i == 0 and isinstance(cfg.stem, PatchStem) and cfg.stem.width is None
+                prev = cfg.stem.width if i == 0 else cfg.stages[i - 1].width
+                same = prev is not None and not prev.searchable and prev.values == stage.width.values
+                if not (takes_stage_width or same):
+                    raise self._fail(f"stages[{i}].downsample", "type 'none' needs this stage's width to equal "
+                                     "the previous width (both fixed), or a patch stem without its own width; "
+                                     "use type 'conv' with stride 1 to change width")
+
+    def _heads_for(self, i: int, width: int) -> tuple[int, ...]:
+        heads = self.stages[i].config.heads.values
+        if not self.config.constraints.heads_divide_width:
+            return heads
+        return tuple(h for h in heads if width % h == 0)
+
+    def _dim_values(self, i: int, dim: str, width: int) -> tuple:
+        return self._heads_for(i, width) if dim == "heads" else getattr(self.stages[i].config, dim).values
+
+    # ---- sampling ------------------------------------------------------------------------------------
+    def _sample_stem(self, rng: np.random.Generator) -> dict:
+        stem = self.config.stem
+        if isinstance(stem, PatchStem):
+            return {"width": stem.width.sample(rng) if stem.width else None, "patch": stem.patch_size.sample(rng)}
+        return {"width": stem.width.sample(rng), "patch": None}
+
+    def _sample_mixers(self, i: int, rng: np.random.Generator) -> list[str]:
+        rules = self.stages[i]
+        depths = sorted({d for d, _, _ in rules.options})
+        depth = depths[int(rng.integers(len(depths)))]
+        fitting = [slots for d, _, slots in rules.options if d == depth]
+        slots = fitting[int(rng.integers(len(fitting)))]
+        return [sorted(slot)[int(rng.integers(len(slot)))] for slot in slots]
+
+    def _fill_blocks(self, i: int, mixers: list[str], width: int, rng: np.random.Generator,
+                     shared: Mapping[str, Any] | None = None) -> list[dict]:
+        """Blocks for `mixers`; stage-shared dims take `shared[dim]` when still allowed, else a new sample."""
+        rules = self.stages[i]
+        common = {}
+        for dim in DIMS:
+            values = self._dim_values(i, dim, width)
+            keep = (shared or {}).get(dim)
+            common[dim] = keep if keep in values else values[int(rng.integers(len(values)))]
+        blocks = []
+        for mixer in mixers:
+            block = {"mixer": mixer}
+            for dim in DIMS:
+                if dim in rules.config.per_block:
+                    values = self._dim_values(i, dim, width)
+                    block[dim] = values[int(rng.integers(len(values)))]
+                else:
+                    block[dim] = common[dim]
+            blocks.append(block)
+        return blocks
+
+    def _sample_stage(self, i: int, rng: np.random.Generator) -> dict:
+        width = self.stages[i].config.width.sample(rng)
+        return {"width": width, "blocks": self._fill_blocks(i, self._sample_mixers(i, rng), width, rng)}
+
+    def _sample_genes(self, rng: np.random.Generator) -> dict:
+        return {"stem": self._sample_stem(rng), "stages": [self._sample_stage(i, rng) for i in range(len(self.stages))]}
+
+    # ---- canonical form and validation ---------------------------------------------------------------
+    def _bad(self, path: str, value: Any, allowed: Any) -> ArchError:
+        return ArchError(f"space {self.name!r}: {path} = {value!r} is not allowed; allowed: {allowed}")
+
+    def _canonical(self, genes: Any) -> dict:
+        try:
+            stem, stages = genes["stem"], list(genes["stages"])
+        except (KeyError, TypeError):
+            raise ArchError(f"space {self.name!r}: genes need keys 'stem' and 'stages', got {genes!r:.200}") from None
+        if len(stages) != len(self.stages):
+            raise ArchError(f"space {self.name!r}: expected {len(self.stages)} stages, got {len(stages)}")
+        return {"stem": self._canonical_stem(stem),
+                "stages": [self._canonical_stage(i, s) for i, s in enumerate(stages)]}
+
+    def _canonical_stem(self, stem: Any) -> dict:
+        cfg = self.config.stem
+        width, patch = stem.get("width"), stem.get("patch")
+        if isinstance(cfg, PatchStem):
+            if patch not in cfg.patch_size:
+                raise self._bad("stem.patch", patch, list(cfg.patch_size.values))
+            if cfg.width is None and width is not None:
+                raise self._bad("stem.width", width, "none: this patch stem takes the first stage's width")
+        elif patch is not None:
+            raise self._bad("stem.patch", patch, "none: this space has a conv stem")
+        if (cfg.width is not None) and width not in cfg.width:
+            raise self._bad("stem.width", width, list(cfg.width.values))
+        return {"width": width, "patch": patch}
+
+    def _canonical_stage(self, i: int, stage: Any) -> dict:
+        rules = self.stages[i]
+        width = stage.get("width")
+        if width not in rules.config.width:
+            raise self._bad(f"stages[{i}].width", width, list(rules.config.width.values))
+        blocks = []
+        for j, block in enumerate(stage.get("blocks", ())):
+            mixer = block.get("mixer")
+            if mixer not in rules.mixers:
+                raise self._bad(f"stages[{i}].blocks[{j}].mixer", mixer, list(rules.mixers))
+            if mixer == "identity":
+                continue
+            canon = {"mixer": mixer}
+            for dim in DIMS:
+                value = block.get(dim)
+                if not rules.uses(mixer, dim):
+                    canon[dim] = None
+                    continue
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                allowed = self._dim_values(i, dim, width)
+                if value is None and len(allowed) == 1:
+                    value = allowed[0]
+                if value not in allowed:
+                    raise self._bad(f"stages[{i}].blocks[{j}].{dim}", value, list(allowed))
+                canon[dim] = value
+            blocks.append(canon)
+        for dim in DIMS:
+            if dim in rules.config.per_block:
+                continue
+            used = {b[dim] for b in blocks if b[dim] is not None}
+            if len(used) > 1:
+                raise ArchError(f"space {self.name!r}: stages[{i}] shares one {dim} across its blocks "
+                                f"(not in per_block), got {sorted(used)}")
+        mixers = tuple(b["mixer"] for b in blocks)
+        if not any(matches(mixers, slots) for _, _, slots in rules.options):
+            raise ArchError(f"space {self.name!r}: stages[{i}] mixers {list(mixers)} fit no layout "
+                            f"{[lay.text for lay in rules.layouts]} at depths {list(rules.config.depth.values)}")
+        return {"width": width, "blocks": blocks}
+
+    # ---- string form ---------------------------------------------------------------------------------
+    def format(self, arch: Arch) -> str:
+        stem = arch.genes["stem"]
+        head = f"p{stem['patch']}" if stem["patch"] is not None else ""
+        if stem["width"] is not None:
+            head += ("-" if head else "") + f"w{stem['width']}"
+        parts = [head]
+        for stage in arch.genes["stages"]:
+            tokens = [self._block_token(b) for b in stage["blocks"]]
+            runs: list[list] = []
+            for tok in tokens:
+                if runs and runs[-1][0] == tok:
+                    runs[-1][1] += 1
+                else:
+                    runs.append([tok, 1])
+            body = "+".join(tok if n == 1 else f"{tok}*{n}" for tok, n in runs)
+            parts.append(f"w{stage['width']}:{body}")
+        return "|".join(parts)
+
+    @staticmethod
+    def _block_token(block: Mapping[str, Any]) -> str:
+        out = block["mixer"]
+        for dim, letter in (("kernel", "k"), ("heads", "h"), ("mlp_ratio", "r")):
+            if block[dim] is not None:
+                out += f"-{letter}{block[dim]}"
+        return out
+
+    def parse_genes(self, text: str) -> dict:
+        pieces = text.split("|")
+        expected = len(self.stages) + 1
+        if len(pieces) != expected:
+            raise ArchError(f"space {self.name!r}: {text!r} has {len(pieces)} '|'-separated parts; expected "
+                            f"{expected} (stem, then one per stage), e.g. {self.format(self.sample(0))!r}")
+        stem: dict[str, Any] = {"width": None, "patch": None}
+        for item in filter(None, pieces[0].split("-")):
+            key = {"w": "width", "p": "patch"}.get(item[0])
+            if key is None or not item[1:].isdigit():
+                raise ArchError(f"space {self.name!r}: stem {pieces[0]!r}: expected w<width> and/or p<patch>")
+            stem[key] = int(item[1:])
+        stages = [self._parse_stage(i, piece) for i, piece in enumerate(pieces[1:])]
+        return {"stem": stem, "stages": stages}
+
+    def _parse_stage(self, i: int, piece: str) -> dict:
+        head, sep, body = piece.partition(":")
+        if not sep or not head.startswith("w") or not head[1:].isdigit():
+            raise ArchError(f"space {self.name!r}: stage {i} {piece!r}: expected w<width>:<blocks>, "
+                            "e.g. w64:conv-k3-r4*2+attention-h2-r4")
+        blocks = []
+        for token in filter(None, body.split("+")):
+            match = _BLOCK.match(token)
+            if not match:
+                raise ArchError(f"space {self.name!r}: stage {i} block {token!r}: expected "
+                                "<mixer>[-k<kernel>][-h<heads>][-r<mlp ratio>][*<repeat>]")
+            block: dict[str, Any] = {"mixer": match.group(1), "mlp_ratio": None, "heads": None, "kernel": None}
+            for item in filter(None, match.group(2).split("-")):
+                dim = {"k": "kernel", "h": "heads", "r": "mlp_ratio"}[item[0]]
+                try:
+                    block[dim] = _num(item[1:])
+                except ValueError:
+                    raise ArchError(f"space {self.name!r}: stage {i} block {token!r}: bad number {item!r}") from None
+            blocks.extend(dict(block) for _ in range(int(match.group(3) or 1)))
+        return {"width": int(head[1:]), "blocks": blocks}
+
+    # ---- graph ---------------------------------------------------------------------------------------
+    def plan(self, arch: Arch) -> LayerPlan:
+        cfg = self.config
+        norm, act = cfg.block.norm, cfg.block.act
+        plan = LayerPlan(self.input_shape)
+        stem, stages = arch.genes["stem"], arch.genes["stages"]
+        channels = self.input_shape[0]
+        if isinstance(cfg.stem, PatchStem):
+            width = stem["width"] or stages[0]["width"]
+            plan.add("stem", L.PatchEmbed(channels, width, stem["patch"], norm if cfg.stem.norm else "none",
+                                          cfg.stem.pos_embed, self.input_shape[1:]))
+            channels = width
+        else:
+            strides = cfg.stem.strides
+            for j, stride in enumerate(strides):
+                name = "stem" if len(strides) == 1 else f"stem{j}"
+                plan.add(name, L.ConvNormAct(channels, stem["width"], cfg.stem.kernel, stride, act=cfg.stem.act))
+                channels = stem["width"]
+        for i, stage in enumerate(stages):
+            down, width = self.stages[i].config.downsample, stage["width"]
+            if down.type == "conv":
+                plan.add(f"s{i}_down", L.ConvNormAct(channels, width, down.kernel, down.stride, norm=norm, act="none"))
+            channels = width
+            for j, b in enumerate(stage["blocks"]):
+                if b["mixer"] == "mbconv":
+                    spec = L.MBConv(width, width, b["kernel"], b["mlp_ratio"])
+                else:
+                    spec = L.MetaBlock(width, b["mixer"], b["mlp_ratio"], b["heads"], b["kernel"], norm, act,
+                                       cfg.block.layer_scale, cfg.block.qkv_bias)
+                plan.add(f"s{i}_b{j}", spec)
+        plan.add("head", L.ClassifierHead(channels, self.num_classes, norm if cfg.head.norm else "none", "none",
+                                          0, cfg.head.fc_hidden, act, cfg.head.dropout))
+        return plan
+
+    # ---- search operators ----------------------------------------------------------------------------
+    def _moves(self, arch: Arch) -> list[tuple]:
+        moves: list[tuple] = []
+        stem = self.config.stem
+        if (stem.width is not None and stem.width.searchable) or getattr(stem, "patch_size", Param((0,))).searchable:
+            moves.append(("stem",))
+        for i, (rules, stage) in enumerate(zip(self.stages, arch.genes["stages"])):
+            if len(rules.options) > 1 or len(rules.options[0][2]) and any(len(s) > 1 for s in rules.options[0][2]):
+                moves.append(("mixers", i))
+            if rules.config.width.searchable:
+                moves.append(("width", i))
+            for dim in DIMS:
+                if len(self._dim_values(i, dim, stage["width"])) > 1 and any(b[dim] is not None for b in stage["blocks"]):
+                    moves.append(("dim", i, dim))
+        return moves
+
+    def _mutate_genes(self, arch: Arch, rng: np.random.Generator) -> dict:
+        genes = {"stem": dict(arch.genes["stem"]), "stages": [
+            {"width": s["width"], "blocks": [dict(b) for b in s["blocks"]]} for s in arch.genes["stages"]]}
+        moves = self._moves(arch)
+        if not moves:
+            return genes
+        move = moves[int(rng.integers(len(moves)))]
+        if move[0] == "stem":
+            genes["stem"] = self._sample_stem(rng)
+            return genes
+        i = move[1]
+        stage = genes["stages"][i]
+        shared = {dim: next((b[dim] for b in stage["blocks"] if b[dim] is not None), None) for dim in DIMS}
+        if move[0] == "mixers":
+            stage["blocks"] = self._fill_blocks(i, self._sample_mixers(i, rng), stage["width"], rng, shared)
+        elif move[0] == "width":
+            stage["width"] = self.stages[i].config.width.sample(rng)
+            mixers = [b["mixer"] for b in stage["blocks"]]
+            kept = self._fill_blocks(i, mixers, stage["width"], rng, shared)
+            for old, new in zip(stage["blocks"], kept):  # keep per-block values that are still allowed
+                for dim in DIMS:
+                    if old[dim] is not None and old[dim] in self._dim_values(i, dim, stage["width"]):
+                        new[dim] = old[dim]
+            stage["blocks"] = kept if "heads" in self.stages[i].config.per_block else self._share(kept, "heads")
+        else:
+            dim = move[2]
+            values = self._dim_values(i, dim, stage["width"])
+            users = [b for b in stage["blocks"] if b[dim] is not None]
+            targets = [users[int(rng.integers(len(users)))]] if dim in self.stages[i].config.per_block else users
+            value = values[int(rng.integers(len(values)))]
+            for block in targets:
+                block[dim] = value
+        return genes
+
+    @staticmethod
+    def _share(blocks: list[dict], dim: str) -> list[dict]:
+        value = next((b[dim] for b in blocks if b[dim] is not None), None)
+        for b in blocks:
+            if b[dim] is not None:
+                b[dim] = value
+        return blocks
+
+    def _crossover_genes(self, a: Arch, b: Arch, rng: np.random.Generator) -> dict:
+        pick = lambda x, y: x if rng.random() < 0.5 else y  # noqa: E731
+        return {"stem": pick(a.genes["stem"], b.genes["stem"]),
+                "stages": [pick(sa, sb) for sa, sb in zip(a.genes["stages"], b.genes["stages"])]}
+
+    def encode(self, arch: Arch) -> np.ndarray:
+        stem = arch.genes["stem"]
+        vec = [stem["width"] or 0, stem["patch"] or 0]
+        for rules, stage in zip(self.stages, arch.genes["stages"]):
+            vec += [stage["width"], len(stage["blocks"])]
+            max_depth = max(len(slots) for _, _, slots in rules.options)
+            for j in range(max_depth):
+                if j < len(stage["blocks"]):
+                    b = stage["blocks"][j]
+                    vec += [rules.mixers.index(b["mixer"]) + 1] + [b[d] or 0 for d in DIMS]
+                else:
+                    vec += [0, 0, 0, 0]
+        return np.asarray(vec, dtype=np.float64)
+
+    def suggest(self, trial: Any) -> Arch:
+        cfg = self.config
+        stem: dict[str, Any] = {"width": None, "patch": None}
+        if isinstance(cfg.stem, PatchStem):
+            stem["patch"] = trial.suggest_categorical("stem.patch", list(cfg.stem.patch_size.values))
+        if cfg.stem.width is not None:
+            stem["width"] = trial.suggest_categorical("stem.width", list(cfg.stem.width.values))
+        stages = []
+        for i, rules in enumerate(self.stages):
+            depths = sorted({d for d, _, _ in rules.options})
+            depth = trial.suggest_categorical(f"s{i}.depth", depths)
+            fitting = [(lay.text, slots) for d, lay, slots in rules.options if d == depth]
+            if len(fitting) > 1:  # names carry the depth: Optuna needs one fixed choice set per name
+                chosen = trial.suggest_categorical(f"s{i}.layout@d{depth}", [t for t, _ in fitting])
+                slots = dict(fitting)[chosen]
+            else:
+                slots = fitting[0][1]
+            mixers = [sorted(s)[0] if len(s) == 1 else
+                      trial.suggest_categorical(f"s{i}.b{j}.mixer[{'|'.join(sorted(s))}]", sorted(s))
+                      for j, s in enumerate(slots)]
+            width = trial.suggest_categorical(f"s{i}.width", list(rules.config.width.values))
+            blocks = [{"mixer": m} for m in mixers]
+            for dim in DIMS:
+                values = list(self._dim_values(i, dim, width))
+                name = f"s{i}.{dim}" + (f"@w{width}" if dim == "heads" else "")
+                users = [b for b in blocks if b["mixer"] != "identity" and rules.uses(b["mixer"], dim)]
+                if dim in rules.config.per_block:
+                    for j, b in enumerate(blocks):
+                        if b in users:
+                            b[dim] = trial.suggest_categorical(name.replace(f"s{i}.", f"s{i}.b{j}.", 1), values)
+                elif users:
+                    value = trial.suggest_categorical(name, values) if len(values) > 1 else values[0]
+                    for b in users:
+                        b[dim] = value
+            stages.append({"width": width, "blocks": blocks})
+        return self._arch({"stem": stem, "stages": stages})

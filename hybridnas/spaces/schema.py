@@ -1,0 +1,159 @@
+"""Pydantic schema of space files. Unknown keys are errors; searchable values become `Param`s."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from .values import Param, parse_quantity, to_param
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _param(kind: type, raw: object) -> Param:
+    param = to_param(raw, kind)
+    if kind is float:  # 4.0 and 4 are one value; keep ints where exact so ids and strings stay tidy
+        param = Param(tuple(int(v) if float(v).is_integer() else float(v) for v in param.values), param.scalable)
+    if kind in (int, float) and min(param.values) <= 0:
+        raise ValueError(f"values must be positive, got {list(param.values)}")
+    return param
+
+
+IntParam = Annotated[Param, BeforeValidator(partial(_param, int))]
+FloatParam = Annotated[Param, BeforeValidator(partial(_param, float))]
+StrParam = Annotated[Param, BeforeValidator(partial(_param, str))]
+Quantity = Annotated[float, BeforeValidator(parse_quantity)]
+Act = Literal["relu", "relu6", "gelu", "none"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Window(Strict):
+    """An inclusive [min, max] window on a cost; numbers accept K/M/G suffixes."""
+
+    min: Quantity | None = None
+    max: Quantity | None = None
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.min or 0.0, self.max if self.max is not None else float("inf"))
+
+
+class Constraints(Strict):
+    heads_divide_width: bool = True
+    macs: Window | None = None
+    params: Window | None = None
+
+
+class InputSpec(Strict):
+    channels: int = Field(3, gt=0)
+    size: int = Field(gt=0)
+
+
+class SpaceBase(Strict):
+    name: str
+    description: str = ""
+    input: InputSpec
+    num_classes: int = Field(gt=0)
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError(f"must be a plain identifier (letters, digits, _), got {value!r}")
+        return value
+
+
+# ---- metaformer (hybrid conv/attention) spaces -------------------------------------------------------
+class ConvStem(Strict):
+    type: Literal["conv"]
+    width: IntParam
+    strides: list[Literal[1, 2]] = [1]
+    kernel: int = Field(3, gt=0)
+    act: Act = "relu"
+
+
+class PatchStem(Strict):
+    type: Literal["patch"]
+    patch_size: IntParam
+    width: IntParam | None = None  # None: the first stage's width
+    norm: bool = False
+    pos_embed: bool = False
+
+
+class Downsample(Strict):
+    type: Literal["conv", "none"] = "conv"
+    kernel: int = Field(3, gt=0)
+    stride: Literal[1, 2] = 2
+
+
+class Block(Strict):
+    norm: Literal["batchnorm", "layernorm"] = "batchnorm"
+    act: Act = "gelu"
+    layer_scale: float | None = None
+    qkv_bias: bool = True
+
+
+class Stage(Strict):
+    depth: IntParam
+    width: IntParam
+    layout: StrParam
+    mlp_ratio: FloatParam = Param((4,))
+    heads: IntParam = Param((1,))
+    kernel: IntParam = Param((3,))
+    downsample: Downsample = Downsample()
+    per_block: list[Literal["mlp_ratio", "heads", "kernel"]] = []
+
+
+class Head(Strict):
+    norm: bool = True
+    fc_hidden: int = Field(0, ge=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class MetaFormerConfig(SpaceBase):
+    type: Literal["metaformer"] = "metaformer"
+    stem: Annotated[Union[ConvStem, PatchStem], Field(discriminator="type")]
+    block: Block = Block()
+    stages: list[Stage] = Field(min_length=1)
+    head: Head = Head()
+    constraints: Constraints = Constraints()
+
+
+# ---- benchmark spaces --------------------------------------------------------------------------------
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+
+class NB201Cell(Strict):
+    nodes: Literal[4] = 4
+    ops: list[Literal[NB201_OPS]] = list(NB201_OPS)  # type: ignore[valid-type]
+
+
+class NB201Skeleton(Strict):
+    channels: int = Field(16, gt=0)
+    cells_per_stage: int = Field(5, gt=0)
+
+
+class NB201Config(SpaceBase):
+    type: Literal["nasbench201"]
+    cell: NB201Cell = NB201Cell()
+    skeleton: NB201Skeleton = NB201Skeleton()
+
+
+class MacroOp(Strict):
+    type: Literal["identity", "mbconv"]
+    kernel: int = Field(3, gt=0)
+    expansion: float = Field(1, gt=0)
+
+
+class MacroConfig(SpaceBase):
+    type: Literal["nasbench_macro"]
+    stem_width: int = Field(32, gt=0)
+    stages: list[int] = Field(min_length=1)
+    ops: list[MacroOp] = Field(min_length=1, max_length=10)
+    head_hidden: int = Field(1280, ge=0)
+    constraints: Constraints = Constraints()
