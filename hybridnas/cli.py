@@ -1,0 +1,130 @@
+"""The `hybridnas` command line. Every command has --help; user errors print one message and exit 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Callable, TextIO
+
+import click
+import pandas as pd
+
+from .errors import HybridNASError
+from .spaces import Space, load_space
+
+
+def _user_errors(fn: Callable) -> Callable:
+    """Print HybridNASError messages without a traceback and exit with status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except HybridNASError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _emit(frame: pd.DataFrame, as_csv: bool, as_json: bool) -> None:
+    if as_csv:
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif as_json:
+        click.echo(frame.to_json(orient="records", indent=1))
+    else:
+        click.echo(frame.to_string(index=False))
+
+
+def _read_archs(space: Space, stream: TextIO) -> list:
+    lines = [(n, line.strip()) for n, line in enumerate(stream, 1)]
+    archs = []
+    for n, text in lines:
+        if not text or text.startswith("#"):
+            continue
+        try:
+            archs.append((text, space.parse(text)))
+        except HybridNASError as exc:
+            raise HybridNASError(f"line {n}: {exc}") from None
+    if not archs:
+        raise HybridNASError("no architectures given: pass a file with one arch string per line, or '-' for stdin")
+    return archs
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hybridnas")
+def main() -> None:
+    """Neural architecture search and auto-scaling for hybrid conv/attention vision backbones."""
+
+
+@main.group()
+def space() -> None:
+    """Inspect and sample search spaces (YAML files or shipped names such as hybrid_cifar)."""
+
+
+@space.command("validate")
+@click.argument("space_file")
+@_user_errors
+def space_validate(space_file: str) -> None:
+    """Check SPACE_FILE and print a short summary; exits 2 with the key path of the first problems."""
+    s = load_space(space_file)
+    example = s.sample(0)
+    cost = s.cost(example)
+    size = s.size() if type(s).size is not Space.size else None
+    click.echo(f"ok: {s.name} ({s.type_name}) from {s.source}")
+    click.echo(f"  input {s.input_shape}, {s.num_classes} classes" + (f", {size} distinct networks" if size else ""))
+    click.echo(f"  example: {s.format(example)}")
+    click.echo(f"  example cost: {cost.macs / 1e6:.1f}M MACs, {cost.params / 1e6:.2f}M params")
+
+
+@space.command("sample")
+@click.argument("space_file")
+@click.option("-n", "count", default=10, show_default=True, help="How many architectures.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the sampler (same seed, same archs).")
+@click.option("--unique/--no-unique", default=False, help="Skip canonical duplicates.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of arch strings.")
+@_user_errors
+def space_sample(space_file: str, count: int, seed: int, unique: bool, as_json: bool) -> None:
+    """Print N random architectures of SPACE_FILE, one arch string per line."""
+    import numpy as np
+
+    s = load_space(space_file)
+    rng = np.random.default_rng(seed)
+    seen: set = set()
+    attempts = 0
+    while len(seen) < count if unique else attempts < count:
+        attempts += 1
+        arch = s.sample(rng)
+        if unique:
+            if arch in seen:
+                if attempts > 100 * count:
+                    raise HybridNASError(f"only {len(seen)} distinct architectures found after {attempts} samples")
+                continue
+            seen.add(arch)
+        click.echo(arch.to_json() if as_json else s.format(arch))
+
+
+@main.command("cost")
+@click.argument("space_file")
+@click.option("--archs", "archs_file", type=click.File("r"), default="-", show_default=True,
+              help="File of arch strings (one per line), or - for stdin.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV output.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_user_errors
+def cost_cmd(space_file: str, archs_file: TextIO, as_csv: bool, as_json: bool) -> None:
+    """Exact analytic MACs, params and activations of each architecture (no model is built)."""
+    s = load_space(space_file)
+    rows = []
+    for text, arch in _read_archs(s, archs_file):
+        c = s.cost(arch)
+        rows.append({"arch": s.format(arch), "id": arch.id, "macs": c.macs, "params": c.params,
+                     "activations": c.activations, "input": text if text != s.format(arch) else ""})
+    frame = pd.DataFrame(rows)
+    if not frame["input"].any():
+        frame = frame.drop(columns="input")
+    _emit(frame, as_csv, as_json)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -81,6 +81,9 @@ def parse_layout(text: str, known: frozenset[str]) -> Layout:
             group = None
         else:
             star = tok.endswith("*")
+            if not re.match(r"^(\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_]*)$", tok[:-1] if star else tok):
+                raise LayoutError(f"cannot read layout {text!r} at {tok!r}; expected mixer names, [a|b], "
+                                  "( ... ) and one '*', e.g. 'conv* attention'")
             alts = _alternatives(tok.rstrip("*"), known, text)
             if group is not None:
                 if star:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import typing
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -28,23 +29,36 @@ def key_path(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def _format_error(err: Mapping[str, Any], model: type) -> str:
+def _user_loc(loc: tuple, raw: Any) -> tuple:
+    """Drop pydantic's tagged-union tags (e.g. 'conv' in ('stem', 'conv', 'width')) from an error location."""
+    out, current = [], raw
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(current, Mapping) and not last and part not in current:
+            continue
+        out.append(part)
+        try:
+            current = current[part]
+        except (KeyError, IndexError, TypeError):
+            current = None
+    return tuple(out)
+
+
+def _format_error(err: Mapping[str, Any], model: type, raw: Any) -> str:
     loc = tuple(err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"{key_path(loc)}: unknown key {loc[-1]!r}; allowed keys: {', '.join(allowed)}{hint}"
+        return f"{key_path(_user_loc(loc, raw))}: unknown key {loc[-1]!r}; allowed keys: {', '.join(allowed)}{hint}"
     given = err.get("input")
-    shown = "" if err["type"] in ("missing",) or isinstance(given, dict) else f" (got {given!r})"
-    return f"{key_path(loc)}: {msg}{shown}"
+    quiet = err["type"] == "missing" or isinstance(given, dict) or "got " in msg
+    return f"{key_path(_user_loc(loc, raw))}: {msg}{'' if quiet else f' (got {given!r})'}"
 
 
 def _allowed_keys(model: type, loc: tuple) -> list[str]:
     """Field names of the sub-model at `loc`, following lists, optionals and tagged unions."""
-    import typing
-
     current: Any = model
     for part in loc:
         if isinstance(part, int):
@@ -63,8 +77,6 @@ def _allowed_keys(model: type, loc: tuple) -> list[str]:
 
 
 def _flatten(tp: Any) -> list[Any]:
-    import typing
-
     args = typing.get_args(tp)
     if not args:
         return [tp]
@@ -96,6 +108,6 @@ def load_space(source: str | Path | Mapping[str, Any]) -> Space:
     try:
         config = space_cls.config_model.model_validate(raw)
     except ValidationError as exc:
-        lines = [_format_error(e, space_cls.config_model) for e in exc.errors()]
+        lines = [_format_error(e, space_cls.config_model, raw) for e in exc.errors()]
         raise SpaceError(f"{where}: invalid space:\n  " + "\n  ".join(lines)) from None
     return space_cls(config, where)
