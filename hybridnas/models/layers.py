@@ -7,6 +7,7 @@ serves the cost model, the builder, latency tables (as a key) and code export.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 from torch import nn
@@ -23,6 +24,12 @@ LAYERS: Registry[type["LayerSpec"]] = Registry("layer")
 
 def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
+
+
+@lru_cache(maxsize=1 << 16)
+def interned(cls: type["LayerSpec"], *args: object) -> "LayerSpec":
+    """One shared instance per distinct spec: archs of a space repeat layers, so this saves work and memory."""
+    return cls(*args)
 
 
 def hidden_width(dim: int, ratio: float) -> int:

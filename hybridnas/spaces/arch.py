@@ -5,35 +5,28 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 
-class FrozenDict(Mapping[str, Any]):
-    """A read-only, hashable dict (values are themselves frozen)."""
+class FrozenDict(dict):
+    """A read-only, hashable dict (values are themselves frozen); a dict subclass so lookups stay fast."""
 
-    __slots__ = ("_data", "_hash")
+    __slots__ = ("_hash",)
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self._data = dict(data)
-        self._hash = hash(tuple(sorted(self._data.items())))
+    def __hash__(self) -> int:  # type: ignore[override]
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = hash(tuple(sorted(self.items())))
+            return self._hash
 
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+    def _readonly(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("FrozenDict is read-only; build a new dict instead")
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FrozenDict) and self._data == other._data
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _readonly  # type: ignore
 
     def __repr__(self) -> str:
-        return f"FrozenDict({self._data!r})"
+        return f"FrozenDict({dict.__repr__(self)})"
 
 
 def freeze(value: Any) -> Any:
@@ -49,7 +42,7 @@ def thaw(value: Any) -> Any:
     """Inverse of `freeze`: plain dicts and lists, ready for JSON."""
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [thaw(v) for v in value]
     return value
 

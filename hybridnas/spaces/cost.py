@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
+from ..models.layers import LayerSpec, Shape
 from .graph import LayerPlan
 
 
@@ -25,13 +27,19 @@ class Cost:
         return asdict(self)
 
 
+@lru_cache(maxsize=1 << 16)
+def layer_cost(spec: LayerSpec, in_shape: Shape) -> tuple[int, int]:
+    """(MACs, params) of one layer; memoised, since a space's archs share most of their layers."""
+    return spec.macs(in_shape), spec.params()
+
+
 def plan_cost(plan: LayerPlan) -> Cost:
     """Sum the per-layer analytic costs over a plan."""
     macs = params = acts = 0
     for node in plan.nodes:
-        spec = node.spec
-        macs += spec.macs(node.in_shape)
-        params += spec.params()
+        layer_macs, layer_params = layer_cost(node.spec, node.in_shape)
+        macs += layer_macs
+        params += layer_params
         c, h, w = node.out_shape
         acts += c * h * w
     return Cost(macs, params, acts)

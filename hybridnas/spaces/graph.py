@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -15,8 +15,7 @@ from ..models.layers import LayerSpec, Shape
 INPUT = "input"
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """One layer: its spec, the names of the nodes it reads (summed if several), and its shapes."""
 
     name: str

@@ -291,34 +291,37 @@ class MetaFormerSpace(Space):
     def plan(self, arch: Arch) -> LayerPlan:
         cfg = self.config
         norm, act = cfg.block.norm, cfg.block.act
+        spec = L.interned
         plan = LayerPlan(self.input_shape)
         stem, stages = arch.genes["stem"], arch.genes["stages"]
         channels = self.input_shape[0]
         if isinstance(cfg.stem, PatchStem):
             width = stem["width"] or stages[0]["width"]
-            plan.add("stem", L.PatchEmbed(channels, width, stem["patch"], norm if cfg.stem.norm else "none",
-                                          cfg.stem.pos_embed, self.input_shape[1:]))
+            plan.add("stem", spec(L.PatchEmbed, channels, width, stem["patch"], norm if cfg.stem.norm else "none",
+                                  cfg.stem.pos_embed, self.input_shape[1:]))
             channels = width
         else:
             strides = cfg.stem.strides
             for j, stride in enumerate(strides):
                 name = "stem" if len(strides) == 1 else f"stem{j}"
-                plan.add(name, L.ConvNormAct(channels, stem["width"], cfg.stem.kernel, stride, act=cfg.stem.act))
+                plan.add(name, spec(L.ConvNormAct, channels, stem["width"], cfg.stem.kernel, stride, 1, False,
+                                    "batchnorm", cfg.stem.act))
                 channels = stem["width"]
         for i, stage in enumerate(stages):
             down, width = self.stages[i].config.downsample, stage["width"]
             if down.type == "conv":
-                plan.add(f"s{i}_down", L.ConvNormAct(channels, width, down.kernel, down.stride, norm=norm, act="none"))
+                plan.add(f"s{i}_down", spec(L.ConvNormAct, channels, width, down.kernel, down.stride, 1, False,
+                                            norm, "none"))
             channels = width
             for j, b in enumerate(stage["blocks"]):
                 if b["mixer"] == "mbconv":
-                    spec = L.MBConv(width, width, b["kernel"], b["mlp_ratio"])
+                    block = spec(L.MBConv, width, width, b["kernel"], b["mlp_ratio"])
                 else:
-                    spec = L.MetaBlock(width, b["mixer"], b["mlp_ratio"], b["heads"], b["kernel"], norm, act,
-                                       cfg.block.layer_scale, cfg.block.qkv_bias)
-                plan.add(f"s{i}_b{j}", spec)
-        plan.add("head", L.ClassifierHead(channels, self.num_classes, norm if cfg.head.norm else "none", "none",
-                                          0, cfg.head.fc_hidden, act, cfg.head.dropout))
+                    block = spec(L.MetaBlock, width, b["mixer"], b["mlp_ratio"], b["heads"], b["kernel"], norm, act,
+                                 cfg.block.layer_scale, cfg.block.qkv_bias)
+                plan.add(f"s{i}_b{j}", block)
+        plan.add("head", spec(L.ClassifierHead, channels, self.num_classes, norm if cfg.head.norm else "none", "none",
+                              0, cfg.head.fc_hidden, act, cfg.head.dropout))
         return plan
 
     # ---- search operators ----------------------------------------------------------------------------
