@@ -1,1 +1,5 @@
-"""Placeholder: data is built by a later issue (see the issue tracker)."""
+"""Input sources: gaussian (data-free), a CIFAR-10 python-batch folder, or an .npz file."""
+
+from .sources import Batch, DataSourceError, get_batch, load_arrays
+
+__all__ = ["Batch", "DataSourceError", "get_batch", "load_arrays"]

@@ -32,12 +32,22 @@ class GraphNet(nn.Module):
         self._output = plan.last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, ())[0]
+
+    def forward_features(self, x: torch.Tensor, names: tuple[str, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Logits and the outputs of the named graph nodes (e.g. block outputs for proxies)."""
+        return self._run(x, names)
+
+    def _run(self, x: torch.Tensor, keep: tuple[str, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         values = {INPUT: x}
+        kept = {}
         for name, inputs, has_module, free in self._steps:
             h = values[inputs[0]]
             for src in inputs[1:]:
                 h = h + values[src]
             values[name] = self.layers[name](h) if has_module else h
+            if name in keep:
+                kept[name] = values[name]
             for src in free:
                 del values[src]
-        return values[self._output].flatten(1)
+        return values[self._output].flatten(1), kept

@@ -1,1 +1,10 @@
-"""Placeholder: proxies is built by a later issue (see the issue tracker)."""
+"""Training-free proxies: a registry, a shared-pass engine, rank ensembles and a correlation benchmark."""
+
+from . import activation, aznas, costs, gradient, spectral  # noqa: F401  (register the proxies)
+from .context import ProxyContext, ProxyError
+from .engine import ProxyScores, score, score_many
+from .ensemble import Ensemble, parse_ensemble
+from .registry import PROXIES, Proxy, get_proxy, list_proxies, register_proxy
+
+__all__ = ["Ensemble", "PROXIES", "Proxy", "ProxyContext", "ProxyError", "ProxyScores", "get_proxy", "list_proxies",
+           "parse_ensemble", "register_proxy", "score", "score_many"]

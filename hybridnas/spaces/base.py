@@ -14,7 +14,7 @@ from ..errors import ArchError, HybridNASError
 from ..registry import Registry
 from .arch import Arch, freeze
 from .cost import Cost, plan_cost
-from .graph import LayerPlan, to_networkx
+from .graph import INPUT, LayerPlan, to_networkx
 
 SPACE_TYPES: Registry[type["Space"]] = Registry("space type")
 register_space_type = SPACE_TYPES.register
@@ -175,6 +175,24 @@ class Space(ABC):
         from ..models.builder import GraphNet
 
         return GraphNet(self.plan(arch))
+
+    def feature_nodes(self, arch: Arch) -> tuple[str, ...]:
+        """Backbone nodes every input-to-output path passes through (block outputs), head excluded.
+
+        Proxies that look at features layer by layer (AZ-NAS, Zen) read these nodes.
+        """
+        nodes = self.plan(arch).nodes
+        furthest = {INPUT: -1, **{n.name: -1 for n in nodes}}  # furthest consumer index of each node
+        for i, node in enumerate(nodes):
+            for src in node.inputs:
+                furthest[src] = max(furthest[src], i)
+        reach = furthest[INPUT]  # furthest node any edge from an earlier node reaches
+        cuts = []
+        for i, node in enumerate(nodes[:-1]):
+            if reach <= i:
+                cuts.append(node.name)
+            reach = max(reach, furthest[node.name])
+        return tuple(cuts)
 
     def enumerate(self) -> Iterator[Arch]:
         """Every distinct (canonical) architecture, for spaces small enough; others raise."""

@@ -1,0 +1,143 @@
+"""Input sources for proxies and training: `gaussian` (data-free), `cifar10:DIR`, `npz:FILE`.
+
+Images are returned as float32 NCHW normalised with per-channel mean/std and resized to the space's
+input size when it differs; labels as int64. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import HybridNASError
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+SOURCES_HELP = ("use 'gaussian', 'cifar10:DIR' (a cifar-10-batches-py folder) or 'npz:FILE[#block=N]' "
+                "(x_train, y_train, x_test, y_test)")
+
+
+class DataSourceError(HybridNASError, ValueError):
+    """A data source string or file is invalid."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of inputs and labels; `random_labels` is True for the data-free source."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    source: str
+    random_labels: bool
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR python batches only: builtins containers and numpy arrays, nothing executable."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch file")
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with path.open("rb") as handle:
+        data = _ArrayUnpickler(handle, encoding="bytes").load()
+    images = np.asarray(data[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    return images, np.asarray(data[b"labels"], dtype=np.int64)
+
+
+@lru_cache(maxsize=4)
+def load_arrays(source: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """uint8 NCHW images and int64 labels of a file-backed source ('cifar10:DIR' or 'npz:FILE')."""
+    kind, _, where = source.partition(":")
+    where, _, option = where.partition("#")
+    path = Path(where)
+    if kind == "npz":
+        if not path.is_file():
+            raise DataSourceError(f"data source {source!r}: no such file {path}")
+        with np.load(path, allow_pickle=False) as arrays:
+            missing = {f"x_{split}", f"y_{split}"} - set(arrays.files)
+            if missing:
+                raise DataSourceError(f"data source {source!r}: missing arrays {sorted(missing)}; it has "
+                                      f"{sorted(arrays.files)}; {SOURCES_HELP}")
+            x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 4 or x.dtype != np.uint8:
+            raise DataSourceError(f"data source {source!r}: x_{split} must be uint8 NCHW, got {x.dtype} {x.shape}")
+        x = _labelled_images(source, split, x, len(y), option)
+        return x, y.astype(np.int64)
+    if kind == "cifar10":
+        names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+        files = [path / n for n in names if (path / n).is_file()]
+        if not files:
+            raise DataSourceError(f"data source {source!r}: no {', '.join(names)} in {path}; point cifar10: at the "
+                                  "extracted cifar-10-batches-py folder")
+        try:
+            parts = [_read_cifar_batch(f) for f in files]
+        except (pickle.UnpicklingError, KeyError, ValueError, EOFError) as exc:
+            raise DataSourceError(f"data source {source!r}: not a CIFAR-10 python batch ({exc})") from None
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    raise DataSourceError(f"unknown data source {source!r}; {SOURCES_HELP}")
+
+
+def _labelled_images(source: str, split: str, x: np.ndarray, n_labels: int, option: str) -> np.ndarray:
+    """The images the labels belong to. Counts must match, unless `#block=N` says that the labels are the
+    leading records of each block of N images (a subset cut from several batch files)."""
+    if not option:
+        if len(x) != n_labels:
+            raise DataSourceError(
+                f"data source {source!r}: x_{split} has {len(x)} images but y_{split} has {n_labels} labels, so "
+                "they cannot be paired by position. If the labels are the leading records of equal blocks of "
+                "images (a subset cut from several batch files), say the block size: npz:FILE#block=N.")
+        return x
+    key, _, value = option.partition("=")
+    if key != "block" or not value.isdigit() or int(value) <= 0:
+        raise DataSourceError(f"data source {source!r}: unknown option {option!r}; the one option is #block=N")
+    block = int(value)
+    blocks, rest = divmod(len(x), block)
+    per_block, extra = divmod(n_labels, blocks) if blocks else (0, 1)
+    if rest or extra or per_block > block:
+        raise DataSourceError(f"data source {source!r}: {len(x)} images and {n_labels} labels do not split into "
+                              f"blocks of {block} images with the same number of leading labels in each")
+    return x.reshape(blocks, block, *x.shape[1:])[:, :per_block].reshape(-1, *x.shape[1:])
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    channels = x.shape[1]
+    mean = torch.tensor(CIFAR_MEAN if channels == 3 else (0.5,) * channels).view(1, -1, 1, 1)
+    std = torch.tensor(CIFAR_STD if channels == 3 else (0.25,) * channels).view(1, -1, 1, 1)
+    return (x / 255.0 - mean) / std
+
+
+def get_batch(source: str, batch_size: int, input_shape: tuple[int, int, int], num_classes: int,
+              seed: int = 0, split: str = "train") -> Batch:
+    """A seeded batch from `source` shaped for a space; `gaussian` draws N(0, 1) images and random labels."""
+    if batch_size <= 0:
+        raise DataSourceError(f"batch size must be positive, got {batch_size}")
+    gen = torch.Generator().manual_seed(seed)
+    if source == "gaussian":
+        x = torch.randn(batch_size, *input_shape, generator=gen)
+        y = torch.randint(0, num_classes, (batch_size,), generator=gen)
+        return Batch(x, y, source, random_labels=True)
+    images, labels = load_arrays(source, split)
+    if images.shape[1] != input_shape[0]:
+        raise DataSourceError(f"data source {source!r} has {images.shape[1]} channels; the space expects "
+                              f"{input_shape[0]}")
+    index = torch.randperm(len(images), generator=gen)[:batch_size].numpy()
+    if len(index) < batch_size:
+        raise DataSourceError(f"data source {source!r} has {len(images)} images, fewer than batch {batch_size}")
+    x = _normalise(torch.from_numpy(images[index]).float())
+    if tuple(x.shape[2:]) != tuple(input_shape[1:]):
+        x = F.interpolate(x, size=input_shape[1:], mode="bilinear", align_corners=False)
+    y = torch.from_numpy(labels[index]) % num_classes
+    return Batch(x, y, source, random_labels=False)

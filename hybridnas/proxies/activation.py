@@ -1,0 +1,70 @@
+"""Activation-pattern and Jacobian proxies, all from the shared main pass.
+
+Activation modules are ReLU, ReLU6 and GELU; a unit counts as "on" when its pre-activation is
+positive (for ReLU that is NASWOT's binary code; for GELU the same sign pattern).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .context import ProxyContext, ProxyError
+from .registry import register_proxy
+
+
+def _binary_codes(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    if not tensors:
+        raise ProxyError("no ReLU/ReLU6/GELU activation modules in this network")
+    return [(t.flatten(1) > 0).to(torch.float64) for t in tensors]
+
+
+@register_proxy("naswot", paper="Mellor et al., ICML 2021")
+def naswot(ctx: ProxyContext) -> float:
+    """log|K| of the Hamming-similarity kernel of the batch's binary activation codes (slogdet)."""
+    codes = _binary_codes(ctx.main_pass().act_inputs)
+    n = codes[0].shape[0]
+    kernel = torch.zeros(n, n, dtype=torch.float64)
+    for c in codes:
+        kernel += c @ c.T + (1 - c) @ (1 - c).T
+    sign, logdet = torch.linalg.slogdet(kernel)
+    return float(logdet) if sign > 0 else float("-inf")
+
+
+@register_proxy("swap", paper="Peng et al., ICLR 2024")
+def swap(ctx: ProxyContext) -> float:
+    """Number of distinct sample-wise activation patterns (each unit's on/off vector over the batch)."""
+    codes = torch.cat([c.bool() for c in _binary_codes(ctx.main_pass().act_outputs)], dim=1)  # (N, units)
+    n = codes.shape[0]
+    weights = (2 ** torch.arange(min(n, 62), dtype=torch.int64))
+    words = [(codes[i:i + 62].T.to(torch.int64) * weights[: min(62, n - i)]).sum(1) for i in range(0, n, 62)]
+    return float(torch.unique(torch.stack(words, dim=1), dim=0).shape[0])
+
+
+@register_proxy("meco", paper="Jiang et al., NeurIPS 2023")
+def meco(ctx: ProxyContext) -> float:
+    """Sum over modules with an NCHW output of the least eigenvalue of the first sample's channel correlation."""
+    total = 0.0
+    seen: dict[tuple, float] = {}  # a container returns its last child's tensor: one eigendecomposition each
+    for fmap in ctx.main_pass().maps:
+        channels = fmap.shape[0]
+        if channels < 2:
+            continue
+        key = (fmap.data_ptr(), tuple(fmap.shape), tuple(fmap.stride()))
+        if key not in seen:
+            corr = torch.corrcoef(fmap.reshape(channels, -1).double())
+            corr = torch.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
+            seen[key] = float(torch.linalg.eigvalsh(corr).min())
+        if np.isfinite(seen[key]):
+            total += seen[key]
+    return total
+
+
+@register_proxy("jacob_cov", paper="Mellor et al., 2020 (NASWOT v1; as a proxy: Abdelfattah et al., ICLR 2021)")
+def jacob_cov(ctx: ProxyContext) -> float:
+    """-sum(log(v + k) + 1/(v + k)) over eigenvalues v of the correlation of per-sample input Jacobians."""
+    jac = ctx.main_pass().input_grad().flatten(1).double()
+    corr = torch.nan_to_num(torch.corrcoef(jac), nan=0.0)
+    v = torch.linalg.eigvalsh(corr)
+    k = 1e-5
+    return float(-(torch.log(v + k) + 1.0 / (v + k)).sum())

@@ -1,0 +1,208 @@
+"""ProxyContext: one network, one batch, and the passes that several proxies share, computed once.
+
+The network is built once. Proxies that need another initialisation (AZ-NAS: Kaiming fan-in; Zen:
+Gaussian) re-initialise it in place, and the initial weights are restored for the others. Shared
+passes are lazy: the main pass (one forward of the batch in train mode) serves NASWOT, SWAP, MeCo,
+jacob_cov, grad_norm, snip, fisher and GraSP from a single autograd graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from ..data import Batch
+from ..errors import HybridNASError
+
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU)
+PRUNABLE = (nn.Conv2d, nn.Linear)
+
+
+class ProxyError(HybridNASError, RuntimeError):
+    """A proxy cannot be computed for this network (the message says why)."""
+
+
+def prunable_layers(model: nn.Module) -> list[nn.Module]:
+    """Conv and linear layers, the layers zero-cost proxies score (as in Abdelfattah et al.)."""
+    return [m for m in model.modules() if isinstance(m, PRUNABLE)]
+
+
+def kaiming_fanin_init(model: nn.Module) -> None:
+    """AZ-NAS initialisation: Kaiming normal (fan-in, ReLU gain) weights, zero biases, unit affine norms."""
+    for m in model.modules():
+        if isinstance(m, PRUNABLE):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def gaussian_init(model: nn.Module) -> None:
+    """Zen-NAS initialisation: N(0, 1) weights, zero biases, unit affine norms."""
+    for m in model.modules():
+        if isinstance(m, PRUNABLE):
+            nn.init.normal_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+INITS: dict[str, Callable[[nn.Module], None]] = {"kaiming_fanin": kaiming_fanin_init, "gaussian": gaussian_init}
+
+
+@dataclass
+class MainPass:
+    """One train-mode forward of the batch, with what the hooks saw; gradients are derived lazily."""
+
+    x: torch.Tensor
+    logits: torch.Tensor
+    loss: torch.Tensor
+    act_inputs: list[torch.Tensor]  # inputs of activation modules (detached)
+    act_outputs: list[torch.Tensor]  # outputs of activation modules (detached)
+    maps: list[torch.Tensor]  # first sample's output of every module with an NCHW output (detached)
+    layer_outputs: list[torch.Tensor]  # outputs of conv/linear layers (in the graph)
+    weights: list[torch.Tensor]  # conv/linear weights, in the order of `layers`
+    layers: list[nn.Module]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def input_grad(self) -> torch.Tensor:
+        """d(sum of logits)/d(input), per sample (jacob_cov)."""
+        if "input_grad" not in self.cache:
+            self.cache["input_grad"] = torch.autograd.grad(self.logits.sum(), self.x, retain_graph=True)[0]
+        return self.cache["input_grad"]
+
+    def loss_grads(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Gradients of the loss for every conv/linear weight and for every conv/linear output."""
+        if "loss_grads" not in self.cache:
+            grads = torch.autograd.grad(self.loss, self.weights + self.layer_outputs, retain_graph=True,
+                                        allow_unused=True)
+            n = len(self.weights)
+            fill = lambda gs, ts: [torch.zeros_like(t) if g is None else g for g, t in zip(gs, ts)]  # noqa: E731
+            self.cache["loss_grads"] = (fill(grads[:n], self.weights), fill(grads[n:], self.layer_outputs))
+        return self.cache["loss_grads"]
+
+    def hessian_grad(self) -> list[torch.Tensor]:
+        """H g for every weight, g the loss gradient (GraSP), by double backpropagation."""
+        if "hessian_grad" not in self.cache:
+            g = [t.detach() for t in self.loss_grads()[0]]
+            g_graph = torch.autograd.grad(self.loss, self.weights, create_graph=True, allow_unused=True)
+            z = sum((a * b).sum() for a, b in zip(g_graph, g) if a is not None)
+            if not isinstance(z, torch.Tensor) or not z.requires_grad:
+                raise ProxyError("GraSP needs second derivatives, and this network has none")
+            hg = torch.autograd.grad(z, self.weights, allow_unused=True, retain_graph=True)
+            self.cache["hessian_grad"] = [torch.zeros_like(w) if h is None else h for h, w in zip(hg, self.weights)]
+        return self.cache["hessian_grad"]
+
+
+class ProxyContext:
+    """Everything proxies read: the network (built once), the batch, the seed and optional space info."""
+
+    def __init__(self, model: nn.Module, batch: Batch, seed: int = 0, *, num_classes: int,
+                 feature_nodes: tuple[str, ...] = (), cost: Any = None, space: Any = None, arch: Any = None) -> None:
+        self.model = model
+        self.batch = batch
+        self.seed = seed
+        self.num_classes = num_classes
+        self.feature_nodes = feature_nodes
+        self.cost = cost
+        self.space = space
+        self.arch = arch
+        self._initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._state = "initial"
+        self._derived: dict[str, Any] = {}  # passes computed with the current weights
+
+    # ---- weights and randomness ----------------------------------------------------------------------
+    def model_with(self, init: str = "initial") -> nn.Module:
+        """The network with its initial weights, or re-initialised by `init` ('kaiming_fanin', 'gaussian')."""
+        if self._state != init:
+            self._derived.clear()  # in-place weight changes invalidate graphs built on the old weights
+            self.model.load_state_dict(self._initial)
+            if init != "initial":
+                torch.manual_seed(self.seed_for(init))
+                INITS[init](self.model)
+            self._state = init
+        self.model.zero_grad(set_to_none=True)
+        return self.model
+
+    def seed_for(self, salt: str) -> int:
+        """A seed derived from the context seed and a name, so each proxy's randomness is reproducible."""
+        return int(hashlib.sha1(f"{self.seed}:{salt}".encode()).hexdigest()[:8], 16)
+
+    def generator(self, salt: str) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed_for(salt))
+
+    # ---- the shared main pass ------------------------------------------------------------------------
+    def cached(self, key: str, init: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per weight state: `init` names the weights it needs."""
+        self.model_with(init)
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
+
+    def main_pass(self) -> MainPass:
+        """The train-mode forward of the batch with the initial weights (computed once)."""
+        return self.cached("main_pass", "initial", self._forward_with_hooks)
+
+    def _forward_with_hooks(self) -> MainPass:
+        model = self.model_with("initial").train()
+        act_inputs, act_outputs, maps, layer_outputs = [], [], [], []
+        layers = prunable_layers(model)
+        layer_ids = {id(m) for m in layers}
+
+        def hook(module, inputs, output):
+            if isinstance(module, ACTIVATIONS):
+                act_inputs.append(inputs[0].detach())
+                act_outputs.append(output.detach())
+            if id(module) in layer_ids:
+                layer_outputs.append(output)
+            if isinstance(output, torch.Tensor) and output.dim() == 4:
+                maps.append(output[0].detach())
+
+        handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
+        try:
+            x = self.batch.x.clone().requires_grad_(True)
+            # the math attention kernel has second derivatives (GraSP); torch's CPU flash kernel has none
+            with sdpa_kernel(SDPBackend.MATH):
+                logits = model(x)
+        finally:
+            for h in handles:
+                h.remove()
+        loss = F.cross_entropy(logits, self.batch.y)
+        weights = [m.weight for m in layers]
+        return MainPass(x, logits, loss, act_inputs, act_outputs, maps, layer_outputs, weights, layers)
+
+    def release(self) -> None:
+        """Free the shared passes (call when all proxies of this network are done)."""
+        self._derived.clear()
+
+    # ---- features ------------------------------------------------------------------------------------
+    def features(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and the block outputs (the space's feature nodes) of a GraphNet."""
+        if not hasattr(model, "forward_features") or not self.feature_nodes:
+            raise ProxyError("this proxy needs block outputs; score an architecture of a space, not a bare module")
+        logits, kept = model.forward_features(x, self.feature_nodes)
+        return logits, [kept[n] for n in self.feature_nodes if n in kept]
+
+    def pre_pool_features(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The feature map the classifier head pools (Zen-NAS's pre-GAP features)."""
+        layers = getattr(model, "layers", None)
+        pool = getattr(layers["head"], "pool", None) if isinstance(layers, nn.ModuleDict) and "head" in layers else None
+        if pool is None:
+            raise ProxyError("this proxy needs the pre-pooling feature map of a hybridnas classifier head")
+        seen: list[torch.Tensor] = []
+        handle = pool.register_forward_hook(lambda m, i, o: seen.append(i[0]))
+        try:
+            model(x)
+        finally:
+            handle.remove()
+        return seen[0]

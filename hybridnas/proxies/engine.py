@@ -1,0 +1,124 @@
+"""The proxy engine: score architectures with several proxies from shared passes, one build per network."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+
+from ..data import get_batch
+from ..errors import HybridNASError
+from ..spaces import Arch, Space
+from .context import ProxyContext
+from .ensemble import is_ensemble, parse_ensemble
+from .registry import get_proxy, list_proxies
+
+DEFAULT_BATCH = 64
+INIT_ORDER = {"initial": 0, "kaiming_fanin": 1, "gaussian": 2}
+
+
+@dataclass
+class ProxyScores:
+    """Scores of one network: values, failures with their reason, and seconds spent per proxy."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    build_seconds: float = 0.0
+
+    @property
+    def total_seconds(self) -> float:
+        return self.build_seconds + sum(self.seconds.values())
+
+
+def expand(proxies: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split a request into single proxies to compute (ensemble members included) and ensemble names."""
+    singles: list[str] = []
+    ensembles: list[str] = []
+    for name in proxies:
+        if is_ensemble(name):
+            ensembles.append(name)
+            members = parse_ensemble(name).members
+        else:
+            get_proxy(name)
+            members = [name]
+        singles += [m for m in members if m not in singles]
+    return singles, ensembles
+
+
+def _order(names: Iterable[str]) -> list[str]:
+    """Proxies grouped by the weights they need, so the network is re-initialised at most twice."""
+    return sorted(names, key=lambda n: INIT_ORDER[get_proxy(n).init])
+
+
+def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: str = "gaussian", seed: int = 0,
+          *, space: Space | None = None, batch_size: int = DEFAULT_BATCH,
+          input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None) -> ProxyScores:
+    """Score one architecture (with its `space`) or a bare module (with input_shape and num_classes).
+
+    Deterministic for a seed. A proxy that fails or returns NaN/inf is recorded in `errors` with its
+    reason; the others go on. With `data='gaussian'` label-using proxies use random labels.
+    """
+    names = list(proxies or list_proxies())
+    singles, ensembles = expand(names)
+    if ensembles:
+        raise HybridNASError(f"{ensembles[0]!r} ranks a population of architectures; use score_many() or "
+                             "'hybridnas proxies score' on several archs")
+    result = ProxyScores()
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    if isinstance(target, Arch):
+        if space is None:
+            raise HybridNASError("scoring an Arch needs its space: score(arch, ..., space=space)")
+        model, cost = space.build(target), space.cost(target)
+        shape, classes, features = space.input_shape, space.num_classes, space.feature_nodes(target)
+    else:
+        if input_shape is None or num_classes is None:
+            raise HybridNASError("scoring a bare module needs input_shape=(C, H, W) and num_classes")
+        model, cost, shape, classes, features = target, None, input_shape, num_classes, ()
+    batch = get_batch(data, batch_size, shape, classes, seed)
+    ctx = ProxyContext(model, batch, seed, num_classes=classes, feature_nodes=features, cost=cost,
+                       space=space, arch=target if isinstance(target, Arch) else None)
+    result.build_seconds = time.perf_counter() - start
+    for name in _order(singles):
+        t0 = time.perf_counter()
+        try:
+            value = float(get_proxy(name).fn(ctx))
+            if math.isfinite(value):
+                result.values[name] = value
+            else:
+                result.errors[name] = f"non-finite value {value}"
+        except (RuntimeError, ValueError, ArithmeticError, HybridNASError, torch.linalg.LinAlgError) as exc:
+            result.errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+        result.seconds[name] = time.perf_counter() - t0
+    ctx.release()
+    return result
+
+
+def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data: str = "gaussian", seed: int = 0,
+               *, batch_size: int = DEFAULT_BATCH, progress: bool = False) -> pd.DataFrame:
+    """A table with one row per architecture: each proxy, each ensemble, errors and seconds."""
+    singles, ensembles = expand(proxies)
+    rows = []
+    iterator = archs
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(archs, desc="scoring", unit="arch")
+    for arch in iterator:
+        result = score(arch, singles, data, seed, space=space, batch_size=batch_size)
+        row = {"arch": space.format(arch), "id": arch.id, **result.values,
+               "seconds": result.total_seconds, "errors": "; ".join(f"{k}: {v}" for k, v in result.errors.items())}
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    for name in singles:
+        if name not in frame:
+            frame[name] = float("nan")
+    for name in ensembles:
+        frame[name] = parse_ensemble(name).score(frame)
+    return frame

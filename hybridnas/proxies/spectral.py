@@ -1,0 +1,94 @@
+"""Proxies with their own passes: synflow, Zen-score, NTK condition number, length distortion."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+from timm.layers import LayerNorm2d
+
+from .context import ProxyContext, ProxyError, prunable_layers
+from .registry import register_proxy
+
+NORMS = (nn.BatchNorm2d, nn.LayerNorm, LayerNorm2d, nn.GroupNorm)
+
+
+def _without_norms(model: nn.Module) -> nn.Module:
+    """A copy of `model` whose normalisation layers are identities (synflow runs with norms off)."""
+    clone = copy.deepcopy(model)
+    for parent in clone.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, NORMS):
+                setattr(parent, name, nn.Identity())
+    return clone
+
+
+@register_proxy("synflow", paper="Tanaka et al., NeurIPS 2020 (as a proxy: Abdelfattah et al., ICLR 2021)",
+                needs_data=False, needs_grad=True)
+def synflow(ctx: ProxyContext) -> float:
+    """sum |w * dR/dw| over conv/linear weights, R = sum of outputs for an all-ones input; |params|, float64, norms off."""
+    model = _without_norms(ctx.model_with("initial")).double().train()
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            tensor.abs_()
+    model.zero_grad(set_to_none=True)
+    ones = torch.ones(1, *ctx.batch.x.shape[1:], dtype=torch.float64)
+    model(ones).sum().backward()
+    return float(sum((m.weight * m.weight.grad).abs().sum() for m in prunable_layers(model)
+                     if m.weight.grad is not None))
+
+
+@register_proxy("zen", paper="Lin et al., ICCV 2021", needs_data=False, init="gaussian")
+def zen(ctx: ProxyContext) -> float:
+    """log E|f(x) - f(x + 0.01 e)| of pre-pooling features plus sum of log sqrt(mean BN running var); N(0,1) init."""
+    model = ctx.model_with("gaussian").train()
+    gen = ctx.generator("zen")
+    shape = tuple(ctx.batch.x.shape)
+    x = torch.randn(shape, generator=gen)
+    mixed = x + 1e-2 * torch.randn(shape, generator=gen)
+    with torch.no_grad():
+        diff = (ctx.pre_pool_features(model, x) - ctx.pre_pool_features(model, mixed)).abs()
+    score = math.log(float(diff.sum(dim=tuple(range(1, diff.dim()))).mean()))
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            score += math.log(math.sqrt(float(m.running_var.mean())))
+    return score
+
+
+@register_proxy("ntk_cond", paper="Chen et al., ICLR 2021 (TE-NAS); used by As-ViT, ICLR 2022",
+                needs_grad=True, higher_is_better=False)
+def ntk_cond(ctx: ProxyContext, samples: int = 16) -> float:
+    """Condition number (largest / smallest eigenvalue) of the empirical NTK on up to 16 samples; lower is better."""
+    model = ctx.model_with("initial").train()
+    weights = [m.weight for m in prunable_layers(model)]
+    x = ctx.batch.x[:samples]
+    logits = model(x)
+    rows = []
+    for i in range(len(x)):
+        grads = torch.autograd.grad(logits[i].sum(), weights, retain_graph=i < len(x) - 1, allow_unused=True)
+        rows.append(torch.cat([g.flatten() for g in grads if g is not None]))
+    jac = torch.stack(rows).double()
+    eig = torch.linalg.eigvalsh(jac @ jac.T)
+    if eig[0] <= 0:
+        raise ProxyError(f"NTK is singular (smallest eigenvalue {float(eig[0]):.3g})")
+    return float(eig[-1] / eig[0])
+
+
+@register_proxy("length_distortion", paper="Chen et al., ICLR 2022 (As-ViT)", needs_data=False, needs_grad=True)
+def length_distortion(ctx: ProxyContext, points: int = 16, max_outputs: int = 16) -> float:
+    """Mean speed |d f(x(t))/dt| of the logits along a unit circle x(t) in a random 2-D input plane."""
+    model = ctx.model_with("initial").train()
+    gen = ctx.generator("length_distortion")
+    dim = math.prod(ctx.batch.x.shape[1:])
+    basis, _ = torch.linalg.qr(torch.randn(dim, 2, generator=gen))
+    theta = torch.linspace(0, 2 * math.pi, points).requires_grad_(True)
+    curve = (basis @ torch.stack([torch.cos(theta), torch.sin(theta)])).T.reshape(points, *ctx.batch.x.shape[1:])
+    out = model(curve).flatten(1)
+    if out.shape[1] > max_outputs:  # many classes: a fixed random orthonormal projection keeps lengths comparable
+        proj, _ = torch.linalg.qr(torch.randn(out.shape[1], max_outputs, generator=gen))
+        out = out @ proj
+    speed = torch.stack([torch.autograd.grad(out[:, c].sum(), theta, retain_graph=True)[0]
+                         for c in range(out.shape[1])], dim=1)
+    return float(speed.norm(dim=1).mean())
