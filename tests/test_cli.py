@@ -63,3 +63,33 @@ def test_bad_arch_exits_2_with_line_number(run):
     runner = CliRunner()
     result = runner.invoke(main, ["cost", "nasbench_macro"], input="02012100\n0201210\n")
     assert result.exit_code == 2 and "line 2:" in result.output and "8 digits" in result.output
+
+
+def test_proxies_list_names_every_proxy(run):
+    from hybridnas.proxies import list_proxies
+
+    out = run("proxies", "list").output
+    assert all(name in out for name in list_proxies()) and "Mellor et al." in out
+
+
+def test_proxies_score_csv_with_an_ensemble(run):
+    result = run("proxies", "score", "nasbench_macro", "--archs", "-", "--proxies", "params,ensemble:params+synflow",
+                 "--batch-size", "8", "--csv", input="02012100\n11111111\n00000000\n")
+    table = pd.read_csv(io.StringIO(result.output), dtype={"arch": str})
+    assert list(table["arch"]) == ["02012100", "11111111", "00000000"]
+    assert table["ensemble:params+synflow"].idxmax() == 1 and "synflow" in table
+
+
+def test_proxies_bench_cli(run, tmp_path):
+    gt = tmp_path / "gt.csv"
+    gt.write_text("arch,acc\n" + "\n".join(f"{a},{i}" for i, a in enumerate(
+        ["00000000", "00000001", "00000011", "00000111", "00001111", "00011111"])))
+    out = tmp_path / "bench"
+    result = run("proxies", "bench", "nasbench_macro", "--ground-truth", str(gt), "--target", "acc", "--n", "6",
+                 "--proxies", "params,macs", "--out", str(out))
+    assert "kendall_tau" in result.output and (out / "correlation.csv").is_file()
+
+
+@pytest.mark.parametrize("command", [["proxies"], ["proxies", "list"], ["proxies", "score"], ["proxies", "bench"]])
+def test_proxies_commands_have_help(run, command):
+    assert run(*command, "--help").exit_code == 0

@@ -48,7 +48,7 @@ def meco(ctx: ProxyContext) -> float:
     seen: dict[tuple, float] = {}  # a container returns its last child's tensor: one eigendecomposition each
     for fmap in ctx.main_pass().maps:
         channels = fmap.shape[0]
-        if channels < 2:
+        if channels < 2 or fmap[0].numel() < 2:  # one position: the correlation is undefined and counts 0
             continue
         key = (fmap.data_ptr(), tuple(fmap.shape), tuple(fmap.stride()))
         if key not in seen:

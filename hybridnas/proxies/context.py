@@ -182,8 +182,11 @@ class ProxyContext:
         return MainPass(x, logits, loss, act_inputs, act_outputs, maps, layer_outputs, weights, layers)
 
     def release(self) -> None:
-        """Free the shared passes (call when all proxies of this network are done)."""
+        """Free the shared passes and give the network back its initial weights and buffers."""
         self._derived.clear()
+        self.model.load_state_dict(self._initial)
+        self.model.zero_grad(set_to_none=True)
+        self._state = "initial"
 
     # ---- features ------------------------------------------------------------------------------------
     def features(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:

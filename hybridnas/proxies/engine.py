@@ -85,18 +85,20 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
     ctx = ProxyContext(model, batch, seed, num_classes=classes, feature_nodes=features, cost=cost,
                        space=space, arch=target if isinstance(target, Arch) else None)
     result.build_seconds = time.perf_counter() - start
-    for name in _order(singles):
-        t0 = time.perf_counter()
-        try:
-            value = float(get_proxy(name).fn(ctx))
-            if math.isfinite(value):
-                result.values[name] = value
-            else:
-                result.errors[name] = f"non-finite value {value}"
-        except (RuntimeError, ValueError, ArithmeticError, HybridNASError, torch.linalg.LinAlgError) as exc:
-            result.errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
-        result.seconds[name] = time.perf_counter() - t0
-    ctx.release()
+    try:
+        for name in _order(singles):
+            t0 = time.perf_counter()
+            try:
+                value = float(get_proxy(name).fn(ctx))
+                if math.isfinite(value):
+                    result.values[name] = value
+                else:
+                    result.errors[name] = f"non-finite value {value}"
+            except (RuntimeError, ValueError, ArithmeticError, HybridNASError, torch.linalg.LinAlgError) as exc:
+                result.errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            result.seconds[name] = time.perf_counter() - t0
+    finally:
+        ctx.release()
     return result
 
 

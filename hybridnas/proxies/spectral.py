@@ -36,7 +36,7 @@ def synflow(ctx: ProxyContext) -> float:
     model.zero_grad(set_to_none=True)
     ones = torch.ones(1, *ctx.batch.x.shape[1:], dtype=torch.float64)
     model(ones).sum().backward()
-    return float(sum((m.weight * m.weight.grad).abs().sum() for m in prunable_layers(model)
+    return float(sum((m.weight.detach() * m.weight.grad).abs().sum() for m in prunable_layers(model)
                      if m.weight.grad is not None))
 
 

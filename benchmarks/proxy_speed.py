@@ -1,0 +1,60 @@
+"""Shared passes vs one proxy at a time, and the cost of a fast proxy trio, on NAS-Bench-201 networks.
+
+Prints, per architecture and in total: seconds for all proxies scored together (one build, shared
+passes) vs the sum of scoring each proxy alone (a build and its own passes each), their ratio (goal
+<= 0.5), and seconds for naswot+synflow+zico together (goal < 1 s). One thread:
+    taskset -c 0 python benchmarks/proxy_speed.py --n 10 --data npz:../shared/data/cifar10_subset.npz#block=1017
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from hybridnas import load_space
+from hybridnas.proxies import list_proxies, score
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", default="nasbench201")
+    parser.add_argument("--n", type=int, default=10)
+    parser.add_argument("--data", default="gaussian")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    space = load_space(args.space)
+    rng = np.random.default_rng(args.seed)
+    archs = [space.sample(rng) for _ in range(args.n)]
+    names = list_proxies()
+    trio = ["naswot", "synflow", "zico"]
+    score(archs[0], trio, args.data, space=space, batch_size=args.batch_size)  # warm-up
+    rows = []
+    for arch in archs:
+        run = lambda proxies: score(arch, proxies, args.data, args.seed, space=space, batch_size=args.batch_size)  # noqa: E731
+        together = timed(lambda: run(names))
+        alone = sum(timed(lambda n=n: run([n])) for n in names)
+        rows.append((together, alone, timed(lambda: run(trio))))
+    together, alone, fast = (np.array(col) for col in zip(*rows))
+    print(f"space {args.space}, {args.n} archs, data {args.data}, batch {args.batch_size}, 1 thread, "
+          f"{len(names)} proxies")
+    print(f"{'':<34}{'mean s/arch':>12}{'max s/arch':>12}")
+    print(f"{'all proxies together':<34}{together.mean():>12.2f}{together.max():>12.2f}")
+    print(f"{'each proxy alone, summed':<34}{alone.mean():>12.2f}{alone.max():>12.2f}")
+    print(f"{'naswot+synflow+zico together':<34}{fast.mean():>12.2f}{fast.max():>12.2f}")
+    print(f"ratio together / alone: {together.sum() / alone.sum():.2f} (goal <= 0.5); "
+          f"trio under 1 s: {int((fast < 1).sum())}/{len(fast)} archs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from hybridnas.data import DataSourceError, get_batch, load_arrays
+
+
+def test_gaussian_is_seeded_and_flags_random_labels():
+    a = get_batch("gaussian", 4, (3, 8, 8), 10, seed=1)
+    b = get_batch("gaussian", 4, (3, 8, 8), 10, seed=1)
+    assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y) and a.random_labels
+    assert a.x.shape == (4, 3, 8, 8) and int(a.y.max()) < 10
+
+
+def write_npz(path, n_images, n_labels):
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.integers(0, 255, (n_images, 3, 4, 4), dtype=np.uint8),
+             y_train=rng.integers(0, 10, n_labels), x_test=rng.integers(0, 255, (n_images, 3, 4, 4), dtype=np.uint8),
+             y_test=rng.integers(0, 10, n_labels))
+
+
+def test_npz_batches_are_normalised_resized_and_seeded(tmp_path):
+    write_npz(tmp_path / "d.npz", 20, 20)
+    batch = get_batch(f"npz:{tmp_path / 'd.npz'}", 6, (3, 8, 8), 10, seed=2)
+    assert batch.x.shape == (6, 3, 8, 8) and not batch.random_labels
+    assert torch.equal(batch.x, get_batch(f"npz:{tmp_path / 'd.npz'}", 6, (3, 8, 8), 10, seed=2).x)
+    assert abs(float(batch.x.mean())) < 3
+
+
+def test_npz_refuses_images_and_labels_that_do_not_pair(tmp_path):
+    write_npz(tmp_path / "odd.npz", 22, 20)
+    with pytest.raises(DataSourceError, match=r"22 images but y_train has 20 labels.*#block=N"):
+        load_arrays(f"npz:{tmp_path / 'odd.npz'}")
+
+
+def test_npz_block_option_keeps_the_leading_labelled_images(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 255, (2 * 11, 3, 2, 2), dtype=np.uint8)
+    np.savez(tmp_path / "b.npz", x_train=x, y_train=np.arange(20), x_test=x[:11], y_test=np.arange(10))
+    images, labels = load_arrays(f"npz:{tmp_path / 'b.npz'}#block=11")
+    np.testing.assert_array_equal(images, np.concatenate([x[:10], x[11:21]]))
+    assert len(labels) == 20
+    with pytest.raises(DataSourceError, match="do not split into blocks of 7"):
+        load_arrays(f"npz:{tmp_path / 'b.npz'}#block=7")
+    with pytest.raises(DataSourceError, match="the one option is #block=N"):
+        load_arrays(f"npz:{tmp_path / 'b.npz'}#blocks=11")
+
+
+def test_shared_cifar_subset_pairs_with_block_1017(shared):
+    source = f"npz:{shared / 'data' / 'cifar10_subset.npz'}"
+    with pytest.raises(DataSourceError, match="5085 images but y_train has 5000 labels"):
+        load_arrays(source)
+    x, y = load_arrays(source + "#block=1017")
+    assert x.shape == (5000, 3, 32, 32) and y.shape == (5000,)
+    xt, yt = load_arrays(source + "#block=1017", "test")
+    assert xt.shape == (1000, 3, 32, 32) and yt.shape == (1000,)
+
+
+def test_cifar10_python_batches(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ["data_batch_1", "data_batch_2", "test_batch"]:
+        with (folder / name).open("wb") as f:
+            pickle.dump({b"data": rng.integers(0, 255, (5, 3072), dtype=np.uint8), b"labels": list(range(5))}, f)
+    x, y = load_arrays(f"cifar10:{folder}")
+    assert x.shape == (10, 3, 32, 32) and list(y[:5]) == [0, 1, 2, 3, 4]
+    assert get_batch(f"cifar10:{folder}", 4, (3, 32, 32), 10, split="test").x.shape == (4, 3, 32, 32)
+
+
+def test_cifar10_loader_refuses_code_in_pickles(tmp_path):
+    folder = tmp_path / "evil"
+    folder.mkdir()
+
+    class Boom:
+        def __reduce__(self):
+            return (print, ("executed",))
+
+    (folder / "data_batch_1").write_bytes(pickle.dumps({b"data": Boom(), b"labels": [0]}))
+    with pytest.raises(DataSourceError, match="refusing to load builtins.print"):
+        load_arrays(f"cifar10:{folder}")
+
+
+@pytest.mark.parametrize("source, message", [
+    ("imagenet:/data", "unknown data source 'imagenet:/data'"),
+    ("npz:/nonexistent.npz", "no such file"),
+    ("cifar10:/nonexistent", "no data_batch_1"),
+])
+def test_bad_sources_say_what_is_allowed(source, message):
+    with pytest.raises(DataSourceError, match=message):
+        get_batch(source, 2, (3, 8, 8), 10)

@@ -1,0 +1,151 @@
+"""Every registered proxy (registry-driven), closed-form checks on linear networks, and engine behaviour."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from hybridnas.proxies import get_proxy, list_proxies, register_proxy, score
+from hybridnas.proxies.registry import PROXIES
+
+ALL = list_proxies()
+
+
+def test_the_issue_s_proxies_are_registered():
+    wanted = {"params", "macs", "grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov", "naswot", "zico",
+              "zen", "ntk_cond", "length_distortion", "meco", "swap", "az_expressivity", "az_progressivity",
+              "az_trainability"}
+    assert wanted <= set(ALL)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_proxy_is_finite_and_deterministic(tiny, name):
+    arch = tiny.parse("w8|w8:conv-k3-r4|w16:conv-k3-r4+attention-h2-r4")
+    first = score(arch, [name], "gaussian", seed=3, space=tiny, batch_size=8)
+    again = score(arch, [name], "gaussian", seed=3, space=tiny, batch_size=8)
+    assert not first.errors, first.errors
+    assert math.isfinite(first.values[name])
+    assert first.values == again.values
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_proxy_documents_itself(name):
+    proxy = get_proxy(name)
+    assert proxy.doc and proxy.paper
+
+
+def test_shared_passes_give_the_same_values_as_separate_runs(tiny):
+    arch = tiny.sample(1)
+    together = score(arch, ALL, "gaussian", seed=0, space=tiny, batch_size=8)
+    for name in ALL:
+        alone = score(arch, [name], "gaussian", seed=0, space=tiny, batch_size=8)
+        if name in together.values:
+            assert alone.values[name] == pytest.approx(together.values[name], rel=1e-6, abs=1e-9), name
+        else:
+            assert name in alone.errors
+
+
+def test_seed_changes_data_dependent_scores(tiny):
+    arch = tiny.sample(0)
+    a = score(arch, ["naswot"], "gaussian", seed=0, space=tiny, batch_size=8).values["naswot"]
+    b = score(arch, ["naswot"], "gaussian", seed=1, space=tiny, batch_size=8).values["naswot"]
+    assert a != b
+
+
+def linear_net(d=12, h=7, c=5, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(d, h, bias=False), nn.Linear(h, c, bias=False))
+
+
+def test_synflow_of_a_linear_network_is_layers_times_path_norm():
+    model = linear_net()
+    w1, w2 = (m.weight.detach().double().abs() for m in model if isinstance(m, nn.Linear))
+    path_norm = float(torch.ones(5, dtype=torch.float64) @ w2 @ w1 @ torch.ones(12, dtype=torch.float64))
+    result = score(model, ["synflow"], input_shape=(3, 2, 2), num_classes=5)
+    assert result.values["synflow"] == pytest.approx(2 * path_norm, rel=1e-12)
+
+
+def test_jacob_cov_of_a_linear_network_has_rank_one_jacobians():
+    model = linear_net()
+    n, k = 16, 1e-5
+    expected = -((math.log(n + k) + 1 / (n + k)) + (n - 1) * (math.log(k) + 1 / k))
+    result = score(model, ["jacob_cov"], input_shape=(3, 2, 2), num_classes=5, batch_size=n)
+    assert result.values["jacob_cov"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_ntk_of_a_one_layer_linear_network_is_the_input_gram_matrix():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5, bias=False))
+    from hybridnas.data import get_batch
+
+    x = get_batch("gaussian", 8, (3, 2, 2), 5, seed=0).x.flatten(1).double()  # 8 samples in 12 dims: full rank
+    eig = torch.linalg.eigvalsh(x @ x.T)
+    result = score(model, ["ntk_cond"], input_shape=(3, 2, 2), num_classes=5, batch_size=8)
+    assert result.values["ntk_cond"] == pytest.approx(float(eig[-1] / eig[0]), rel=1e-6)
+
+
+def test_naswot_matches_its_formula_on_one_relu_layer():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 9), nn.ReLU(), nn.Linear(9, 3))
+    from hybridnas.data import get_batch
+
+    x = get_batch("gaussian", 8, (3, 2, 2), 3, seed=0).x
+    codes = (model[1](model[0](x)) > 0).double()
+    kernel = codes @ codes.T + (1 - codes) @ (1 - codes).T
+    expected = float(torch.linalg.slogdet(kernel)[1])
+    assert score(model, ["naswot"], input_shape=(3, 2, 2), num_classes=3, batch_size=8).values["naswot"] == \
+        pytest.approx(expected)
+
+
+def test_failures_are_recorded_and_the_batch_goes_on():
+    @register_proxy("test_nan", paper="test")
+    def test_nan(ctx):
+        """Always NaN (test only)."""
+        return float("nan")
+
+    try:
+        result = score(linear_net(), ["test_nan", "macs", "params"], input_shape=(3, 2, 2), num_classes=5)
+        assert "non-finite" in result.errors["test_nan"]
+        assert "needs an architecture" in result.errors["macs"]
+        assert result.values["params"] == 12 * 7 + 7 * 5
+    finally:
+        PROXIES._entries.pop("test_nan")
+
+
+def test_feature_proxies_explain_why_they_need_a_space():
+    result = score(linear_net(), ["az_expressivity", "zen"], input_shape=(3, 2, 2), num_classes=5)
+    assert "block outputs" in result.errors["az_expressivity"] and "pre-pooling" in result.errors["zen"]
+
+
+def test_cost_proxies_use_the_analytic_model(tiny):
+    arch = tiny.sample(2)
+    values = score(arch, ["params", "macs"], space=tiny).values
+    assert values == {"params": float(tiny.cost(arch).params), "macs": float(tiny.cost(arch).macs)}
+
+
+def test_unknown_proxy_lists_the_registered_ones(tiny):
+    from hybridnas import RegistryError
+
+    with pytest.raises(RegistryError, match="unknown proxy 'nasbot'; registered: az_expressivity"):
+        score(tiny.sample(0), ["nasbot"], space=tiny)
+
+
+def test_real_images_work_with_the_shared_subset(tiny, shared):
+    source = f"npz:{shared / 'data' / 'cifar10_subset.npz'}#block=1017"
+    result = score(tiny.sample(0), ["naswot", "grad_norm"], source, space=tiny, batch_size=8)
+    assert set(result.values) == {"naswot", "grad_norm"}
+
+
+def test_synflow_turns_norm_layers_off_and_keeps_the_model_intact(tiny):
+    arch = tiny.parse("w8|w8:conv-k3-r4|w16:conv-k3-r4+attention-h2-r4")
+    torch.manual_seed(0)
+    model = tiny.build(arch)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    from hybridnas.proxies.spectral import _without_norms
+
+    clone = _without_norms(model)
+    assert not any(isinstance(m, (nn.BatchNorm2d,)) for m in clone.modules())
+    score(model, ["synflow", "zen"], input_shape=tiny.input_shape, num_classes=4)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
