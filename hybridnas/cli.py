@@ -168,8 +168,13 @@ def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: 
     """Score architectures with proxies; failures are listed in the 'errors' column with their reason."""
     from .proxies import score_many
 
+    from .proxies.engine import random_label_note
+
     s = load_space(space_file)
     archs = [arch for _, arch in _read_archs(s, archs_file)]
+    note = random_label_note(_proxy_names(names), data)
+    if note:
+        click.echo(note, err=True)
     frame = score_many(s, archs, _proxy_names(names), data, seed, batch_size=batch_size, progress=not (as_csv or as_json))
     _emit(frame, as_csv, as_json)
 
@@ -190,7 +195,12 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
     """Rank correlation of proxies with ground truth: Kendall, Spearman, top-10% precision, nDCG@10, s/arch."""
     from .proxies.bench import BenchConfig, run_bench
 
+    from .proxies.engine import random_label_note
+
     s = load_space(space_file)
+    note = random_label_note(_proxy_names(names), data)
+    if note:
+        click.echo(note, err=True)
     config = BenchConfig(s.name, ground_truth, [t.strip() for t in target.split(",")], count, _proxy_names(names),
                          data, seed, batch_size)
     table = run_bench(s, config, out)

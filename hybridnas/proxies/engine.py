@@ -30,6 +30,7 @@ class ProxyScores:
     errors: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     build_seconds: float = 0.0
+    random_labels: bool = False  # label-using proxies saw random labels (data-free source)
 
     @property
     def total_seconds(self) -> float:
@@ -49,6 +50,14 @@ def expand(proxies: Sequence[str]) -> tuple[list[str], list[str]]:
             members = [name]
         singles += [m for m in members if m not in singles]
     return singles, ensembles
+
+
+def random_label_note(proxies: Sequence[str], data: str) -> str | None:
+    """A sentence to show users when label-using proxies will see random labels, else None."""
+    users = [n for n in expand(proxies)[0] if get_proxy(n).needs_labels]
+    if data == "gaussian" and users:
+        return f"note: {', '.join(users)} use labels; with data 'gaussian' they use random labels"
+    return None
 
 
 def _order(names: Iterable[str]) -> list[str]:
@@ -82,6 +91,7 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
             raise HybridNASError("scoring a bare module needs input_shape=(C, H, W) and num_classes")
         model, cost, shape, classes, features = target, None, input_shape, num_classes, ()
     batch = get_batch(data, batch_size, shape, classes, seed)
+    result.random_labels = batch.random_labels and any(get_proxy(n).needs_labels for n in singles)
     ctx = ProxyContext(model, batch, seed, num_classes=classes, feature_nodes=features, cost=cost,
                        space=space, arch=target if isinstance(target, Arch) else None)
     result.build_seconds = time.perf_counter() - start
@@ -114,8 +124,9 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
         iterator = tqdm(archs, desc="scoring", unit="arch")
     for arch in iterator:
         result = score(arch, singles, data, seed, space=space, batch_size=batch_size)
-        row = {"arch": space.format(arch), "id": arch.id, **result.values,
-               "seconds": result.total_seconds, "errors": "; ".join(f"{k}: {v}" for k, v in result.errors.items())}
+        row = {"arch": space.format(arch), "id": arch.id, **result.values, "seconds": result.total_seconds,
+               "labels": "random" if result.random_labels else "data",
+               "errors": "; ".join(f"{k}: {v}" for k, v in result.errors.items())}
         rows.append(row)
     frame = pd.DataFrame(rows)
     for name in singles:

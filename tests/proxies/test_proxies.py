@@ -149,3 +149,15 @@ def test_synflow_turns_norm_layers_off_and_keeps_the_model_intact(tiny):
     assert not any(isinstance(m, (nn.BatchNorm2d,)) for m in clone.modules())
     score(model, ["synflow", "zen"], input_shape=tiny.input_shape, num_classes=4)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_random_labels_are_reported(tiny, shared):
+    from hybridnas.proxies.engine import random_label_note
+
+    arch = tiny.sample(0)
+    assert score(arch, ["grad_norm"], "gaussian", space=tiny, batch_size=8).random_labels
+    assert not score(arch, ["naswot"], "gaussian", space=tiny, batch_size=8).random_labels
+    real = f"npz:{shared / 'data' / 'cifar10_subset.npz'}#block=1017"
+    assert not score(arch, ["grad_norm"], real, space=tiny, batch_size=8).random_labels
+    assert "grad_norm" in random_label_note(["grad_norm", "naswot"], "gaussian")
+    assert random_label_note(["grad_norm"], real) is None
