@@ -8,6 +8,7 @@ import sys
 from typing import Callable, TextIO
 
 import click
+import numpy as np
 import pandas as pd
 
 from .errors import HybridNASError
@@ -206,6 +207,97 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
     table = run_bench(s, config, out)
     click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     click.echo(f"written: {out}/correlation.csv, {out}/scored.csv")
+
+
+@main.command("search")
+@click.argument("config_file", required=False)
+@click.option("--out", default=None, help="Run folder (default: results/<config name>).")
+@click.option("--resume", "resume", default=None, is_flag=False, flag_value="",
+              help="Continue an interrupted run: --resume RUN, or --resume with --out RUN.")
+@click.option("--trials", type=int, default=None, help="Total trials (a resumed run can be extended).")
+@click.option("--workers", type=int, default=None, help="Ray workers (0: evaluate in this process).")
+@click.option("--strategy", type=click.Choice(["nsga2", "tpe", "random", "evolution", "exhaustive"]), default=None)
+@click.option("--max-macs", default=None, help="MACs budget, e.g. 100M.")
+@click.option("--max-params", default=None, help="Parameter budget, e.g. 2M.")
+@click.option("--max-latency", default=None, help="Latency budget in ms (needs --latency-table).")
+@click.option("--latency-table", default=None, help="Device latency table for --max-latency.")
+@click.option("--seed", type=int, default=None)
+@click.option("--data", default=None, help="gaussian | cifar10:DIR | npz:FILE[#block=N]")
+@click.option("--ray-address", default=None, help="Join an existing Ray cluster instead of starting one.")
+@click.option("--storage", default=None, help="An Optuna storage URL (default: sqlite in the run folder).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@_user_errors
+def search_cmd(config_file: str | None, out: str | None, resume: str | None, trials: int | None, workers: int | None,
+               strategy: str | None, max_macs: str | None, max_params: str | None, max_latency: str | None,
+               latency_table: str | None, seed: int | None, data: str | None, ray_address: str | None,
+               storage: str | None, no_progress: bool) -> None:
+    """Search SPACE under a budget; prints the Pareto front and where the run, plot and dashboard are."""
+    from pathlib import Path
+
+    from .search import load_search_config, run_search
+    from .search.store import RunStore
+
+    if resume is not None:
+        out = resume or out
+        if not out:
+            raise HybridNASError("--resume needs the run folder: --resume RUN (or --resume --out RUN)")
+        source = config_file or RunStore(out).read_config()
+    elif config_file is None:
+        raise HybridNASError("give a search config (e.g. configs/search/quickstart.yaml), or --resume RUN")
+    else:
+        source = config_file
+    latency = float(str(max_latency).removesuffix("ms")) if max_latency else None
+    overrides = {"trials": trials, "workers": workers, "strategy": strategy, "max_macs": max_macs,
+                 "max_params": max_params, "max_latency_ms": latency, "latency_table": latency_table, "seed": seed,
+                 "data": data, "ray_address": ray_address, "storage": storage}
+    config = load_search_config(source, overrides)
+    if out is None:
+        out = str(Path("results") / (Path(config_file).stem if config_file else "search"))
+    result = run_search(config, out, resume=resume is not None, progress=not no_progress)
+    _print_front(out, None, None)
+    click.echo(f"\nrun: {result.run} ({result.evaluated} networks evaluated, {result.seconds:.0f} s)")
+    click.echo(f"front: hybridnas pareto {result.run} --plot {result.run}/front.png")
+    if not config.storage:
+        click.echo(f"dashboard: optuna-dashboard sqlite:///{Path(result.run).resolve()}/study.db")
+
+
+def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bool = False,
+                 as_json: bool = False) -> None:
+    from .search.pareto import evaluated, filtered, hypervolume, parse_objectives, pareto_front, run_objectives
+
+    objs = parse_objectives(objectives) if objectives else run_objectives(run)
+    frame = filtered(evaluated(run), where)
+    if frame.empty:
+        raise HybridNASError(f"{run}: no feasible evaluated architectures" + (f" match {where!r}" if where else ""))
+    front = pareto_front(frame, objs)
+    columns = ["arch", "id", *dict.fromkeys([o.name for o in objs] + ["macs", "params"])]
+    if as_csv or as_json:
+        _emit(front[columns], as_csv, as_json)
+        return
+    hv, ref = hypervolume(frame, objs)
+    click.echo(f"Pareto front of {run}: {len(front)} of {len(frame)} feasible networks "
+               f"({', '.join(f'{o.name}:{o.direction}' for o in objs)})")
+    click.echo(front[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    click.echo(f"hypervolume {hv:.4g} (reference point {np.array2string(ref, precision=4)} in minimisation units)")
+
+
+@main.command("pareto")
+@click.argument("run")
+@click.option("--objectives", default=None, help="e.g. naswot:max,macs:min (default: the run's objectives).")
+@click.option("--where", default=None, help="A pandas query over the run's columns, e.g. 'macs < 50e6'.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV output.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.option("--plot", "plot_file", default=None, help="Write a PNG of every point and the front.")
+@_user_errors
+def pareto_cmd(run: str, objectives: str | None, where: str | None, as_csv: bool, as_json: bool,
+               plot_file: str | None) -> None:
+    """The non-dominated architectures of a run, with its hypervolume."""
+    from .search.pareto import parse_objectives, plot, run_objectives
+
+    _print_front(run, objectives, where, as_csv, as_json)
+    if plot_file:
+        objs = parse_objectives(objectives) if objectives else run_objectives(run)
+        click.echo(f"plot: {plot(run, objs, plot_file, where)}", err=as_csv or as_json)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,28 +33,26 @@ def prunable_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, PRUNABLE)]
 
 
-def kaiming_fanin_init(model: nn.Module) -> None:
-    """AZ-NAS initialisation: Kaiming normal (fan-in, ReLU gain) weights, zero biases, unit affine norms."""
+def _reinit(model: nn.Module, init_weight: Callable[[torch.Tensor], Any]) -> None:
+    """Re-initialise conv/linear weights with `init_weight`, zero their biases, reset affine norms to 1/0."""
     for m in model.modules():
         if isinstance(m, PRUNABLE):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            init_weight(m.weight)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+
+
+def kaiming_fanin_init(model: nn.Module) -> None:
+    """AZ-NAS initialisation: Kaiming normal weights (fan-in, ReLU gain)."""
+    _reinit(model, lambda w: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu"))
 
 
 def gaussian_init(model: nn.Module) -> None:
-    """Zen-NAS initialisation: N(0, 1) weights, zero biases, unit affine norms."""
-    for m in model.modules():
-        if isinstance(m, PRUNABLE):
-            nn.init.normal_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+    """Zen-NAS initialisation: N(0, 1) weights."""
+    _reinit(model, nn.init.normal_)
 
 
 INITS: dict[str, Callable[[nn.Module], None]] = {"kaiming_fanin": kaiming_fanin_init, "gaussian": gaussian_init}

@@ -7,7 +7,7 @@ import math
 
 import torch
 from torch import nn
-from timm.layers import LayerNorm2d
+from timm.layers import Attention, LayerNorm2d
 
 from .context import ProxyContext, ProxyError, prunable_layers
 from .registry import register_proxy
@@ -15,20 +15,40 @@ from .registry import register_proxy
 NORMS = (nn.BatchNorm2d, nn.LayerNorm, LayerNorm2d, nn.GroupNorm)
 
 
+class _UniformAttention(nn.Module):
+    """timm Attention with a uniform attention map, reusing its qkv and proj weights (synflow only)."""
+
+    def __init__(self, attn: Attention) -> None:
+        super().__init__()
+        self.qkv, self.proj, self.dim = attn.qkv, attn.proj, attn.qkv.in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        v = self.qkv(x)[..., 2 * self.dim:]
+        return self.proj(v.mean(dim=1, keepdim=True).expand_as(v))
+
+
 def _without_norms(model: nn.Module) -> nn.Module:
-    """A copy of `model` whose normalisation layers are identities (synflow runs with norms off)."""
+    """A copy for synflow: norm layers are identities, and softmax attention is uniform.
+
+    With |weights| and an all-ones input, attention scores QK^T grow quadratically per layer and
+    overflow even float64; an all-ones input has no token variation to attend to, so a uniform map
+    keeps the flow finite (the q and k projections then carry no flow).
+    """
     clone = copy.deepcopy(model)
     for parent in clone.modules():
         for name, child in parent.named_children():
             if isinstance(child, NORMS):
                 setattr(parent, name, nn.Identity())
+            elif isinstance(child, Attention):
+                setattr(parent, name, _UniformAttention(child))
     return clone
 
 
 @register_proxy("synflow", paper="Tanaka et al., NeurIPS 2020 (as a proxy: Abdelfattah et al., ICLR 2021)",
                 needs_data=False, needs_grad=True)
 def synflow(ctx: ProxyContext) -> float:
-    """sum |w * dR/dw| over conv/linear weights, R = sum of outputs for an all-ones input; |params|, float64, norms off."""
+    """sum |w * dR/dw| over conv/linear weights, R = sum of outputs for an all-ones input; |params|, float64,
+    norms off, attention maps uniform."""
     model = _without_norms(ctx.model_with("initial")).double().train()
     with torch.no_grad():
         for tensor in model.state_dict().values():

@@ -84,6 +84,10 @@ class Space(ABC):
     def suggest(self, trial: Any) -> Arch:
         """Define-by-run: ask an Optuna trial for each dimension; cost windows are checked by the caller."""
 
+    @abstractmethod
+    def to_params(self, arch: Arch) -> dict[str, Any]:
+        """The Optuna parameters `suggest` would ask for to produce `arch` (inverse of `suggest`)."""
+
     # ---- shared behaviour ----------------------------------------------------------------------------
     def _arch(self, genes: Any) -> Arch:
         return Arch(self.name, freeze(self._canonical(genes)))

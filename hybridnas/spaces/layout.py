@@ -98,6 +98,27 @@ def parse_layout(text: str, known: frozenset[str]) -> Layout:
     return Layout(text, tuple(parts))
 
 
+def assign(mixers: tuple[str, ...], allowed: tuple[frozenset[str], ...]) -> list[str] | None:
+    """One mixer per slot (identity where a slot is skipped) that yields `mixers`, or None if impossible."""
+    m = len(mixers)
+
+    def walk(j: int, k: int) -> list[str] | None:
+        if j == len(allowed):
+            return [] if k == m else None
+        slot = allowed[j]
+        if k < m and mixers[k] in slot:
+            rest = walk(j + 1, k + 1)
+            if rest is not None:
+                return [mixers[k], *rest]
+        if "identity" in slot:
+            rest = walk(j + 1, k)
+            if rest is not None:
+                return ["identity", *rest]
+        return None
+
+    return walk(0, 0)
+
+
 def matches(mixers: tuple[str, ...], allowed: tuple[frozenset[str], ...]) -> bool:
     """Whether `mixers` (identity blocks removed) is what `allowed` gives when some blocks choose identity."""
     m = len(mixers)

@@ -25,7 +25,7 @@ from ..models.mixers import get_mixer, list_mixers
 from .arch import Arch
 from .base import Space, register_space_type
 from .graph import LayerPlan
-from .layout import Layout, LayoutError, matches, parse_layout
+from .layout import Layout, LayoutError, assign, matches, parse_layout
 from .schema import MetaFormerConfig, PatchStem, Stage
 from .values import Param
 
@@ -400,6 +400,41 @@ class MetaFormerSpace(Space):
                 else:
                     vec += [0, 0, 0, 0]
         return np.asarray(vec, dtype=np.float64)
+
+    def to_params(self, arch: Arch) -> dict[str, Any]:
+        cfg = self.config
+        stem = arch.genes["stem"]
+        params: dict[str, Any] = {}
+        if isinstance(cfg.stem, PatchStem):
+            params["stem.patch"] = stem["patch"]
+        if cfg.stem.width is not None:
+            params["stem.width"] = stem["width"]
+        for i, (rules, stage) in enumerate(zip(self.stages, arch.genes["stages"])):
+            blocks = list(stage["blocks"])
+            mixers = tuple(b["mixer"] for b in blocks)
+            options = sorted(rules.options, key=lambda o: (o[0] != len(mixers), o[0]))  # fewest identities first
+            depth, layout, slots, chosen = next((d, lay, sl, a) for d, lay, sl in options
+                                                if (a := assign(mixers, sl)) is not None)
+            params[f"s{i}.depth"] = depth
+            if sum(1 for d, _, _ in rules.options if d == depth) > 1:
+                params[f"s{i}.layout@d{depth}"] = layout.text
+            for j, slot in enumerate(slots):
+                if len(slot) > 1:
+                    params[f"s{i}.b{j}.mixer[{'|'.join(sorted(slot))}]"] = chosen[j]
+            width = stage["width"]
+            params[f"s{i}.width"] = width
+            it = iter(blocks)
+            by_slot = [next(it) if m != "identity" else None for m in chosen]
+            for dim in DIMS:
+                values = self._dim_values(i, dim, width)
+                name = f"s{i}.{dim}" + (f"@w{width}" if dim == "heads" else "")
+                users = [(j, b) for j, b in enumerate(by_slot) if b is not None and b[dim] is not None]
+                if dim in rules.config.per_block:
+                    for j, b in users:
+                        params[name.replace(f"s{i}.", f"s{i}.b{j}.", 1)] = b[dim]
+                elif users and len(values) > 1:
+                    params[name] = users[0][1][dim]
+        return params
 
     def suggest(self, trial: Any) -> Arch:
         cfg = self.config

@@ -155,6 +155,9 @@ class NASBench201Space(Space):
     def suggest(self, trial: Any) -> Arch:
         return self._arch({"ops": [trial.suggest_categorical(f"edge{src}{to}", list(self.ops)) for to, src in EDGES]})
 
+    def to_params(self, arch: Arch) -> dict[str, Any]:
+        return {f"edge{src}{to}": op for (to, src), op in zip(EDGES, arch.genes["ops"])}
+
     def enumerate(self):
         return (self._arch({"ops": list(ops)}) for ops in sorted(set(self._classes.values())))
 

@@ -104,6 +104,9 @@ class NASBenchMacroSpace(Space):
         choices = list(range(len(self.config.ops)))
         return self._arch({"layers": [trial.suggest_categorical(f"layer{i}", choices) for i in range(self.num_layers)]})
 
+    def to_params(self, arch: Arch) -> dict[str, Any]:
+        return {f"layer{i}": int(v) for i, v in enumerate(arch.genes["layers"])}
+
     def enumerate(self):
         seen = set()
         for layers in itertools.product(range(len(self.config.ops)), repeat=self.num_layers):

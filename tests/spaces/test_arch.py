@@ -89,3 +89,9 @@ def test_parse_rejects_strings_of_other_spaces(space):
         space.parse("not an architecture")
     with pytest.raises(ArchError, match="not 'other'|is of space"):
         space.parse(json.dumps({"space": "other", "genes": {}}))
+
+
+def test_to_params_inverts_suggest(space):
+    for arch in archs(space, 40, seed=5):
+        params = space.to_params(arch)
+        assert space.suggest(optuna.trial.FixedTrial(params)) == arch

@@ -1,0 +1,117 @@
+"""Search configuration (YAML, validated like spaces): space, objectives, budgets, strategy, workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from typing_extensions import Annotated
+
+from ..errors import HybridNASError
+from ..spaces.loader import SHIPPED_DIR, _format_error
+from ..spaces.values import parse_quantity
+
+STRATEGIES = ("nsga2", "tpe", "random", "evolution", "exhaustive")
+SEARCH_DIR = SHIPPED_DIR.parent / "search"
+Quantity = Annotated[float, BeforeValidator(parse_quantity)]
+
+
+class SearchConfigError(HybridNASError, ValueError):
+    """A search configuration is invalid; the message names the file and key path."""
+
+
+class Objective(BaseModel):
+    """A metric to optimise: a proxy, an ensemble, 'macs', 'params' or 'activations'; max or min."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    direction: Literal["max", "min"]
+
+    @classmethod
+    def parse(cls, text: str) -> "Objective":
+        """'naswot:max' -> Objective('naswot', 'max')."""
+        name, sep, direction = text.rpartition(":")
+        if not sep or direction not in ("max", "min"):
+            raise SearchConfigError(f"objective {text!r}: write NAME:max or NAME:min, e.g. naswot:max,macs:min")
+        return cls(name=name, direction=direction)
+
+
+def _objectives(raw: Any) -> Any:
+    if isinstance(raw, str):
+        return [Objective.parse(t.strip()) for t in raw.split(",") if t.strip()]
+    return [Objective.parse(o) if isinstance(o, str) else o for o in raw]
+
+
+class Budget(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_macs: Quantity | None = None
+    max_params: Quantity | None = None
+    max_latency_ms: float | None = Field(None, gt=0)
+    latency_table: str | None = None
+
+
+class SearchConfig(BaseModel):
+    """Everything a search run needs; CLI flags override these fields."""
+
+    model_config = ConfigDict(extra="forbid")
+    space: str
+    objectives: Annotated[list[Objective], BeforeValidator(_objectives)] = Field(min_length=1)
+    budget: Budget = Budget()
+    strategy: Literal["nsga2", "tpe", "random", "evolution", "exhaustive"] = "nsga2"
+    trials: int = Field(200, gt=0)
+    batch_size: int = Field(8, gt=0, description="architectures asked and evaluated together")
+    seed: int = 0
+    data: str = "gaussian"
+    proxy_batch_size: int = Field(64, gt=1)
+    workers: int = Field(2, ge=0, description="Ray actors; 0 evaluates in this process")
+    ray_address: str | None = None
+    ray_dashboard: bool = False
+    storage: str | None = None  # an Optuna storage URL; default sqlite:///RUN/study.db
+    reference_size: int = Field(32, ge=4, description="archs scored once to normalise ensemble objectives")
+    population_size: int = Field(32, gt=1)
+    tournament_size: int = Field(8, gt=1)
+
+    @field_validator("space")
+    @classmethod
+    def _space_exists(cls, value: str) -> str:
+        path = Path(value)
+        if not path.exists() and not (SHIPPED_DIR / f"{value}.yaml").exists():
+            raise ValueError(f"no space file or shipped space named {value!r}")
+        return value
+
+
+def load_search_config(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
+    """Read a search YAML (a path, a shipped name such as 'quickstart', or a dict) and apply overrides."""
+    if isinstance(source, Mapping):
+        raw, where = dict(source), "<dict>"
+    else:
+        path = Path(source)
+        if not path.exists() and (SEARCH_DIR / f"{path}.yaml").exists():
+            path = SEARCH_DIR / f"{path}.yaml"
+        where = str(path)
+        if not path.is_file():
+            raise SearchConfigError(f"{where}: no such search config")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise SearchConfigError(f"{where}: not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise SearchConfigError(f"{where}: a search config must be a mapping")
+        if "space" in raw and isinstance(raw["space"], str) and not Path(raw["space"]).is_absolute():
+            local = path.parent / raw["space"]
+            if local.exists():
+                raw["space"] = str(local)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key in Budget.model_fields:
+            raw["budget"] = {**raw.get("budget", {}), key: value}
+        else:
+            raw[key] = value
+    try:
+        return SearchConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_format_error(e, SearchConfig, raw) for e in exc.errors()]
+        raise SearchConfigError(f"{where}: invalid search config:\n  " + "\n  ".join(lines)) from None

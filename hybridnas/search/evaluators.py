@@ -1,0 +1,106 @@
+"""Evaluators: what a search measures for an architecture. Latency and supernet evaluators plug in here.
+
+An evaluator names the metrics it provides and implements `evaluate`; `setup` runs once per worker
+(build data batches, set threads) and defaults to nothing (Optuna-style small base).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import HybridNASError
+from ..spaces import Arch, Space
+
+COST_METRICS = ("macs", "params", "activations")
+
+
+@dataclass
+class Evaluation:
+    """Metrics of one architecture, the failures with their reasons, and the seconds spent."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Evaluator(ABC):
+    """Measures some metrics of architectures of one space."""
+
+    metrics: tuple[str, ...] = ()
+
+    def setup(self) -> None:
+        """Once per worker before the first evaluation (optional)."""
+
+    @abstractmethod
+    def evaluate(self, arch: Arch) -> Evaluation:
+        """The metrics of one architecture; failures go in `errors`, never raise for a bad arch."""
+
+
+class CostEvaluator(Evaluator):
+    """Analytic MACs, params and activations (cheap: run before any budget check)."""
+
+    metrics = COST_METRICS
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+
+    def evaluate(self, arch: Arch) -> Evaluation:
+        cost = self.space.cost(arch)
+        return Evaluation({m: float(getattr(cost, m)) for m in self.metrics})
+
+
+class ProxyEvaluator(Evaluator):
+    """Training-free proxies from one shared-pass score per architecture."""
+
+    def __init__(self, space: Space, proxies: list[str], data: str, seed: int, batch_size: int) -> None:
+        self.space, self.proxies, self.data, self.seed, self.batch_size = space, proxies, data, seed, batch_size
+        self.metrics = tuple(proxies)
+
+    def setup(self) -> None:
+        from ..data import get_batch
+
+        get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed)  # load once
+
+    def evaluate(self, arch: Arch) -> Evaluation:
+        from ..proxies import score
+
+        start = time.perf_counter()
+        result = score(arch, self.proxies, self.data, self.seed, space=self.space, batch_size=self.batch_size)
+        return Evaluation(dict(result.values), dict(result.errors), time.perf_counter() - start)
+
+
+def metric_kind(name: str) -> str:
+    """'cost', 'proxy', 'ensemble', or raises naming what metrics are available."""
+    from ..proxies import list_proxies
+    from ..proxies.ensemble import is_ensemble, parse_ensemble
+
+    if name in COST_METRICS:
+        return "cost"
+    if is_ensemble(name):
+        parse_ensemble(name)
+        return "ensemble"
+    if name in list_proxies():
+        return "proxy"
+    if name in ("latency_ms", "supernet_accuracy"):
+        raise HybridNASError(f"objective {name!r} needs the {'latency tables' if name == 'latency_ms' else 'supernet'} "
+                             "feature, which is not built yet; use proxies, ensembles, macs or params")
+    raise HybridNASError(f"unknown objective {name!r}; use a proxy ({', '.join(list_proxies())}), "
+                         f"an ensemble (ensemble:a+b), or one of {', '.join(COST_METRICS)}")
+
+
+def evaluate_all(evaluators: list[Evaluator], arch: Arch) -> Evaluation:
+    """Run several evaluators on one architecture and merge their results."""
+    merged = Evaluation()
+    for evaluator in evaluators:
+        part = evaluator.evaluate(arch)
+        merged.metrics.update(part.metrics)
+        merged.errors.update(part.errors)
+        merged.seconds += part.seconds
+    return merged
+
+
+def describe(evaluation: Evaluation) -> dict[str, Any]:
+    return {"metrics": evaluation.metrics, "errors": evaluation.errors, "seconds": evaluation.seconds}

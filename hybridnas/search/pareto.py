@@ -1,0 +1,124 @@
+"""Pareto queries over a run: the non-dominated set, its hypervolume, and a plot of every point.
+
+Hypervolume uses Optuna's implementation on minimisation values (max objectives are negated). The
+reference point is, per objective, the worst value among the feasible evaluated points plus 10% of
+that objective's range (plus 1 where the range is 0), so every feasible point counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import HybridNASError
+from .config import Objective
+from .store import RunStore
+
+
+def parse_objectives(text: str | Sequence[str | Objective]) -> list[Objective]:
+    """'naswot:max,macs:min' (or a list) -> Objectives."""
+    items = text.split(",") if isinstance(text, str) else text
+    return [o if isinstance(o, Objective) else Objective.parse(o.strip()) for o in items if o]
+
+
+def evaluated(run: str | Path) -> pd.DataFrame:
+    """Every feasible, successfully evaluated architecture of a run (one row per distinct network)."""
+    table = RunStore(run).table()
+    if table.empty:
+        return table
+    return table[table["status"] == "ok"].drop_duplicates("id").reset_index(drop=True)
+
+
+def _losses(frame: pd.DataFrame, objectives: Sequence[Objective]) -> np.ndarray:
+    missing = [o.name for o in objectives if o.name not in frame]
+    if missing:
+        raise HybridNASError(f"objective(s) {missing} were not measured in this run; measured: "
+                             f"{[c for c in frame.columns if c not in ('trial', 'arch', 'id', 'status', 'values', 'errors', 'seconds')]}")
+    cols = [frame[o.name].to_numpy(dtype=float) * (-1.0 if o.direction == "max" else 1.0) for o in objectives]
+    return np.stack(cols, axis=1)
+
+
+def non_dominated(losses: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows no other row dominates (all <=, one <), minimisation."""
+    keep = np.ones(len(losses), dtype=bool)
+    for i in range(len(losses)):
+        if keep[i]:
+            dominated = np.all(losses[i] <= losses, axis=1) & np.any(losses[i] < losses, axis=1)
+            keep[dominated] = False
+    return keep
+
+
+def pareto_front(frame: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFrame:
+    """Rows of `frame` on the Pareto front, sorted by the first objective (best first)."""
+    if frame.empty:
+        return frame
+    losses = _losses(frame, objectives)
+    front = frame[non_dominated(losses)]
+    first = objectives[0]
+    return front.sort_values(first.name, ascending=first.direction == "min").reset_index(drop=True)
+
+
+def hypervolume(frame: pd.DataFrame, objectives: Sequence[Objective]) -> tuple[float, np.ndarray]:
+    """(hypervolume of the front, reference point in minimisation units) over all feasible points."""
+    from optuna._hypervolume import compute_hypervolume
+
+    losses = _losses(frame, objectives)
+    span = losses.max(axis=0) - losses.min(axis=0)
+    reference = losses.max(axis=0) + np.where(span > 0, 0.1 * span, 1.0)
+    front = losses[non_dominated(losses)]
+    return float(compute_hypervolume(front, reference, assume_pareto=True)), reference
+
+
+def query(run: str | Path, objectives: str | Sequence[str | Objective] | None = None,
+          where: str | None = None) -> pd.DataFrame:
+    """The Pareto front of a run as a DataFrame (objectives default to the run's own)."""
+    if objectives is None:
+        objectives = run_objectives(run)
+    frame = filtered(evaluated(run), where)
+    return pareto_front(frame, parse_objectives(objectives))
+
+
+def run_objectives(run: str | Path) -> list[Objective]:
+    """The objectives a run optimised."""
+    return [Objective(**o) for o in RunStore(run).read_config()["objectives"]]
+
+
+def filtered(frame: pd.DataFrame, where: str | None) -> pd.DataFrame:
+    """Rows matching a pandas query expression such as 'macs < 50e6'."""
+    if not where:
+        return frame
+    try:
+        return frame.query(where)
+    except (SyntaxError, ValueError, KeyError, NameError, TypeError) as exc:
+        raise HybridNASError(f"--where {where!r}: {exc}; columns: {list(frame.columns)} "
+                                 "(quote names with symbols in backticks, e.g. `ensemble:naswot+zico` > 0)") from None
+
+
+def plot(run: str | Path, objectives: Sequence[Objective], path: str | Path, where: str | None = None) -> Path:
+    """Scatter of every evaluated point and the front, on the first two objectives."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if len(objectives) < 2:
+        raise HybridNASError("a plot needs two objectives, e.g. --objectives naswot:max,macs:min")
+    frame = filtered(evaluated(run), where)
+    front = pareto_front(frame, objectives)
+    x, y = objectives[1], objectives[0]
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+    ax.scatter(frame[x.name], frame[y.name], s=12, c="0.7", label=f"evaluated ({len(frame)})")
+    ordered = front.sort_values(x.name)
+    ax.plot(ordered[x.name], ordered[y.name], "o-", c="tab:red", ms=4, label=f"Pareto front ({len(front)})")
+    ax.set_xlabel(f"{x.name} ({x.direction})")
+    ax.set_ylabel(f"{y.name} ({y.direction})")
+    ax.set_title(Path(run).name)
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

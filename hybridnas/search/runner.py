@@ -1,0 +1,239 @@
+"""The search loop: Optuna ask -> Space.suggest -> budget check -> evaluate on workers -> journal -> tell.
+
+Budgets are enforced before evaluation: an architecture over budget is never built or scored; it is
+told to Optuna as infeasible (trial constraints, worst objective values). Canonical duplicates are
+evaluated once (a cache keyed by arch.id, rebuilt from the journal on resume). A run killed at any
+moment resumes with `resume=True`; trials left running are completed from the journal or failed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from ..errors import HybridNASError
+from ..io import atomic_write_csv
+from ..proxies.engine import expand
+from ..proxies.ensemble import Ensemble, parse_ensemble
+from ..spaces import Arch, Space, load_space
+from .config import SearchConfig
+from .evaluators import CostEvaluator, ProxyEvaluator, metric_kind
+from .store import RunStore
+from .strategies import enqueue_all, make_sampler
+from .workers import LocalPool, RayPool, init_ray
+
+STUDY_NAME = "hybridnas"
+
+
+@dataclass
+class SearchResult:
+    run: Path
+    evaluated: int
+    feasible: int
+    seconds: float
+
+
+def budget_violations(cost: dict[str, float], config: SearchConfig) -> dict[str, float]:
+    """Relative excess over each budget (<= 0 when within it)."""
+    out = {}
+    for metric, limit in (("macs", config.budget.max_macs), ("params", config.budget.max_params)):
+        if limit is not None:
+            out[metric] = (cost[metric] - limit) / limit
+    return out
+
+
+class _Objectives:
+    """Turns an evaluation into the objective vector; ensembles are normalised on a reference sample."""
+
+    def __init__(self, config: SearchConfig, ensembles: dict[str, Ensemble]) -> None:
+        self.objectives = config.objectives
+        self.ensembles = ensembles
+        self.directions = ["maximize" if o.direction == "max" else "minimize" for o in self.objectives]
+
+    def values(self, metrics: dict[str, float]) -> tuple[list[float] | None, str]:
+        out = []
+        for obj in self.objectives:
+            if obj.name in self.ensembles:
+                members = self.ensembles[obj.name].members
+                missing = [m for m in members if m not in metrics]
+                if missing:
+                    return None, f"ensemble member(s) failed: {', '.join(missing)}"
+                value = float(self.ensembles[obj.name].score(pd.DataFrame([metrics]))[0])
+            elif obj.name in metrics:
+                value = float(metrics[obj.name])
+            else:
+                return None, f"objective {obj.name} failed"
+            if not math.isfinite(value):
+                return None, f"objective {obj.name} is {value}"
+            out.append(value)
+        return out, ""
+
+    def worst(self) -> list[float]:
+        return [-math.inf if d == "maximize" else math.inf for d in self.directions]
+
+
+def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str]):
+    def factory():
+        return [ProxyEvaluator(space, proxies, config.data, config.seed, config.proxy_batch_size)] if proxies else []
+
+    return factory
+
+
+def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxies: list[str],
+               names: list[str]) -> dict[str, Ensemble]:
+    """Ensembles fitted on `reference_size` seeded random archs, scored once and kept in the run folder."""
+    if not names:
+        return {}
+    path = store.root / "reference.csv"
+    if path.is_file():
+        frame = pd.read_csv(path)
+    else:
+        rng = np.random.default_rng(config.seed + 7919)
+        archs = [space.sample(rng) for _ in range(config.reference_size)]
+        rows = [dict(evaluation.metrics) for _, evaluation in sorted(pool.imap(archs), key=lambda r: r[0])]
+        frame = pd.DataFrame(rows)
+        atomic_write_csv(frame, path)
+    ensembles = {}
+    for name in names:
+        ensemble = parse_ensemble(name)
+        if not all(m in frame for m in ensemble.members):
+            raise HybridNASError(f"reference scores in {path} lack members of {name}; delete the file to rescore")
+        ensembles[name] = ensemble.fit_reference(frame)
+    return ensembles
+
+
+def _recover(study: optuna.Study, cache: dict[str, dict], objectives: _Objectives) -> None:
+    """Trials a killed run left RUNNING: complete them from the journal, or mark them failed."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        record = cache.get(trial.user_attrs.get("arch_id", ""))
+        if record is not None and record.get("values") is not None:
+            study.tell(trial.number, record["values"])
+        else:
+            study.tell(trial.number, state=TrialState.FAIL)
+
+
+def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, progress: bool = True) -> SearchResult:
+    """Run (or resume) a search; every evaluation is journaled in `out` as soon as it finishes."""
+    start = time.perf_counter()
+    store = RunStore(out)
+    if store.exists() and not resume:
+        raise HybridNASError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
+    if resume and not store.exists():
+        raise HybridNASError(f"{out} holds no run to resume (no config.yaml)")
+    if config.budget.max_latency_ms is not None or config.budget.latency_table is not None:
+        raise HybridNASError("latency budgets need device latency tables, which are not built yet; "
+                             "use max_macs or max_params")
+    space = load_space(config.space)
+    if config.strategy == "exhaustive" and space.size() is None:
+        raise HybridNASError(f"strategy 'exhaustive' needs a space that can be enumerated; {space.name!r} cannot. "
+                             "Use nsga2, tpe, random or evolution")
+    kinds = {o.name: metric_kind(o.name) for o in config.objectives}
+    proxies, ensemble_names = expand([n for n, k in kinds.items() if k in ("proxy", "ensemble")])
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.write_config(config.model_dump(mode="json"))
+
+    started_ray = False
+    factory = _evaluator_factory(space, config, proxies)
+    if config.workers == 0 or not proxies:
+        pool = LocalPool(space, factory)
+    else:
+        started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
+        pool = RayPool(space, factory, config.workers)
+    try:
+        ensembles = _reference(store, space, config, pool, proxies, ensemble_names)
+        objectives = _Objectives(config, ensembles)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = make_sampler(config.strategy, space, config.seed, len(config.objectives),
+                               population_size=config.population_size, tournament_size=config.tournament_size)
+        study = optuna.create_study(study_name=STUDY_NAME, storage=config.storage or store.storage_url,
+                                    directions=objectives.directions, sampler=sampler, load_if_exists=True)
+        cache = {r["id"]: r for r in store.records() if r.get("status") == "ok"}
+        _recover(study, cache, objectives)
+        done = lambda: len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))  # noqa: E731
+        if config.strategy == "exhaustive":
+            enqueue_all(study, space, max(0, config.trials - done()))
+        bar = _progress(progress, config.trials, done())
+        cost_eval = CostEvaluator(space)
+        feasible = len(cache)
+        while done() < config.trials:
+            waiting: dict[str, list] = {}
+            todo: list[Arch] = []
+            for _ in range(min(config.batch_size, config.trials - done())):
+                trial = study.ask()
+                arch = space.suggest(trial)
+                cost = cost_eval.evaluate(arch).metrics
+                trial.set_user_attr("arch", space.format(arch))
+                trial.set_user_attr("arch_id", arch.id)
+                violations = budget_violations(cost, config)
+                for key, value in violations.items():
+                    trial.set_constraint(key, value)
+                ok = all(v <= 0 for v in violations.values())
+                trial.set_user_attr("feasible", ok)
+                if not ok:
+                    store.append({"trial": trial.number, "arch": space.format(arch), "id": arch.id,
+                                  "status": "over_budget", **cost, "values": None})
+                    study.tell(trial, objectives.worst())
+                    bar.update(1)
+                elif arch.id in cache:
+                    study.tell(trial, cache[arch.id]["values"])
+                    bar.update(1)
+                else:
+                    if arch.id not in waiting:
+                        todo.append(arch)
+                    waiting.setdefault(arch.id, []).append((trial, cost))
+            for i, evaluation in pool.imap(todo):
+                arch = todo[i]
+                metrics = {**waiting[arch.id][0][1], **evaluation.metrics}
+                values, reason = objectives.values(metrics)
+                named = {o.name: v for o, v in zip(config.objectives, values or [])}
+                record = {"trial": waiting[arch.id][0][0].number, "arch": space.format(arch), "id": arch.id,
+                          "status": "ok" if values else "failed", **metrics, **named, "values": values,
+                          "errors": "; ".join(f"{k}: {v}" for k, v in evaluation.errors.items()) or reason,
+                          "seconds": evaluation.seconds}
+                store.append(record)
+                for trial, _ in waiting[arch.id]:
+                    if values is None:
+                        trial.set_user_attr("error", record["errors"])
+                        study.tell(trial, state=TrialState.FAIL)
+                    else:
+                        study.tell(trial, values)
+                    bar.update(1)
+                if values is not None:
+                    cache[arch.id] = record
+                    feasible += 1
+                    bar.set_postfix(feasible=feasible, best=_best(cache, config), refresh=False)
+        bar.close()
+        return SearchResult(Path(out), len(cache), feasible, time.perf_counter() - start)
+    finally:
+        pool.close()
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+
+
+def _best(cache: dict[str, dict], config: SearchConfig) -> str:
+    first = config.objectives[0]
+    values = [r["values"][0] for r in cache.values() if r.get("values")]
+    if not values:
+        return "-"
+    return f"{(max if first.direction == 'max' else min)(values):.4g}"
+
+
+def _progress(enabled: bool, total: int, initial: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc="search", unit="trial", disable=not enabled)
+
+
+def load_run_space(store: RunStore) -> Space:
+    """The space a run searched."""
+    return load_space(store.read_config()["space"])

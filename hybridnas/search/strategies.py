@@ -1,0 +1,110 @@
+"""Search strategies as Optuna samplers: NSGA-II, TPE, random, regularized evolution, exhaustive.
+
+Regularized evolution (Real et al., AAAI 2019) is an Optuna sampler that uses the space's own mutation
+and crossover: before each trial it picks a parent by tournament among the newest `population_size`
+feasible trials, mutates it (optionally crossed with a second winner), and answers the trial's
+`suggest` calls with the child's parameters (`Space.to_params`). Exhaustive enumeration enqueues
+every distinct network of a small space.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from ..errors import HybridNASError
+from ..spaces import Space
+
+PLAN_KEY = "evolution:plan"
+
+
+class RegularizedEvolutionSampler(BaseSampler):
+    """Aging evolution over architectures with tournament selection; keyword-only strategy options."""
+
+    def __init__(self, space: Space, *, population_size: int = 32, tournament_size: int = 8,
+                 crossover_prob: float = 0.0, seed: int | None = None) -> None:
+        if tournament_size > population_size:
+            raise HybridNASError(f"tournament_size {tournament_size} is larger than population_size "
+                                 f"{population_size}; use a tournament of at most the population")
+        self.space = space
+        self.population_size, self.tournament_size, self.crossover_prob = population_size, tournament_size, crossover_prob
+        self._rng = np.random.default_rng(seed)
+        self._random = RandomSampler(seed=seed)
+
+    def reseed_rng(self) -> None:
+        self._rng = np.random.default_rng()
+        self._random.reseed_rng()
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> dict:
+        return {}
+
+    def _winner(self, study: Study, population: Sequence[FrozenTrial]) -> FrozenTrial:
+        picks = self._rng.choice(len(population), self.tournament_size, replace=False)
+        contenders = [population[i] for i in picks]
+        sign = 1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1.0
+        return max(contenders, key=lambda t: sign * t.values[0])
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        if trial.system_attrs.get(PLAN_KEY) or "fixed_params" in trial.system_attrs:
+            return
+        population = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                      if t.user_attrs.get("feasible") and "arch" in t.user_attrs][-self.population_size:]
+        if len(population) < self.population_size:
+            return  # still filling the initial population: random sampling
+        parent = self.space.parse(self._winner(study, population).user_attrs["arch"])
+        if self._rng.random() < self.crossover_prob:
+            parent = self.space.crossover(parent, self.space.parse(self._winner(study, population).user_attrs["arch"]),
+                                          self._rng)
+        child = self.space.mutate(parent, self._rng)
+        study._storage.set_trial_system_attr(trial._trial_id, PLAN_KEY, self.space.to_params(child))
+
+    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        plan = trial.system_attrs.get(PLAN_KEY) or {}
+        if param_name in plan:
+            value = plan[param_name]
+            try:
+                if param_distribution._contains(param_distribution.to_internal_repr(value)):
+                    return value
+            except (ValueError, TypeError):
+                pass
+        return self._random.sample_independent(study, trial, param_name, param_distribution)
+
+
+def make_sampler(strategy: str, space: Space, seed: int, n_objectives: int, *, population_size: int = 32,
+                 tournament_size: int = 8) -> BaseSampler:
+    """The Optuna sampler for a strategy name; budgets reach samplers through trial constraints."""
+    if strategy == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=population_size)
+    if strategy == "tpe":
+        if n_objectives > 1:
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+        return optuna.samplers.TPESampler(seed=seed)
+    if strategy == "evolution":
+        return RegularizedEvolutionSampler(space, population_size=population_size, tournament_size=tournament_size,
+                                           seed=seed)
+    if strategy in ("random", "exhaustive"):
+        return RandomSampler(seed=seed)
+    raise HybridNASError(f"unknown strategy {strategy!r}; use nsga2, tpe, random, evolution or exhaustive")
+
+
+def enqueue_all(study: Study, space: Space, limit: int) -> int:
+    """Exhaustive search: enqueue up to `limit` distinct networks not yet tried; returns how many."""
+    tried = {t.user_attrs.get("arch_id") for t in study.get_trials(deepcopy=False)}
+    count = 0
+    for arch in space.enumerate():
+        if count >= limit:
+            break
+        if arch.id not in tried:
+            study.enqueue_trial(space.to_params(arch), skip_if_exists=True)
+            count += 1
+    return count

@@ -1,0 +1,119 @@
+"""Evaluation pools: in-process, or Ray actors that each build their evaluators (and data batch) once.
+
+A Ray actor sets torch's threads to its CPU share. If an actor dies, it is replaced and its
+architecture retried once; a second death records the architecture as failed and the search goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator, Sequence
+
+from ..spaces import Arch, Space
+from .evaluators import Evaluation, Evaluator, evaluate_all
+
+EvaluatorFactory = Callable[[], "list[Evaluator]"]
+
+
+class LocalPool:
+    """Evaluates in this process, one architecture at a time."""
+
+    def __init__(self, space: Space, factory: EvaluatorFactory) -> None:
+        self.space = space
+        self.evaluators = factory()
+        for evaluator in self.evaluators:
+            evaluator.setup()
+
+    def imap(self, archs: Sequence[Arch]) -> Iterator[tuple[int, Evaluation]]:
+        """(index, evaluation) pairs as each architecture finishes."""
+        for i, arch in enumerate(archs):
+            yield i, evaluate_all(self.evaluators, arch)
+
+    def close(self) -> None:
+        pass
+
+
+class _Worker:
+    """The Ray actor body: evaluators built once, threads pinned to the actor's CPU share."""
+
+    def __init__(self, space: Space, factory: EvaluatorFactory, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+        self.space = space
+        self.evaluators = factory()
+        for evaluator in self.evaluators:
+            evaluator.setup()
+
+    def evaluate(self, genes_json: str) -> Evaluation:
+        from ..spaces import Arch
+
+        return evaluate_all(self.evaluators, self.space.validate(Arch.from_json(genes_json)))
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+def init_ray(num_cpus: int | None, address: str | None, dashboard: bool) -> bool:
+    """Start (or join) Ray quietly; returns True if this call started it (so the caller shuts it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    kwargs = {"include_dashboard": dashboard, "log_to_driver": False, "configure_logging": False}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus, **kwargs)
+    return True
+
+
+class RayPool:
+    """`workers` Ray actors; results come back as they finish."""
+
+    def __init__(self, space: Space, factory: EvaluatorFactory, workers: int, threads_per_worker: int = 1) -> None:
+        import ray
+
+        self._ray = ray
+        self.space, self.factory, self.threads = space, factory, threads_per_worker
+        self._actor_cls = ray.remote(num_cpus=threads_per_worker)(_Worker)
+        self.actors = [self._new_actor() for _ in range(workers)]
+        ray.get([a.pid.remote() for a in self.actors])  # fail fast if actors cannot start
+
+    def _new_actor(self):
+        return self._actor_cls.remote(self.space, self.factory, self.threads)
+
+    def imap(self, archs: Sequence[Arch]) -> Iterator[tuple[int, Evaluation]]:
+        ray = self._ray
+        pending: dict = {}
+        queue = list(enumerate(archs))
+        tries: dict[int, int] = {}
+        idle = list(self.actors)
+
+        def submit(actor) -> None:
+            i, arch = queue.pop(0)
+            pending[actor.evaluate.remote(arch.to_json())] = (i, actor)
+
+        while queue or pending:
+            while queue and idle:
+                submit(idle.pop())
+            done, _ = ray.wait(list(pending), num_returns=1)
+            ref = done[0]
+            i, actor = pending.pop(ref)
+            try:
+                yield i, ray.get(ref)
+                idle.append(actor)
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
+                replacement = self._new_actor()
+                self.actors[self.actors.index(actor)] = replacement
+                idle.append(replacement)
+                tries[i] = tries.get(i, 0) + 1
+                if tries[i] < 2:
+                    queue.insert(0, (i, archs[i]))
+                else:
+                    yield i, Evaluation(errors={"worker": f"worker died twice: {type(exc).__name__}"})
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self._ray.kill(actor)
+        self.actors = []
