@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from hybridnas import load_space
-from hybridnas.proxies import list_proxies, score
+from hybridnas.proxies import get_proxy, list_proxies, score
 
 
 def timed(fn) -> float:
@@ -37,23 +37,28 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     archs = [space.sample(rng) for _ in range(args.n)]
     names = list_proxies()
+    main_pass = [n for n in names if get_proxy(n).shared == "main_pass"]
     trio = ["naswot", "synflow", "zico"]
     score(archs[0], trio, args.data, space=space, batch_size=args.batch_size)  # warm-up
     rows = []
     for arch in archs:
         run = lambda proxies: score(arch, proxies, args.data, args.seed, space=space, batch_size=args.batch_size)  # noqa: E731
         together = timed(lambda: run(names))
-        alone = sum(timed(lambda n=n: run([n])) for n in names)
-        rows.append((together, alone, timed(lambda: run(trio))))
-    together, alone, fast = (np.array(col) for col in zip(*rows))
+        alone_each = {n: timed(lambda n=n: run([n])) for n in names}
+        group = timed(lambda: run(main_pass))
+        rows.append((together, sum(alone_each.values()), timed(lambda: run(trio)), group,
+                     sum(alone_each[n] for n in main_pass)))
+    together, alone, fast, group, group_alone = (np.array(col) for col in zip(*rows))
     print(f"space {args.space}, {args.n} archs, data {args.data}, batch {args.batch_size}, 1 thread, "
           f"{len(names)} proxies")
     print(f"{'':<34}{'mean s/arch':>12}{'max s/arch':>12}")
     print(f"{'all proxies together':<34}{together.mean():>12.2f}{together.max():>12.2f}")
     print(f"{'each proxy alone, summed':<34}{alone.mean():>12.2f}{alone.max():>12.2f}")
     print(f"{'naswot+synflow+zico together':<34}{fast.mean():>12.2f}{fast.max():>12.2f}")
-    print(f"ratio together / alone: {together.sum() / alone.sum():.2f} (goal <= 0.5); "
-          f"trio under 1 s: {int((fast < 1).sum())}/{len(fast)} archs")
+    print(f"{'the ' + str(len(main_pass)) + ' main-pass proxies together':<34}{group.mean():>12.2f}{group.max():>12.2f}")
+    print(f"{'the same proxies alone, summed':<34}{group_alone.mean():>12.2f}{group_alone.max():>12.2f}")
+    print(f"ratio together / alone: all proxies {together.sum() / alone.sum():.2f} (goal <= 0.5), main-pass "
+          f"proxies {group.sum() / group_alone.sum():.2f}; trio under 1 s: {int((fast < 1).sum())}/{len(fast)} archs")
 
 
 if __name__ == "__main__":

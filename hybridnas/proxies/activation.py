@@ -19,7 +19,7 @@ def _binary_codes(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     return [(t.flatten(1) > 0).to(torch.float64) for t in tensors]
 
 
-@register_proxy("naswot", paper="Mellor et al., ICML 2021")
+@register_proxy("naswot", shared="main_pass", paper="Mellor et al., ICML 2021")
 def naswot(ctx: ProxyContext) -> float:
     """log|K| of the Hamming-similarity kernel of the batch's binary activation codes (slogdet)."""
     codes = _binary_codes(ctx.main_pass().act_inputs)
@@ -31,17 +31,19 @@ def naswot(ctx: ProxyContext) -> float:
     return float(logdet) if sign > 0 else float("-inf")
 
 
-@register_proxy("swap", paper="Peng et al., ICLR 2024")
+@register_proxy("swap", shared="main_pass", paper="Peng et al., ICLR 2024")
 def swap(ctx: ProxyContext) -> float:
     """Number of distinct sample-wise activation patterns (each unit's on/off vector over the batch)."""
     codes = torch.cat([c.bool() for c in _binary_codes(ctx.main_pass().act_outputs)], dim=1)  # (N, units)
     n = codes.shape[0]
-    weights = (2 ** torch.arange(min(n, 62), dtype=torch.int64))
-    words = [(codes[i:i + 62].T.to(torch.int64) * weights[: min(62, n - i)]).sum(1) for i in range(0, n, 62)]
-    return float(torch.unique(torch.stack(words, dim=1), dim=0).shape[0])
+    weights = 2 ** torch.arange(min(n, 62), dtype=torch.int64)
+    words = np.stack([(codes[i:i + 62].T.to(torch.int64) * weights[: min(62, n - i)]).sum(1).numpy()
+                      for i in range(0, n, 62)], axis=1)  # each unit's pattern packed into 62-bit words
+    rows = words[np.lexsort(words.T[::-1])]
+    return float(1 + np.count_nonzero(np.any(rows[1:] != rows[:-1], axis=1)))
 
 
-@register_proxy("meco", paper="Jiang et al., NeurIPS 2023")
+@register_proxy("meco", shared="main_pass", paper="Jiang et al., NeurIPS 2023")
 def meco(ctx: ProxyContext) -> float:
     """Sum over modules with an NCHW output of the least eigenvalue of the first sample's channel correlation."""
     total = 0.0
@@ -60,7 +62,7 @@ def meco(ctx: ProxyContext) -> float:
     return total
 
 
-@register_proxy("jacob_cov", paper="Mellor et al., 2020 (NASWOT v1; as a proxy: Abdelfattah et al., ICLR 2021)")
+@register_proxy("jacob_cov", shared="main_pass", needs_grad=True, paper="Mellor et al., 2020 (NASWOT v1; as a proxy: Abdelfattah et al., ICLR 2021)")
 def jacob_cov(ctx: ProxyContext) -> float:
     """-sum(log(v + k) + 1/(v + k)) over eigenvalues v of the correlation of per-sample input Jacobians."""
     jac = ctx.main_pass().input_grad().flatten(1).double()

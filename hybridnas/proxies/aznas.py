@@ -39,20 +39,20 @@ def _expressivities(ctx: ProxyContext) -> np.ndarray:
                       lambda: np.array([_isotropy(f) for f in _block_features(ctx)]))
 
 
-@register_proxy("az_expressivity", paper="Lee & Ham, CVPR 2024 (AZ-NAS)", init="kaiming_fanin")
+@register_proxy("az_expressivity", shared="az_features", paper="Lee & Ham, CVPR 2024 (AZ-NAS)", init="kaiming_fanin")
 def az_expressivity(ctx: ProxyContext) -> float:
     """Sum over block outputs of the entropy of the normalised channel-covariance eigenvalues."""
     return float(_expressivities(ctx).sum())
 
 
-@register_proxy("az_progressivity", paper="Lee & Ham, CVPR 2024 (AZ-NAS)", init="kaiming_fanin")
+@register_proxy("az_progressivity", shared="az_features", paper="Lee & Ham, CVPR 2024 (AZ-NAS)", init="kaiming_fanin")
 def az_progressivity(ctx: ProxyContext) -> float:
     """Smallest increase of expressivity from one block output to the next."""
     values = _expressivities(ctx)
     return float(np.min(values[1:] - values[:-1]))
 
 
-@register_proxy("az_trainability", paper="Lee & Ham, CVPR 2024 (AZ-NAS)", needs_grad=True,
+@register_proxy("az_trainability", shared="az_features", paper="Lee & Ham, CVPR 2024 (AZ-NAS)", needs_grad=True,
                 init="kaiming_fanin")
 def az_trainability(ctx: ProxyContext) -> float:
     """Mean over consecutive blocks of 2 - s - 1/s, s the top singular value of the block Jacobian estimate."""

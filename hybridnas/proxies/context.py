@@ -106,7 +106,8 @@ class ProxyContext:
     """Everything proxies read: the network (built once), the batch, the seed and optional space info."""
 
     def __init__(self, model: nn.Module, batch: Batch, seed: int = 0, *, num_classes: int,
-                 feature_nodes: tuple[str, ...] = (), cost: Any = None, space: Any = None, arch: Any = None) -> None:
+                 feature_nodes: tuple[str, ...] = (), cost: Any = None, space: Any = None, arch: Any = None,
+                 main_pass_grad: bool = True) -> None:
         self.model = model
         self.batch = batch
         self.seed = seed
@@ -118,6 +119,7 @@ class ProxyContext:
         self._initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._state = "initial"
         self._derived: dict[str, Any] = {}  # passes computed with the current weights
+        self.main_pass_grad = main_pass_grad  # False: no proxy asked for needs the main pass's autograd graph
 
     # ---- weights and randomness ----------------------------------------------------------------------
     def model_with(self, init: str = "initial") -> nn.Module:
@@ -147,6 +149,10 @@ class ProxyContext:
             self._derived[key] = compute()
         return self._derived[key]
 
+    def drop(self, key: str) -> None:
+        """Free a shared pass once no remaining proxy needs it (its graph can be large)."""
+        self._derived.pop(key, None)
+
     def main_pass(self) -> MainPass:
         """The train-mode forward of the batch with the initial weights (computed once)."""
         return self.cached("main_pass", "initial", self._forward_with_hooks)
@@ -168,9 +174,9 @@ class ProxyContext:
 
         handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
         try:
-            x = self.batch.x.clone().requires_grad_(True)
+            x = self.batch.x.clone().requires_grad_(self.main_pass_grad)
             # the math attention kernel has second derivatives (GraSP); torch's CPU flash kernel has none
-            with sdpa_kernel(SDPBackend.MATH):
+            with sdpa_kernel(SDPBackend.MATH), torch.set_grad_enabled(self.main_pass_grad):
                 logits = model(x)
         finally:
             for h in handles:

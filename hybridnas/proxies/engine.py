@@ -61,8 +61,8 @@ def random_label_note(proxies: Sequence[str], data: str) -> str | None:
 
 
 def _order(names: Iterable[str]) -> list[str]:
-    """Proxies grouped by the weights they need, so the network is re-initialised at most twice."""
-    return sorted(names, key=lambda n: INIT_ORDER[get_proxy(n).init])
+    """Grouped by the weights they need (at most two re-initialisations), shared-pass users first."""
+    return sorted(names, key=lambda n: (INIT_ORDER[get_proxy(n).init], get_proxy(n).shared == "", get_proxy(n).late, n))
 
 
 def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: str = "gaussian", seed: int = 0,
@@ -92,11 +92,14 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
         model, cost, shape, classes, features = target, None, input_shape, num_classes, ()
     batch = get_batch(data, batch_size, shape, classes, seed)
     result.random_labels = batch.random_labels and any(get_proxy(n).needs_labels for n in singles)
+    main_grad = any(get_proxy(n).shared == "main_pass" and get_proxy(n).needs_grad for n in singles)
     ctx = ProxyContext(model, batch, seed, num_classes=classes, feature_nodes=features, cost=cost,
-                       space=space, arch=target if isinstance(target, Arch) else None)
+                       space=space, arch=target if isinstance(target, Arch) else None, main_pass_grad=main_grad)
     result.build_seconds = time.perf_counter() - start
+    order = _order(singles)
+    last_user = {get_proxy(n).shared: n for n in order if get_proxy(n).shared}
     try:
-        for name in _order(singles):
+        for name in order:
             t0 = time.perf_counter()
             try:
                 value = float(get_proxy(name).fn(ctx))
@@ -106,6 +109,9 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
                     result.errors[name] = f"non-finite value {value}"
             except (RuntimeError, ValueError, ArithmeticError, HybridNASError, torch.linalg.LinAlgError) as exc:
                 result.errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            for key, last in last_user.items():
+                if last == name:
+                    ctx.drop(key)
             result.seconds[name] = time.perf_counter() - t0
     finally:
         ctx.release()

@@ -14,14 +14,14 @@ from .context import ProxyContext, prunable_layers
 from .registry import register_proxy
 
 
-@register_proxy("grad_norm", paper="Abdelfattah et al., ICLR 2021", needs_labels=True, needs_grad=True)
+@register_proxy("grad_norm", shared="main_pass", paper="Abdelfattah et al., ICLR 2021", needs_labels=True, needs_grad=True)
 def grad_norm(ctx: ProxyContext) -> float:
     """Sum over conv/linear layers of the L2 norm of the loss gradient of the weight."""
     grads, _ = ctx.main_pass().loss_grads()
     return float(sum(g.norm() for g in grads))
 
 
-@register_proxy("snip", paper="Lee et al., ICLR 2019 (as a proxy: Abdelfattah et al., ICLR 2021)",
+@register_proxy("snip", shared="main_pass", paper="Lee et al., ICLR 2019 (as a proxy: Abdelfattah et al., ICLR 2021)",
                 needs_labels=True, needs_grad=True)
 def snip(ctx: ProxyContext) -> float:
     """Connection sensitivity: sum of |dL/dw * w| over conv/linear weights."""
@@ -30,7 +30,7 @@ def snip(ctx: ProxyContext) -> float:
     return float(sum((g * w.detach()).abs().sum() for g, w in zip(grads, main.weights)))
 
 
-@register_proxy("grasp", paper="Wang et al., ICLR 2020 (as a proxy: Abdelfattah et al., ICLR 2021)",
+@register_proxy("grasp", shared="main_pass", late=True, paper="Wang et al., ICLR 2020 (as a proxy: Abdelfattah et al., ICLR 2021)",
                 needs_labels=True, needs_grad=True)
 def grasp(ctx: ProxyContext) -> float:
     """Gradient signal preservation: sum of -w * (H g) over conv/linear weights (double backprop)."""
@@ -38,7 +38,7 @@ def grasp(ctx: ProxyContext) -> float:
     return float(sum((-w.detach() * hg).sum() for w, hg in zip(main.weights, main.hessian_grad())))
 
 
-@register_proxy("fisher", paper="Turner et al., ICLR 2020 (as a proxy: Abdelfattah et al., ICLR 2021)",
+@register_proxy("fisher", shared="main_pass", paper="Turner et al., ICLR 2020 (as a proxy: Abdelfattah et al., ICLR 2021)",
                 needs_labels=True, needs_grad=True)
 def fisher(ctx: ProxyContext) -> float:
     """Sum over conv/linear outputs of 0.5 * mean over samples of (sum over positions of act * dL/dact)^2."""

@@ -24,6 +24,8 @@ class Proxy:
     needs_grad: bool = False
     higher_is_better: bool = True
     init: str = "initial"  # the weights it reads: 'initial', 'kaiming_fanin' or 'gaussian'
+    shared: str = ""  # the shared pass it reads ('main_pass', 'az_features'), if any
+    late: bool = False  # run after the other users of its shared pass (it grows the graph, e.g. 2nd order)
 
     @property
     def doc(self) -> str:
@@ -34,11 +36,13 @@ PROXIES: Registry[Proxy] = Registry("proxy")
 
 
 def register_proxy(name: str, *, paper: str, needs_data: bool = True, needs_labels: bool = False,
-                   needs_grad: bool = False, higher_is_better: bool = True, init: str = "initial"):
+                   needs_grad: bool = False, higher_is_better: bool = True, init: str = "initial",
+                   shared: str = "", late: bool = False):
     """Decorator: register `fn(ctx) -> float` as proxy `name`."""
 
     def deco(fn: Callable[["ProxyContext"], float]) -> Callable[["ProxyContext"], float]:
-        PROXIES.register(name)(Proxy(name, fn, paper, needs_data, needs_labels, needs_grad, higher_is_better, init))
+        PROXIES.register(name)(Proxy(name, fn, paper, needs_data, needs_labels, needs_grad, higher_is_better, init,
+                                     shared, late))
         return fn
 
     return deco

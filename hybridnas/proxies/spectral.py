@@ -85,11 +85,11 @@ def ntk_cond(ctx: ProxyContext, samples: int = 16) -> float:
     weights = [m.weight for m in prunable_layers(model)]
     x = ctx.batch.x[:samples]
     logits = model(x)
-    rows = []
-    for i in range(len(x)):
-        grads = torch.autograd.grad(logits[i].sum(), weights, retain_graph=i < len(x) - 1, allow_unused=True)
-        rows.append(torch.cat([g.flatten() for g in grads if g is not None]))
-    jac = torch.stack(rows).double()
+    n = len(x)
+    # row i of the Jacobian is d(sum of logits of sample i)/d(weights): n backward passes, batched
+    picks = torch.eye(n, dtype=logits.dtype)[:, :, None].expand(n, n, logits.shape[1])
+    grads = torch.autograd.grad(logits, weights, grad_outputs=picks, is_grads_batched=True, allow_unused=True)
+    jac = torch.cat([g.reshape(n, -1) for g in grads if g is not None], dim=1).double()
     eig = torch.linalg.eigvalsh(jac @ jac.T)
     if eig[0] <= 0:
         raise ProxyError(f"NTK is singular (smallest eigenvalue {float(eig[0]):.3g})")
@@ -109,6 +109,7 @@ def length_distortion(ctx: ProxyContext, points: int = 16, max_outputs: int = 16
     if out.shape[1] > max_outputs:  # many classes: a fixed random orthonormal projection keeps lengths comparable
         proj, _ = torch.linalg.qr(torch.randn(out.shape[1], max_outputs, generator=gen))
         out = out @ proj
-    speed = torch.stack([torch.autograd.grad(out[:, c].sum(), theta, retain_graph=True)[0]
-                         for c in range(out.shape[1])], dim=1)
+    k = out.shape[1]
+    picks = torch.eye(k, dtype=out.dtype)[:, None, :].expand(k, points, k)  # one backward pass per output, batched
+    speed = torch.autograd.grad(out, theta, grad_outputs=picks, is_grads_batched=True)[0].T
     return float(speed.norm(dim=1).mean())
