@@ -13,9 +13,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+RUN ?= results/quickstart
+
+# A finished run re-prints its front (--resume); an interrupted one continues.
 quickstart: install
-	$(VENV)/bin/hybridnas space validate hybrid_cifar
-	$(VENV)/bin/hybridnas space sample hybrid_cifar -n 8 --seed 0 | $(VENV)/bin/hybridnas cost hybrid_cifar
+	$(VENV)/bin/hybridnas search configs/search/quickstart.yaml --out $(RUN) $$([ -f $(RUN)/config.yaml ] && echo --resume)
+	$(VENV)/bin/hybridnas pareto $(RUN) --plot $(RUN)/front.png
 
 test: install
 	$(PY) -m pytest -q -n 2
