@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..errors import HybridNASError
 from ..spaces import Arch, Space
@@ -100,7 +99,3 @@ def evaluate_all(evaluators: list[Evaluator], arch: Arch) -> Evaluation:
         merged.errors.update(part.errors)
         merged.seconds += part.seconds
     return merged
-
-
-def describe(evaluation: Evaluation) -> dict[str, Any]:
-    return {"metrics": evaluation.metrics, "errors": evaluation.errors, "seconds": evaluation.seconds}

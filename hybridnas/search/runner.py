@@ -232,8 +232,3 @@ def _progress(enabled: bool, total: int, initial: int) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, desc="search", unit="trial", disable=not enabled)
-
-
-def load_run_space(store: RunStore) -> Space:
-    """The space a run searched."""
-    return load_space(store.read_config()["space"])
