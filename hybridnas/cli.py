@@ -257,7 +257,8 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
     click.echo(f"\nrun: {result.run} ({result.evaluated} networks evaluated, {result.seconds:.0f} s)")
     click.echo(f"front: hybridnas pareto {result.run} --plot {result.run}/front.png")
     if not config.storage:
-        click.echo(f"dashboard: optuna-dashboard sqlite:///{Path(result.run).resolve()}/study.db")
+        click.echo(f"dashboard: optuna-dashboard sqlite:///{Path(result.run).resolve()}/study.db "
+                   "(pip install 'hybridnas[dashboard]')")
 
 
 def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bool = False,
