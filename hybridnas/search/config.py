@@ -68,7 +68,8 @@ class SearchConfig(BaseModel):
     workers: int = Field(2, ge=0, description="Ray actors; 0 evaluates in this process")
     ray_address: str | None = None
     ray_dashboard: bool = False
-    storage: str | None = None  # an Optuna storage URL; default sqlite:///RUN/study.db
+    storage: str | None = None  # an Optuna storage URL; default sqlite:///RUN/study.db; 'memory': not resumable
+    scores_table: str | None = None  # CSV of precomputed proxy scores (arch + metric columns) to look up
     reference_size: int = Field(32, ge=4, description="archs scored once to normalise ensemble objectives")
     population_size: int = Field(32, gt=1)
     tournament_size: int = Field(8, gt=1)

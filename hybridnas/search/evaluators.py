@@ -71,6 +71,32 @@ class ProxyEvaluator(Evaluator):
         return Evaluation(dict(result.values), dict(result.errors), time.perf_counter() - start)
 
 
+class TableEvaluator(Evaluator):
+    """Metrics looked up from a table of precomputed scores (e.g. `hybridnas proxies score --csv` output).
+
+    The table needs an `arch` column (strings of the space; they are canonicalised) and one column per
+    metric; an architecture missing from the table gets an error, not a made-up value.
+    """
+
+    def __init__(self, space: Space, path: str, metrics: list[str]) -> None:
+        import pandas as pd
+
+        table = pd.read_csv(path, dtype={"arch": str})
+        missing = [c for c in ["arch", *metrics] if c not in table.columns]
+        if missing:
+            raise HybridNASError(f"scores table {path}: missing columns {missing}; it has {list(table.columns)}")
+        table["id"] = [space.parse(a).id for a in table["arch"]]
+        self.path, self.metrics = path, tuple(metrics)
+        self.rows = table.drop_duplicates("id").set_index("id")[list(metrics)].to_dict("index")
+
+    def evaluate(self, arch: Arch) -> Evaluation:
+        row = self.rows.get(arch.id)
+        if row is None:
+            return Evaluation(errors={"table": f"{arch.id} is not in {self.path}"})
+        values = {k: float(v) for k, v in row.items() if v == v}  # NaN: that score failed
+        return Evaluation(values, {k: "missing in table" for k, v in row.items() if v != v})
+
+
 def metric_kind(name: str) -> str:
     """'cost', 'proxy', 'ensemble', or raises naming what metrics are available."""
     from ..proxies import list_proxies

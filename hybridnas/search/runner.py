@@ -25,7 +25,7 @@ from ..proxies.engine import expand
 from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
-from .evaluators import CostEvaluator, ProxyEvaluator, metric_kind
+from .evaluators import CostEvaluator, ProxyEvaluator, TableEvaluator, metric_kind
 from .store import RunStore
 from .strategies import enqueue_all, make_sampler
 from .workers import LocalPool, RayPool, init_ray
@@ -81,8 +81,14 @@ class _Objectives:
 
 
 def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str]):
+    """Proxies come from the scores table when one is given, else are computed."""
+
     def factory():
-        return [ProxyEvaluator(space, proxies, config.data, config.seed, config.proxy_batch_size)] if proxies else []
+        if not proxies:
+            return []
+        if config.scores_table:
+            return [TableEvaluator(space, config.scores_table, proxies)]
+        return [ProxyEvaluator(space, proxies, config.data, config.seed, config.proxy_batch_size)]
 
     return factory
 
@@ -142,7 +148,7 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
 
     started_ray = False
     factory = _evaluator_factory(space, config, proxies)
-    if config.workers == 0 or not proxies:
+    if config.workers == 0 or not proxies or config.scores_table:
         pool = LocalPool(space, factory)
     else:
         started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
@@ -153,7 +159,8 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = make_sampler(config.strategy, space, config.seed, len(config.objectives),
                                population_size=config.population_size, tournament_size=config.tournament_size)
-        study = optuna.create_study(study_name=STUDY_NAME, storage=config.storage or store.storage_url,
+        storage = None if config.storage == "memory" else (config.storage or store.storage_url)
+        study = optuna.create_study(study_name=STUDY_NAME, storage=storage,
                                     directions=objectives.directions, sampler=sampler, load_if_exists=True)
         cache = {r["id"]: r for r in store.records() if r.get("status") == "ok"}
         _recover(study, cache, objectives)
