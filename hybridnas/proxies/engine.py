@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..data import get_batch
+from ..data import Batch, get_batch
 from ..errors import HybridNASError
 from ..spaces import Arch, Space
 from .context import ProxyContext
@@ -67,11 +67,13 @@ def _order(names: Iterable[str]) -> list[str]:
 
 def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: str = "gaussian", seed: int = 0,
           *, space: Space | None = None, batch_size: int = DEFAULT_BATCH,
-          input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None) -> ProxyScores:
+          input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None,
+          batch: Batch | None = None) -> ProxyScores:
     """Score one architecture (with its `space`) or a bare module (with input_shape and num_classes).
 
     Deterministic for a seed. A proxy that fails or returns NaN/inf is recorded in `errors` with its
-    reason; the others go on. With `data='gaussian'` label-using proxies use random labels.
+    reason; the others go on. With `data='gaussian'` label-using proxies use random labels. A ready
+    `batch` (e.g. built once per worker) replaces loading `data`.
     """
     names = list(proxies or list_proxies())
     singles, ensembles = expand(names)
@@ -90,7 +92,7 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
         if input_shape is None or num_classes is None:
             raise HybridNASError("scoring a bare module needs input_shape=(C, H, W) and num_classes")
         model, cost, shape, classes, features = target, None, input_shape, num_classes, ()
-    batch = get_batch(data, batch_size, shape, classes, seed)
+    batch = batch or get_batch(data, batch_size, shape, classes, seed)
     result.random_labels = batch.random_labels and any(get_proxy(n).needs_labels for n in singles)
     main_grad = any(get_proxy(n).shared == "main_pass" and get_proxy(n).needs_grad for n in singles)
     ctx = ProxyContext(model, batch, seed, num_classes=classes, feature_nodes=features, cost=cost,

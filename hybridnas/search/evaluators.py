@@ -57,17 +57,20 @@ class ProxyEvaluator(Evaluator):
     def __init__(self, space: Space, proxies: list[str], data: str, seed: int, batch_size: int) -> None:
         self.space, self.proxies, self.data, self.seed, self.batch_size = space, proxies, data, seed, batch_size
         self.metrics = tuple(proxies)
+        self.batch = None
 
     def setup(self) -> None:
+        """Build the data batch once per worker; every evaluation reuses it."""
         from ..data import get_batch
 
-        get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed)  # load once
+        self.batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed)
 
     def evaluate(self, arch: Arch) -> Evaluation:
         from ..proxies import score
 
         start = time.perf_counter()
-        result = score(arch, self.proxies, self.data, self.seed, space=self.space, batch_size=self.batch_size)
+        result = score(arch, self.proxies, self.data, self.seed, space=self.space, batch_size=self.batch_size,
+                       batch=self.batch)
         return Evaluation(dict(result.values), dict(result.errors), time.perf_counter() - start)
 
 

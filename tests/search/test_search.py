@@ -169,3 +169,16 @@ def test_scores_table_lookup_replaces_computation(tmp_path, monkeypatch):
     table = RunStore(tmp_path / "run").table()
     ok = table[table.status == "ok"]
     assert len(ok) > 0 and (ok["synflow"] == ok["params"]).all()
+
+
+def test_proxy_evaluator_builds_its_batch_once(monkeypatch):
+    from hybridnas import load_space
+    from hybridnas.proxies import engine
+    from hybridnas.search.evaluators import ProxyEvaluator
+
+    space = load_space("nasbench_macro")
+    evaluator = ProxyEvaluator(space, ["synflow", "naswot"], "gaussian", 0, 4)
+    evaluator.setup()
+    monkeypatch.setattr(engine, "get_batch", lambda *a, **k: pytest.fail("built a batch per evaluation"))
+    result = evaluator.evaluate(space.sample(0))
+    assert set(result.metrics) == {"synflow", "naswot"}
