@@ -21,7 +21,8 @@ from scipy import stats
 from ..errors import HybridNASError
 from ..io import atomic_write_csv, atomic_write_text
 from ..spaces import Space
-from .engine import DEFAULT_BATCH, expand, score
+from ..data import get_batch
+from .engine import DEFAULT_BATCH, expand, format_errors, score
 from .ensemble import parse_ensemble
 from .registry import get_proxy
 
@@ -101,17 +102,17 @@ def run_bench(space: Space, config: BenchConfig, out: str | Path, progress: bool
     records = done.to_dict("records")
     todo = [i for i in dict.fromkeys(rows["id"]) if i not in set(done.get("id", []))]
     by_id = dict(zip(rows["id"], rows["arch"]))
+    batch = get_batch(config.data, config.batch_size, space.input_shape, space.num_classes, config.seed)
     iterator = todo
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(todo, desc=f"scoring {space.name}", unit="arch", initial=len(done), total=len(done) + len(todo))
     for count, arch_id in enumerate(iterator, 1):
-        result = score(space.parse(by_id[arch_id]), singles, config.data, config.seed, space=space,
-                       batch_size=config.batch_size)
+        result = score(space.parse(by_id[arch_id]), singles, config.data, config.seed, space=space, batch=batch)
         records.append({"id": arch_id, **result.values, **{f"sec_{k}": v for k, v in result.seconds.items()},
                         "sec_build": result.build_seconds,
-                        "errors": "; ".join(f"{k}: {v}" for k, v in result.errors.items())})
+                        "errors": format_errors(result.errors)})
         if count % CHECKPOINT_EVERY == 0 or count == len(todo):
             atomic_write_csv(pd.DataFrame(records), scores_path)
     scored = rows.merge(pd.DataFrame(records), on="id", how="left")

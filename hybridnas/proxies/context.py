@@ -103,19 +103,15 @@ class MainPass:
 
 
 class ProxyContext:
-    """Everything proxies read: the network (built once), the batch, the seed and optional space info."""
+    """Everything proxies read: the network (built once), the batch, the seed, block names and cost."""
 
-    def __init__(self, model: nn.Module, batch: Batch, seed: int = 0, *, num_classes: int,
-                 feature_nodes: tuple[str, ...] = (), cost: Any = None, space: Any = None, arch: Any = None,
-                 main_pass_grad: bool = True) -> None:
+    def __init__(self, model: nn.Module, batch: Batch, seed: int = 0, *, feature_nodes: tuple[str, ...] = (),
+                 cost: Any = None, main_pass_grad: bool = True) -> None:
         self.model = model
         self.batch = batch
         self.seed = seed
-        self.num_classes = num_classes
         self.feature_nodes = feature_nodes
         self.cost = cost
-        self.space = space
-        self.arch = arch
         self._initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._state = "initial"
         self._derived: dict[str, Any] = {}  # passes computed with the current weights

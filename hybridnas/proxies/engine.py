@@ -52,6 +52,11 @@ def expand(proxies: Sequence[str]) -> tuple[list[str], list[str]]:
     return singles, ensembles
 
 
+def format_errors(errors: dict[str, str]) -> str:
+    """'proxy: reason; proxy: reason', the form tables and journals store failures in."""
+    return "; ".join(f"{k}: {v}" for k, v in errors.items())
+
+
 def random_label_note(proxies: Sequence[str], data: str) -> str | None:
     """A sentence to show users when label-using proxies will see random labels, else None."""
     users = [n for n in expand(proxies)[0] if get_proxy(n).needs_labels]
@@ -95,8 +100,7 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
     batch = batch or get_batch(data, batch_size, shape, classes, seed)
     result.random_labels = batch.random_labels and any(get_proxy(n).needs_labels for n in singles)
     main_grad = any(get_proxy(n).shared == "main_pass" and get_proxy(n).needs_grad for n in singles)
-    ctx = ProxyContext(model, batch, seed, num_classes=classes, feature_nodes=features, cost=cost,
-                       space=space, arch=target if isinstance(target, Arch) else None, main_pass_grad=main_grad)
+    ctx = ProxyContext(model, batch, seed, feature_nodes=features, cost=cost, main_pass_grad=main_grad)
     result.build_seconds = time.perf_counter() - start
     order = _order(singles)
     last_user = {get_proxy(n).shared: n for n in order if get_proxy(n).shared}
@@ -124,6 +128,7 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
                *, batch_size: int = DEFAULT_BATCH, progress: bool = False) -> pd.DataFrame:
     """A table with one row per architecture: each proxy, each ensemble, errors and seconds."""
     singles, ensembles = expand(proxies)
+    batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed)  # one batch for all archs
     rows = []
     iterator = archs
     if progress:
@@ -131,10 +136,9 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
 
         iterator = tqdm(archs, desc="scoring", unit="arch")
     for arch in iterator:
-        result = score(arch, singles, data, seed, space=space, batch_size=batch_size)
+        result = score(arch, singles, data, seed, space=space, batch=batch)
         row = {"arch": space.format(arch), "id": arch.id, **result.values, "seconds": result.total_seconds,
-               "labels": "random" if result.random_labels else "data",
-               "errors": "; ".join(f"{k}: {v}" for k, v in result.errors.items())}
+               "labels": "random" if result.random_labels else "data", "errors": format_errors(result.errors)}
         rows.append(row)
     frame = pd.DataFrame(rows)
     for name in singles:

@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 
 from ..errors import HybridNASError
 from ..io import atomic_write_csv
-from ..proxies.engine import expand
+from ..proxies.engine import expand, format_errors
 from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
@@ -203,7 +203,7 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
                 named = {o.name: v for o, v in zip(config.objectives, values or [])}
                 record = {"trial": waiting[arch.id][0][0].number, "arch": space.format(arch), "id": arch.id,
                           "status": "ok" if values else "failed", **metrics, **named, "values": values,
-                          "errors": "; ".join(f"{k}: {v}" for k, v in evaluation.errors.items()) or reason,
+                          "errors": format_errors(evaluation.errors) or reason,
                           "seconds": evaluation.seconds}
                 store.append(record)
                 for trial, _ in waiting[arch.id]:
