@@ -13,7 +13,8 @@ from typing import ClassVar
 from torch import nn
 
 from ..registry import Registry
-from . import blocks
+from . import modules
+from .calls import Call
 from .mixers import get_mixer
 from .norms import norm_params
 
@@ -52,8 +53,14 @@ class LayerSpec:
     def params(self) -> int:
         return 0
 
-    def build(self) -> nn.Module | None:
+    def call(self) -> Call | None:
+        """The module constructor call of this layer (None: the layer has no module)."""
         return None
+
+    def build(self) -> nn.Module | None:
+        """A freshly initialised module for this layer, or None for a pass-through."""
+        call = self.call()
+        return None if call is None else call.instantiate()
 
 
 def _register(cls):
@@ -91,9 +98,9 @@ class ConvNormAct(LayerSpec):
         weights = self.cout * (self.cin // self.groups) * self.kernel ** 2
         return weights + (self.cout if self.bias else 0) + norm_params(self.norm, self.cout)
 
-    def build(self):
-        return blocks.ConvNormAct(self.cin, self.cout, self.kernel, self.stride, None, self.groups, self.bias,
-                                  self.norm, self.act, self.preact)
+    def call(self):
+        return Call.of("ConvNormAct", self.cin, self.cout, self.kernel, self.stride, None, self.groups, self.bias,
+                       self.norm, self.act, self.preact)
 
 
 @_register
@@ -119,9 +126,9 @@ class PatchEmbed(LayerSpec):
         pos = self.cout * h * w if self.pos_embed else 0
         return self.cout * self.cin * self.patch ** 2 + self.cout + norm_params(self.norm, self.cout) + pos
 
-    def build(self):
+    def call(self):
         hw = (self.in_size[0] // self.patch, self.in_size[1] // self.patch) if self.pos_embed else None
-        return blocks.PatchEmbed(self.cin, self.cout, self.patch, self.norm, hw)
+        return Call.of("PatchEmbed", self.cin, self.cout, self.patch, self.norm, hw)
 
 
 @_register
@@ -155,9 +162,14 @@ class MetaBlock(LayerSpec):
         scale = 2 * self.dim if self.layer_scale else 0
         return 2 * norm_params(self.norm, self.dim) + mixer + mlp + scale
 
+    def call(self):
+        mixer = get_mixer(self.mixer).call(self.dim, self.kernel, self.heads, self.qkv_bias)
+        return Call.of("MetaFormerBlock", self.dim, mixer, self.hidden, self.norm, self.act, self.layer_scale)
+
     def build(self):
+        # Through the mixer's own build, so a registered mixer that only defines `build` works too.
         mixer = get_mixer(self.mixer).build(self.dim, self.kernel, self.heads, self.qkv_bias)
-        return blocks.MetaFormerBlock(self.dim, mixer, self.hidden, self.norm, self.act, self.layer_scale)
+        return modules.MetaFormerBlock(self.dim, mixer, self.hidden, self.norm, self.act, self.layer_scale)
 
 
 @_register
@@ -188,8 +200,8 @@ class MBConv(LayerSpec):
         expand = self.cin * self.hidden + 2 * self.hidden if self.hidden != self.cin else 0
         return expand + self.hidden * self.kernel ** 2 + 2 * self.hidden + self.hidden * self.cout + 2 * self.cout
 
-    def build(self):
-        return blocks.MBConv(self.cin, self.cout, self.kernel, self.expansion, self.stride)
+    def call(self):
+        return Call.of("MBConv", self.cin, self.cout, self.kernel, self.expansion, self.stride)
 
 
 @_register
@@ -210,8 +222,8 @@ class ResNetBasicBlock(LayerSpec):
     def params(self):
         return 9 * self.cin * self.cout + 9 * self.cout * self.cout + 4 * self.cout + self.cin * self.cout
 
-    def build(self):
-        return blocks.ResNetBasicBlock(self.cin, self.cout, self.stride)
+    def call(self):
+        return Call.of("ResNetBasicBlock", self.cin, self.cout, self.stride)
 
 
 @_register
@@ -219,8 +231,8 @@ class ResNetBasicBlock(LayerSpec):
 class AvgPool3x3(LayerSpec):
     kind: ClassVar[str] = "avg_pool_3x3"
 
-    def build(self):
-        return blocks.Pool()
+    def call(self):
+        return Call.of("Pool")
 
 
 @_register
@@ -244,8 +256,8 @@ class Sum(LayerSpec):
 class Zero(LayerSpec):
     kind: ClassVar[str] = "zero"
 
-    def build(self):
-        return blocks.Zero()
+    def call(self):
+        return Call.of("Zero")
 
 
 @_register
@@ -281,6 +293,6 @@ class ClassifierHead(LayerSpec):
         classifier = ((self.fc_hidden or self.width) + 1) * self.num_classes
         return conv + norm_params(self.norm, self.width) + fc + classifier
 
-    def build(self):
-        return blocks.ClassifierHead(self.cin, self.num_classes, self.norm, self.norm_act, self.conv_hidden,
-                                     self.fc_hidden, self.act, self.dropout)
+    def call(self):
+        return Call.of("ClassifierHead", self.cin, self.num_classes, self.norm, self.norm_act, self.conv_hidden,
+                       self.fc_hidden, self.act, self.dropout)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch
 from torch import nn
-from timm.layers import Attention
 
 from ..registry import Registry
+from .calls import Call
 
 MIXERS: Registry[type["Mixer"]] = Registry("mixer")
 register_mixer = MIXERS.register
@@ -39,8 +38,14 @@ class Mixer:
     standalone: ClassVar[bool] = False
 
     @classmethod
+    def call(cls, dim: int, kernel: int | None, heads: int | None, qkv_bias: bool) -> Call:
+        """The constructor call of the mixer module (a class in `hybridnas.models.modules`)."""
+        raise NotImplementedError(f"mixer {cls.__name__} has no module")
+
+    @classmethod
     def build(cls, dim: int, kernel: int | None, heads: int | None, qkv_bias: bool) -> nn.Module:
-        raise NotImplementedError
+        """A freshly initialised mixer module."""
+        return cls.call(dim, kernel, heads, qkv_bias).instantiate()
 
     @classmethod
     def macs(cls, dim: int, h: int, w: int, kernel: int | None, heads: int | None) -> int:
@@ -58,8 +63,8 @@ class ConvMixer(Mixer):
     uses = frozenset({"kernel"})
 
     @classmethod
-    def build(cls, dim, kernel, heads, qkv_bias):
-        return nn.Conv2d(dim, dim, kernel, 1, (kernel - 1) // 2, groups=dim)
+    def call(cls, dim, kernel, heads, qkv_bias):
+        return Call.of("DepthwiseConv", dim, kernel)
 
     @classmethod
     def macs(cls, dim, h, w, kernel, heads):
@@ -70,19 +75,6 @@ class ConvMixer(Mixer):
         return dim * kernel * kernel + dim
 
 
-class TokenAttention(nn.Module):
-    """timm multi-head self-attention applied to an NCHW map as H*W tokens."""
-
-    def __init__(self, dim: int, heads: int, qkv_bias: bool) -> None:
-        super().__init__()
-        self.attn = Attention(dim, num_heads=heads, qkv_bias=qkv_bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        tokens = self.attn(x.flatten(2).transpose(1, 2))
-        return tokens.transpose(1, 2).reshape(b, c, h, w)
-
-
 @register_mixer("attention")
 class AttentionMixer(Mixer):
     """Global multi-head self-attention (ViT); quadratic in the number of tokens."""
@@ -90,8 +82,8 @@ class AttentionMixer(Mixer):
     uses = frozenset({"heads"})
 
     @classmethod
-    def build(cls, dim, kernel, heads, qkv_bias):
-        return TokenAttention(dim, heads, qkv_bias)
+    def call(cls, dim, kernel, heads, qkv_bias):
+        return Call.of("TokenAttention", dim, heads, qkv_bias)
 
     @classmethod
     def macs(cls, dim, h, w, kernel, heads):
@@ -103,27 +95,6 @@ class AttentionMixer(Mixer):
         return 3 * dim * dim + (3 * dim if qkv_bias else 0) + dim * dim + dim
 
 
-class ReLULinearAttention(nn.Module):
-    """Linear attention with a ReLU kernel (EfficientViT): out = phi(q) (phi(k)^T v) / (phi(q) sum phi(k))."""
-
-    def __init__(self, dim: int, heads: int, qkv_bias: bool, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.heads, self.eps = heads, eps
-        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        qkv = self.qkv(x.flatten(2).transpose(1, 2))  # B, N, 3C
-        q, k, v = qkv.reshape(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
-        q, k = torch.relu(q), torch.relu(k)
-        kv = k.transpose(-2, -1) @ v  # B, heads, d, d
-        numerator = q @ kv
-        denominator = q @ k.sum(dim=2, keepdim=True).transpose(-2, -1)
-        out = (numerator / (denominator + self.eps)).transpose(1, 2).reshape(b, h * w, c)
-        return self.proj(out).transpose(1, 2).reshape(b, c, h, w)
-
-
 @register_mixer("linear_attention")
 class LinearAttentionMixer(Mixer):
     """Global mixing in linear time: ReLU-kernel linear attention (Cai et al., EfficientViT)."""
@@ -131,8 +102,8 @@ class LinearAttentionMixer(Mixer):
     uses = frozenset({"heads"})
 
     @classmethod
-    def build(cls, dim, kernel, heads, qkv_bias):
-        return ReLULinearAttention(dim, heads, qkv_bias)
+    def call(cls, dim, kernel, heads, qkv_bias):
+        return Call.of("ReLULinearAttention", dim, heads, qkv_bias)
 
     @classmethod
     def macs(cls, dim, h, w, kernel, heads):
@@ -144,24 +115,13 @@ class LinearAttentionMixer(Mixer):
         return AttentionMixer.params(dim, kernel, heads, qkv_bias)
 
 
-class PoolMixer(nn.Module):
-    """PoolFormer's mixer: avgpool(x) - x (the block adds x back)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pool(x) - x
-
-
 @register_mixer("pool")
 class PoolingMixer(Mixer):
     """Parameter-free 3x3 average pooling (PoolFormer)."""
 
     @classmethod
-    def build(cls, dim, kernel, heads, qkv_bias):
-        return PoolMixer()
+    def call(cls, dim, kernel, heads, qkv_bias):
+        return Call.of("PoolMixer")
 
 
 @register_mixer("identity")

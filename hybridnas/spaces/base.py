@@ -176,9 +176,9 @@ class Space(ABC):
 
     def build(self, arch: Arch) -> nn.Module:
         """The static PyTorch network; build under `torch.device('meta')` to skip allocation."""
-        from ..models.builder import GraphNet
+        from ..models.builder import build_plan
 
-        return GraphNet(self.plan(arch))
+        return build_plan(self.plan(arch))
 
     def feature_nodes(self, arch: Arch) -> tuple[str, ...]:
         """Backbone nodes every input-to-output path passes through (block outputs), head excluded.

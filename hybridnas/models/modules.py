@@ -1,12 +1,28 @@
-"""Static building blocks (plain torch plus timm layers). Their costs live beside their specs in layers.py."""
+"""Every nn.Module a hybridnas network is made of, plus the graph runner; plain torch and timm layers only.
+
+This file imports nothing from hybridnas on purpose: `hybridnas export` copies the definitions a network
+needs from here into its standalone `model.py`, so the exported model and `Space.build` run the same code.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from timm.layers import ConvMlp, DropPath, LayerScale2d
+from timm.layers import Attention, ConvMlp, DropPath, LayerNorm2d, LayerScale2d
 
-from .norms import make_act, make_norm
+
+def make_norm(name: str, dim: int) -> nn.Module:
+    """BatchNorm2d, a channel LayerNorm on NCHW maps (timm LayerNorm2d), or Identity."""
+    if name == "batchnorm":
+        return nn.BatchNorm2d(dim)
+    if name == "layernorm":
+        return LayerNorm2d(dim)
+    return nn.Identity()
+
+
+def make_act(name: str) -> nn.Module:
+    """An activation module by name."""
+    return {"relu": nn.ReLU, "relu6": nn.ReLU6, "gelu": nn.GELU, "none": nn.Identity}[name]()
 
 
 class ConvNormAct(nn.Module):
@@ -44,6 +60,58 @@ class PatchEmbed(nn.Module):
         if self.pos_embed is not None:
             x = x + self.pos_embed
         return self.norm(x)
+
+
+class DepthwiseConv(nn.Conv2d):
+    """Depthwise k x k convolution with 'same' padding (the conv token mixer)."""
+
+    def __init__(self, dim: int, kernel: int) -> None:
+        super().__init__(dim, dim, kernel, 1, (kernel - 1) // 2, groups=dim)
+
+
+class TokenAttention(nn.Module):
+    """timm multi-head self-attention applied to an NCHW map as H*W tokens."""
+
+    def __init__(self, dim: int, heads: int, qkv_bias: bool) -> None:
+        super().__init__()
+        self.attn = Attention(dim, num_heads=heads, qkv_bias=qkv_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        tokens = self.attn(x.flatten(2).transpose(1, 2))
+        return tokens.transpose(1, 2).reshape(b, c, h, w)
+
+
+class ReLULinearAttention(nn.Module):
+    """Linear attention with a ReLU kernel (EfficientViT): out = phi(q) (phi(k)^T v) / (phi(q) sum phi(k))."""
+
+    def __init__(self, dim: int, heads: int, qkv_bias: bool, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.heads, self.eps = heads, eps
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        qkv = self.qkv(x.flatten(2).transpose(1, 2))  # B, N, 3C
+        q, k, v = qkv.reshape(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        q, k = torch.relu(q), torch.relu(k)
+        kv = k.transpose(-2, -1) @ v  # B, heads, d, d
+        numerator = q @ kv
+        denominator = q @ k.sum(dim=2, keepdim=True).transpose(-2, -1)
+        out = (numerator / (denominator + self.eps)).transpose(1, 2).reshape(b, h * w, c)
+        return self.proj(out).transpose(1, 2).reshape(b, c, h, w)
+
+
+class PoolMixer(nn.Module):
+    """PoolFormer's mixer: avgpool(x) - x (the block adds x back)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x) - x
 
 
 class MetaFormerBlock(nn.Module):
@@ -132,3 +200,44 @@ class ClassifierHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.norm_act(self.norm(self.conv(x)))).flatten(1)
         return self.classifier(self.dropout(self.fc(x)))
+
+
+class GraphNet(nn.Module):
+    """Runs a fixed DAG of named layers in order; a node reading several nodes sums them.
+
+    `steps` is a list of (node name, names of the nodes it reads, module or None for a pass-through);
+    the network input is the node "input". Parameter names are `layers.<node name>.<...>`. Node outputs
+    are freed after their last use to save memory.
+    """
+
+    def __init__(self, steps: list[tuple[str, tuple[str, ...], nn.Module | None]], output: str) -> None:
+        super().__init__()
+        self.layers = nn.ModuleDict({name: module for name, _, module in steps if module is not None})
+        last_use: dict[str, int] = {}
+        for i, (_, inputs, _) in enumerate(steps):
+            for src in inputs:
+                last_use[src] = i
+        self._steps = [(name, tuple(inputs), module is not None, tuple(s for s in inputs if last_use[s] == i))
+                       for i, (name, inputs, module) in enumerate(steps)]
+        self._output = output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, ())[0]
+
+    def forward_features(self, x: torch.Tensor, names: tuple[str, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Logits and the outputs of the named graph nodes (e.g. block outputs for proxies)."""
+        return self._run(x, names)
+
+    def _run(self, x: torch.Tensor, keep: tuple[str, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        values = {"input": x}
+        kept = {}
+        for name, inputs, has_module, free in self._steps:
+            h = values[inputs[0]]
+            for src in inputs[1:]:
+                h = h + values[src]
+            values[name] = self.layers[name](h) if has_module else h
+            if name in keep:
+                kept[name] = values[name]
+            for src in free:
+                del values[src]
+        return values[self._output].flatten(1), kept
