@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import sys
-from typing import Callable, TextIO
+from typing import TextIO
 
 import click
 import numpy as np
 import pandas as pd
 
+from .cliutil import emit as _emit, read_archs as _read_archs, user_errors as _user_errors
 from .errors import HybridNASError
 from .spaces import Space, load_space
-
-
-def _user_errors(fn: Callable) -> Callable:
-    """Print HybridNASError messages without a traceback and exit with status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except HybridNASError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-def _emit(frame: pd.DataFrame, as_csv: bool, as_json: bool) -> None:
-    if as_csv:
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif as_json:
-        click.echo(frame.to_json(orient="records", indent=1))
-    else:
-        click.echo(frame.to_string(index=False))
-
-
-def _read_archs(space: Space, stream: TextIO) -> list:
-    lines = [(n, line.strip()) for n, line in enumerate(stream, 1)]
-    archs = []
-    for n, text in lines:
-        if not text or text.startswith("#"):
-            continue
-        try:
-            archs.append((text, space.parse(text)))
-        except HybridNASError as exc:
-            raise HybridNASError(f"line {n}: {exc}") from None
-    if not archs:
-        raise HybridNASError("no architectures given: pass a file with one arch string per line, or '-' for stdin")
-    return archs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -245,7 +206,7 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
         raise HybridNASError("give a search config (e.g. configs/search/quickstart.yaml), or --resume RUN")
     else:
         source = config_file
-    latency = float(str(max_latency).removesuffix("ms")) if max_latency else None
+    latency = _milliseconds(max_latency) if max_latency else None
     overrides = {"trials": trials, "workers": workers, "strategy": strategy, "max_macs": max_macs,
                  "max_params": max_params, "max_latency_ms": latency, "latency_table": latency_table, "seed": seed,
                  "data": data, "ray_address": ray_address, "storage": storage}
@@ -261,6 +222,13 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
                    "(pip install 'hybridnas[dashboard]')")
 
 
+def _milliseconds(text: str) -> float:
+    try:
+        return float(str(text).strip().removesuffix("ms"))
+    except ValueError:
+        raise HybridNASError(f"--max-latency {text!r}: give milliseconds, e.g. 5 or 5ms") from None
+
+
 def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bool = False,
                  as_json: bool = False) -> None:
     from .search.pareto import evaluated, filtered, hypervolume, parse_objectives, pareto_front, run_objectives
@@ -270,7 +238,8 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
     if frame.empty:
         raise HybridNASError(f"{run}: no feasible evaluated architectures" + (f" match {where!r}" if where else ""))
     front = pareto_front(frame, objs)
-    columns = ["arch", "id", *dict.fromkeys([o.name for o in objs] + ["macs", "params"])]
+    extra = ["macs", "params"] + (["latency_ms"] if "latency_ms" in front else [])
+    columns = ["arch", "id", *dict.fromkeys([o.name for o in objs] + extra)]
     if as_csv or as_json:
         _emit(front[columns], as_csv, as_json)
         return
@@ -299,6 +268,14 @@ def pareto_cmd(run: str, objectives: str | None, where: str | None, as_csv: bool
         objs = parse_objectives(objectives) if objectives else run_objectives(run)
         click.echo(f"plot: {plot(run, objs, plot_file, where)}", err=as_csv or as_json)
 
+
+def _add_groups() -> None:
+    from .latency.cli import latency
+
+    main.add_command(latency)
+
+
+_add_groups()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

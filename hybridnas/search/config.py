@@ -23,7 +23,7 @@ class SearchConfigError(HybridNASError, ValueError):
 
 
 class Objective(BaseModel):
-    """A metric to optimise: a proxy, an ensemble, 'macs', 'params' or 'activations'; max or min."""
+    """A metric to optimise: a proxy, an ensemble, 'macs', 'params', 'activations' or 'latency_ms'; max or min."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str

@@ -39,16 +39,21 @@ class Evaluator(ABC):
 
 
 class CostEvaluator(Evaluator):
-    """Analytic MACs, params and activations (cheap: run before any budget check)."""
+    """Analytic MACs, params and activations, plus predicted `latency_ms` when given a latency table.
 
-    metrics = COST_METRICS
+    Cheap (nothing is built or run), so the search runs it before any budget check.
+    """
 
-    def __init__(self, space: Space) -> None:
-        self.space = space
+    def __init__(self, space: Space, latency_table=None) -> None:
+        self.space, self.latency_table = space, latency_table
+        self.metrics = COST_METRICS + (("latency_ms",) if latency_table is not None else ())
 
     def evaluate(self, arch: Arch) -> Evaluation:
         cost = self.space.cost(arch)
-        return Evaluation({m: float(getattr(cost, m)) for m in self.metrics})
+        metrics = {m: float(getattr(cost, m)) for m in COST_METRICS}
+        if self.latency_table is not None:
+            metrics["latency_ms"] = self.latency_table.predict(self.space, arch)
+        return Evaluation(metrics)
 
 
 class ProxyEvaluator(Evaluator):
@@ -112,11 +117,13 @@ def metric_kind(name: str) -> str:
         return "ensemble"
     if name in list_proxies():
         return "proxy"
-    if name in ("latency_ms", "supernet_accuracy"):
-        raise HybridNASError(f"objective {name!r} needs the {'latency tables' if name == 'latency_ms' else 'supernet'} "
-                             "feature, which is not built yet; use proxies, ensembles, macs or params")
+    if name == "latency_ms":
+        return "cost"
+    if name == "supernet_accuracy":
+        raise HybridNASError("objective 'supernet_accuracy' needs the supernet feature, which is not built yet; "
+                             "use proxies, ensembles, macs, params or latency_ms")
     raise HybridNASError(f"unknown objective {name!r}; use a proxy ({', '.join(list_proxies())}), "
-                         f"an ensemble (ensemble:a+b), or one of {', '.join(COST_METRICS)}")
+                         f"an ensemble (ensemble:a+b), or one of {', '.join(COST_METRICS + ('latency_ms',))}")
 
 
 def evaluate_all(evaluators: list[Evaluator], arch: Arch) -> Evaluation:

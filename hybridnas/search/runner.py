@@ -44,7 +44,9 @@ class SearchResult:
 def budget_violations(cost: dict[str, float], config: SearchConfig) -> dict[str, float]:
     """Relative excess over each budget (<= 0 when within it)."""
     out = {}
-    for metric, limit in (("macs", config.budget.max_macs), ("params", config.budget.max_params)):
+    budget = config.budget
+    for metric, limit in (("macs", budget.max_macs), ("params", budget.max_params),
+                          ("latency_ms", budget.max_latency_ms)):
         if limit is not None:
             out[metric] = (cost[metric] - limit) / limit
     return out
@@ -78,6 +80,26 @@ class _Objectives:
 
     def worst(self) -> list[float]:
         return [-math.inf if d == "maximize" else math.inf for d in self.directions]
+
+
+def _latency_table(space: Space, config: SearchConfig):
+    """The budget's latency table, checked to cover every layer of the space (so no trial fails on it)."""
+    from ..latency import LatencyError, LatencyTable, space_signatures
+
+    path = config.budget.latency_table
+    wants = config.budget.max_latency_ms is not None or any(o.name == "latency_ms" for o in config.objectives)
+    if path is None:
+        if wants:
+            raise HybridNASError("a latency budget or objective needs a latency table: set budget.latency_table "
+                                 "(or --latency-table TABLE); build one with `hybridnas latency build`")
+        return None
+    table = LatencyTable.load(path)
+    missing = [s for s in space_signatures(space) if s not in table.entries]
+    if missing:
+        raise LatencyError(f"latency table {path} lacks {len(missing)} layer(s) of space {space.name!r}, e.g. "
+                           f"{missing[0].describe()}; extend it: hybridnas latency build {space.source} --out {path} "
+                           f"--device {table.conditions.device}")
+    return table
 
 
 def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str]):
@@ -134,10 +156,8 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
         raise HybridNASError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     if resume and not store.exists():
         raise HybridNASError(f"{out} holds no run to resume (no config.yaml)")
-    if config.budget.max_latency_ms is not None or config.budget.latency_table is not None:
-        raise HybridNASError("latency budgets need device latency tables, which are not built yet; "
-                             "use max_macs or max_params")
     space = load_space(config.space)
+    latency_table = _latency_table(space, config)
     if config.strategy == "exhaustive" and space.size() is None:
         raise HybridNASError(f"strategy 'exhaustive' needs a space that can be enumerated; {space.name!r} cannot. "
                              "Use nsga2, tpe, random or evolution")
@@ -168,7 +188,7 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
         if config.strategy == "exhaustive":
             enqueue_all(study, space, max(0, config.trials - done()))
         bar = _progress(progress, config.trials, done())
-        cost_eval = CostEvaluator(space)
+        cost_eval = CostEvaluator(space, latency_table)
         feasible = len(cache)
         while done() < config.trials:
             waiting: dict[str, list] = {}

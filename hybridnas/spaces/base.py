@@ -198,6 +198,16 @@ class Space(ABC):
             reach = max(reach, furthest[node.name])
         return tuple(cuts)
 
+    def layer_options(self) -> Iterator[tuple[Any, tuple[int, int, int], int]]:
+        """Every (layer spec, input shape, number of summed inputs) some architecture contains, with repeats.
+
+        Latency tables time each distinct one. The default walks every architecture of an enumerable
+        space; large spaces override it with a walk over their stages.
+        """
+        for arch in self.enumerate():
+            for node in self.plan(arch).nodes:
+                yield node.spec, node.in_shape, len(node.inputs)
+
     def enumerate(self) -> Iterator[Arch]:
         """Every distinct (canonical) architecture, for spaces small enough; others raise."""
         raise HybridNASError(f"space {self.name!r} ({type(self).__name__}) is too large to enumerate; sample it")

@@ -13,9 +13,10 @@ String form: `w24|w48:conv-k5-r3+attention-h2-r3|w96:conv-k3-r4*3`: the stem (`w
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -288,41 +289,87 @@ class MetaFormerSpace(MetaFormerParams, Space):
         return {"width": int(head[1:]), "blocks": blocks}
 
     # ---- graph ---------------------------------------------------------------------------------------
-    def plan(self, arch: Arch) -> LayerPlan:
+    def _stem_layers(self, stem: Mapping[str, Any], first_width: int) -> list[tuple[str, L.LayerSpec]]:
         cfg = self.config
-        norm, act = cfg.block.norm, cfg.block.act
-        spec = L.interned
-        plan = LayerPlan(self.input_shape)
-        stem, stages = arch.genes["stem"], arch.genes["stages"]
         channels = self.input_shape[0]
         if isinstance(cfg.stem, PatchStem):
-            width = stem["width"] or stages[0]["width"]
-            plan.add("stem", spec(L.PatchEmbed, channels, width, stem["patch"], norm if cfg.stem.norm else "none",
-                                  cfg.stem.pos_embed, self.input_shape[1:]))
-            channels = width
-        else:
-            strides = cfg.stem.strides
-            for j, stride in enumerate(strides):
-                name = "stem" if len(strides) == 1 else f"stem{j}"
-                plan.add(name, spec(L.ConvNormAct, channels, stem["width"], cfg.stem.kernel, stride, 1, False,
-                                    "batchnorm", cfg.stem.act))
-                channels = stem["width"]
+            norm = cfg.block.norm if cfg.stem.norm else "none"
+            return [("stem", L.interned(L.PatchEmbed, channels, stem["width"] or first_width, stem["patch"], norm,
+                                        cfg.stem.pos_embed, self.input_shape[1:]))]
+        strides = cfg.stem.strides
+        layers = []
+        for j, stride in enumerate(strides):
+            layers.append(("stem" if len(strides) == 1 else f"stem{j}",
+                           L.interned(L.ConvNormAct, channels, stem["width"], cfg.stem.kernel, stride, 1, False,
+                                      "batchnorm", cfg.stem.act)))
+            channels = stem["width"]
+        return layers
+
+    def _down_layer(self, i: int, channels: int, width: int) -> L.LayerSpec | None:
+        down = self.stages[i].config.downsample
+        if down.type != "conv":
+            return None
+        return L.interned(L.ConvNormAct, channels, width, down.kernel, down.stride, 1, False, self.config.block.norm,
+                          "none")
+
+    def _block_layer(self, width: int, b: Mapping[str, Any]) -> L.LayerSpec:
+        cfg = self.config
+        if b["mixer"] == "mbconv":
+            return L.interned(L.MBConv, width, width, b["kernel"], b["mlp_ratio"])
+        return L.interned(L.MetaBlock, width, b["mixer"], b["mlp_ratio"], b["heads"], b["kernel"], cfg.block.norm,
+                          cfg.block.act, cfg.block.layer_scale, cfg.block.qkv_bias)
+
+    def _head_layer(self, channels: int) -> L.LayerSpec:
+        cfg = self.config
+        return L.interned(L.ClassifierHead, channels, self.num_classes, cfg.block.norm if cfg.head.norm else "none",
+                          "none", 0, cfg.head.fc_hidden, cfg.block.act, cfg.head.dropout)
+
+    def plan(self, arch: Arch) -> LayerPlan:
+        plan = LayerPlan(self.input_shape)
+        stages = arch.genes["stages"]
+        for name, spec in self._stem_layers(arch.genes["stem"], stages[0]["width"]):
+            plan.add(name, spec)
         for i, stage in enumerate(stages):
-            down, width = self.stages[i].config.downsample, stage["width"]
-            if down.type == "conv":
-                plan.add(f"s{i}_down", spec(L.ConvNormAct, channels, width, down.kernel, down.stride, 1, False,
-                                            norm, "none"))
-            channels = width
-            for j, b in enumerate(stage["blocks"]):
-                if b["mixer"] == "mbconv":
-                    block = spec(L.MBConv, width, width, b["kernel"], b["mlp_ratio"])
-                else:
-                    block = spec(L.MetaBlock, width, b["mixer"], b["mlp_ratio"], b["heads"], b["kernel"], norm, act,
-                                 cfg.block.layer_scale, cfg.block.qkv_bias)
-                plan.add(f"s{i}_b{j}", block)
-        plan.add("head", spec(L.ClassifierHead, channels, self.num_classes, norm if cfg.head.norm else "none", "none",
-                              0, cfg.head.fc_hidden, act, cfg.head.dropout))
+            width = stage["width"]
+            down = self._down_layer(i, plan.shape(plan.last)[0], width)
+            if down is not None:
+                plan.add(f"s{i}_down", down)
+            for j, block in enumerate(stage["blocks"]):
+                plan.add(f"s{i}_b{j}", self._block_layer(width, block))
+        plan.add("head", self._head_layer(plan.shape(plan.last)[0]))
         return plan
+
+    def layer_options(self) -> Iterator[tuple[L.LayerSpec, L.Shape, int]]:
+        """Every (layer, input shape, 1) some architecture can contain, walked stage by stage (not per arch)."""
+        cfg = self.config
+        stem_widths = cfg.stem.width.values if cfg.stem.width is not None else (None,)
+        patches = cfg.stem.patch_size.values if isinstance(cfg.stem, PatchStem) else (None,)
+        shapes: set[L.Shape] = set()
+        for width, patch, first in itertools.product(stem_widths, patches, self.stages[0].config.width.values):
+            shape = self.input_shape
+            for _, spec in self._stem_layers({"width": width, "patch": patch}, first):
+                yield spec, shape, 1
+                shape = spec.out_shape(shape)
+            shapes.add(shape)
+        for i, rules in enumerate(self.stages):
+            after: set[L.Shape] = set()
+            for shape, width in itertools.product(shapes, rules.config.width.values):
+                down = self._down_layer(i, shape[0], width)
+                if down is not None:
+                    yield down, shape, 1
+                    shape = down.out_shape(shape)
+                if shape[0] != width:  # no downsample layer: only the matching width follows
+                    continue
+                for mixer in rules.mixers:
+                    if mixer == "identity":
+                        continue
+                    dims = [self._dim_values(i, d, width) if rules.uses(mixer, d) else (None,) for d in DIMS]
+                    for values in itertools.product(*dims):
+                        yield self._block_layer(width, {"mixer": mixer, **dict(zip(DIMS, values))}), shape, 1
+                after.add(shape)
+            shapes = after
+        for shape in shapes:
+            yield self._head_layer(shape[0]), shape, 1
 
     # ---- search operators ----------------------------------------------------------------------------
     def _moves(self, arch: Arch) -> list[tuple]:

@@ -1,0 +1,165 @@
+"""Build (or extend) a latency table for a space, and validate a table against end-to-end measurements."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..spaces import Space
+from .signature import arch_signatures, space_signatures
+from .table import Conditions, LatencyTable
+from .timing import (check_device, device_name, layer_runner, network_runner, reference_runner, threads_set,
+                     time_all)
+
+CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with validation (seed 0 default)
+CHUNK = 64  # layers measured together (interleaved), then saved: an interrupted build loses one chunk
+
+
+def _bar(enabled: bool, total: int, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="layer" if desc == "layers" else "net", disable=not enabled)
+
+
+def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: int = 1, batch: int = 1,
+                dtype: str = "float32", warmup: int = 10, repeats: int = 30, rounds: int = 3,
+                calibrate: int = 16, progress: bool = True) -> LatencyTable:
+    """Time every layer signature of `space` missing from the table at `out`, then recalibrate.
+
+    An existing table is extended (only missing layers are measured) and must have been built under
+    the same conditions. Layers are timed in interleaved chunks and the table is saved atomically after
+    each, so an interrupted build resumes where it stopped.
+    """
+    check_device(device, dtype)
+    device_type = "cuda" if device.startswith("cuda") else "cpu"
+    with threads_set(threads) as used_threads:
+        conditions = Conditions(device_type, device_name(device), used_threads, batch, dtype)
+        out = Path(out)
+        if out.exists():
+            table = LatencyTable.load(out)
+            table.check(**{k: v for k, v in vars(conditions).items()})
+        else:
+            table = LatencyTable(conditions, path=out)
+        table.meta.update({"torch": torch.__version__, "warmup": warmup, "repeats": repeats, "rounds": rounds,
+                           "created": table.meta.get("created") or _dt.date.today().isoformat()})
+        table.meta.setdefault("spaces", [])
+        if space.name not in table.meta["spaces"]:
+            table.meta["spaces"].append(space.name)
+        todo = [sig for sig in space_signatures(space) if sig not in table.entries]
+        bar = _bar(progress, len(todo), "layers")
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start:start + CHUNK]
+            runners = [layer_runner(sig, batch, device, dtype) for sig in chunk]
+            *timings, reference = time_all(runners + [reference_runner(batch, device, dtype)], device, warmup,
+                                           repeats, rounds)
+            table.entries.update(zip(chunk, timings))
+            table.meta.setdefault("reference_ms", []).append(reference.median_ms)
+            table.save(out)
+            bar.update(len(chunk))
+        bar.close()
+        have = [p for p in table.calibration.points if p["space"] == space.name]
+        if calibrate > len(have):
+            rng = np.random.default_rng(CALIBRATION_SEED + len(have))
+            archs = [space.sample(rng) for _ in range(calibrate - len(have))]
+            measured, reference = measure_archs(space, archs, table, warmup, repeats, rounds, progress)
+            # put the networks on the layers' time base, in case the machine's speed moved in between
+            speed = reference / float(np.median(table.meta["reference_ms"]))
+            for arch, ms in zip(archs, measured):
+                layers = [table.entries[s].median_ms for _, s in arch_signatures(space, arch)]
+                table.calibration.points.append({"space": space.name, "arch": space.format(arch),
+                                                 "layer_sum_ms": float(sum(layers)), "layers": len(layers),
+                                                 "measured_ms": ms / speed, "raw_measured_ms": ms})
+            table.calibration.fit()
+            table.save(out)
+    return table
+
+
+def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, repeats: int, rounds: int = 3,
+                  progress: bool = False, group: int = 16) -> tuple[list[float], float]:
+    """End-to-end median latencies (ms) on this machine under the table's conditions, interleaved in groups.
+
+    Also returns the median time of the reference workload measured beside them (see `reference_runner`).
+    """
+    c = table.conditions
+    device = "cuda" if c.device == "cuda" else "cpu"
+    out: list[float] = []
+    references = []
+    bar = _bar(progress, len(archs), "networks")
+    for start in range(0, len(archs), group):
+        torch.manual_seed(0)
+        runners = [network_runner(space.build(a), space.input_shape, c.batch, device, c.dtype)
+                   for a in archs[start:start + group]]
+        *timings, reference = time_all(runners + [reference_runner(c.batch, device, c.dtype)], device, warmup,
+                                       repeats, rounds)
+        out += [t.median_ms for t in timings]
+        references.append(reference.median_ms)
+        bar.update(len(runners))
+    bar.close()
+    return out, float(np.median(references))
+
+
+def validate_table(space: Space, table: LatencyTable, n: int, *, seed: int = 0, warmup: int | None = None,
+                   repeats: int | None = None, progress: bool = True) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Measure `n` random architectures end to end and compare them with the table's predictions.
+
+    Returns one row per architecture (arch, macs, predicted_ms, measured_ms, error) and a summary with
+    MAPE (%), the share within ±10% and within ±5%. The table must have been built on this machine.
+    A fixed reference workload timed beside the networks gives `machine_speed_vs_build` (its time now /
+    at build); the `_drift_corrected` figures scale predictions by it, to separate predictor error from
+    a shared machine running slower or faster than when the table was built.
+    """
+    c = table.conditions
+    device = "cuda" if c.device == "cuda" else "cpu"
+    check_device(device, c.dtype)
+    table.check(device_name=device_name(device))
+    warmup = warmup or int(table.meta.get("warmup", 10))
+    repeats = repeats or int(table.meta.get("repeats", 30))
+    rounds = int(table.meta.get("rounds", 3))
+    rng = np.random.default_rng(seed)
+    archs = [space.sample(rng) for _ in range(n)]
+    predicted = [table.predict(space, arch) for arch in archs]  # fails fast on a missing layer
+    with threads_set(c.threads):
+        measured, reference = measure_archs(space, archs, table, warmup, repeats, rounds, progress)
+    built = table.meta.get("reference_ms")
+    speed = reference / float(np.median(built)) if built else 1.0
+    frame = pd.DataFrame({"arch": [space.format(a) for a in archs], "macs": [space.cost(a).macs for a in archs],
+                          "predicted_ms": predicted, "measured_ms": measured})
+    frame["error"] = frame["predicted_ms"] / frame["measured_ms"] - 1
+    frame["error_drift_corrected"] = frame["predicted_ms"] * speed / frame["measured_ms"] - 1
+    summary: dict[str, float] = {"n": n, "median_measured_ms": float(frame["measured_ms"].median()),
+                                 "machine_speed_vs_build": speed}
+    for suffix, column in (("", "error"), ("_drift_corrected", "error_drift_corrected")):
+        err = frame[column].abs()
+        summary.update({f"mape_pct{suffix}": float(100 * err.mean()), f"within_10pct{suffix}": float((err <= 0.10).mean()),
+                        f"within_5pct{suffix}": float((err <= 0.05).mean())})
+    return frame, summary
+
+
+def plot_validation(frame: pd.DataFrame, summary: dict[str, float], title: str, path: str | Path) -> None:
+    """Predicted vs measured scatter with the y = x line and the ±10% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    lo, hi = frame[["predicted_ms", "measured_ms"]].min().min() * 0.9, frame[["predicted_ms", "measured_ms"]].max().max() * 1.1
+    line = np.linspace(lo, hi, 50)
+    ax.plot(line, line, "k-", lw=1, label="y = x")
+    ax.fill_between(line, line * 0.9, line * 1.1, color="0.85", label="±10%")
+    ax.scatter(frame["measured_ms"], frame["predicted_ms"], s=12)
+    ax.set_xlabel("measured (ms)")
+    ax.set_ylabel("predicted (ms)")
+    ax.set_title(f"{title}\nMAPE {summary['mape_pct']:.1f}%, {100 * summary['within_10pct']:.0f}% within ±10%",
+                 fontsize=9)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,108 @@
+"""`hybridnas latency build|validate|predict`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+import click
+import pandas as pd
+
+from ..cliutil import emit, read_archs, user_errors
+from ..io import atomic_write_csv
+from ..spaces import load_space
+
+
+@click.group()
+def latency() -> None:
+    """Device latency tables: build one for your device, validate it, predict architectures."""
+
+
+@latency.command("build")
+@click.argument("space_file")
+@click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N")
+@click.option("--threads", default=1, show_default=True, help="torch intra-op threads the table is for.")
+@click.option("--batch", default=1, show_default=True)
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
+@click.option("--repeats", default=30, show_default=True, help="Timed repeats per layer (median taken).")
+@click.option("--warmup", default=10, show_default=True)
+@click.option("--calibrate", default=16, show_default=True, help="Random networks measured end to end to fit the overhead.")
+@click.option("--out", required=True, help="Table file (JSON); an existing table is extended.")
+@click.option("--no-progress", is_flag=True)
+@user_errors
+def build_cmd(space_file: str, device: str, threads: int, batch: int, dtype: str, repeats: int, warmup: int,
+              calibrate: int, out: str, no_progress: bool) -> None:
+    """Time every layer SPACE_FILE can contain on this device (only those the table lacks), then calibrate."""
+    from .build import build_table
+
+    space = load_space(space_file)
+    table = build_table(space, out, device=device, threads=threads, batch=batch, dtype=dtype, warmup=warmup,
+                        repeats=repeats, calibrate=calibrate, progress=not no_progress)
+    cal = table.calibration
+    click.echo(f"table: {out}: {len(table.entries)} layers, {table.conditions.describe()}")
+    click.echo(f"  calibration on {len(cal.points)} networks: total = {cal.scale:.3f} x sum(layers) + "
+               f"{cal.base_ms:.3f} ms + {cal.per_layer_ms:.4f} ms x layers")
+    click.echo(f"  check it: hybridnas latency validate {space_file} --table {out} -n 50")
+
+
+@latency.command("validate")
+@click.argument("space_file")
+@click.option("--table", "table_file", required=True)
+@click.option("-n", "count", default=50, show_default=True, help="Random architectures to measure.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--plot", "plot_file", default=None, help="PNG of predicted vs measured.")
+@click.option("--out", "csv_file", default=None, help="CSV with one row per architecture.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--no-progress", is_flag=True)
+@user_errors
+def validate_cmd(space_file: str, table_file: str, count: int, seed: int, plot_file: str | None,
+                 csv_file: str | None, as_json: bool, no_progress: bool) -> None:
+    """Measure N random architectures end to end here and report the table's prediction error."""
+    from .build import plot_validation, validate_table
+    from .table import LatencyTable
+
+    space = load_space(space_file)
+    table = LatencyTable.load(table_file)
+    frame, summary = validate_table(space, table, count, seed=seed, progress=not no_progress)
+    if csv_file:
+        atomic_write_csv(frame, Path(csv_file))
+    if plot_file:
+        plot_validation(frame, summary, f"{space.name}: {table.conditions.describe()}", plot_file)
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+        return
+    click.echo(f"{count} {space.name} networks on {table.conditions.describe()}")
+    click.echo(f"  MAPE {summary['mape_pct']:.2f}%, within ±10%: {100 * summary['within_10pct']:.0f}%, "
+               f"within ±5%: {100 * summary['within_5pct']:.0f}% (median network {summary['median_measured_ms']:.3f} ms)")
+    click.echo(f"  machine speed vs build {summary['machine_speed_vs_build']:.3f}; drift-corrected: MAPE "
+               f"{summary['mape_pct_drift_corrected']:.2f}%, within ±10%: "
+               f"{100 * summary['within_10pct_drift_corrected']:.0f}%")
+    if plot_file:
+        click.echo(f"  plot: {plot_file}")
+
+
+@latency.command("predict")
+@click.argument("space_file")
+@click.option("--table", "table_file", required=True)
+@click.option("--archs", "archs_file", type=click.File("r"), default="-", show_default=True,
+              help="File with one arch string per line, or - for stdin.")
+@click.option("--breakdown", is_flag=True, help="Per-layer latencies instead of totals.")
+@click.option("--csv", "as_csv", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown: bool, as_csv: bool,
+                as_json: bool) -> None:
+    """Predicted latency (ms) of each architecture, from the table alone (nothing is run)."""
+    from .table import LatencyTable
+
+    space = load_space(space_file)
+    table = LatencyTable.load(table_file)
+    frames = []
+    for text, arch in read_archs(space, archs_file):
+        if breakdown:
+            pred = table.breakdown(space, arch)
+            frames.append(pred.layers.assign(arch=text))
+        else:
+            frames.append(pd.DataFrame([{"arch": text, "latency_ms": table.predict(space, arch)}]))
+    emit(pd.concat(frames, ignore_index=True), as_csv, as_json)

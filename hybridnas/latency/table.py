@@ -1,0 +1,190 @@
+"""A device latency table: per-layer medians, the conditions they were measured under, and a calibration.
+
+The file is JSON with a SHA-256 checksum over its content, so a truncated or edited table is an error,
+never a silently wrong number. Predictions refuse conditions (device, dtype, batch, threads) other than
+the table's own.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_write_text
+from ..spaces import Arch, Space
+from .signature import LatencyError, Signature, arch_signatures
+from .timing import Timing
+
+FORMAT = "hybridnas-latency-table"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What a measurement depends on besides the layer itself."""
+
+    device: str  # 'cpu' or 'cuda'
+    device_name: str  # CPU model or GPU name
+    threads: int
+    batch: int
+    dtype: str
+
+    def describe(self) -> str:
+        return (f"{self.device} ({self.device_name}), {self.threads} thread(s), batch {self.batch}, {self.dtype}")
+
+
+@dataclass
+class Calibration:
+    """measured ≈ scale * (sum of layer medians) + base_ms + per_layer_ms * (number of timed layers).
+
+    Fitted (non-negative least squares) on whole networks measured end to end; `points` keeps them.
+    """
+
+    scale: float = 1.0
+    base_ms: float = 0.0
+    per_layer_ms: float = 0.0
+    points: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, layer_sum_ms: float, layers: int) -> float:
+        return self.scale * layer_sum_ms + self.base_ms + self.per_layer_ms * layers
+
+    def fit(self) -> None:
+        """Refit the three coefficients on `points` (each: layer_sum_ms, layers, measured_ms)."""
+        from scipy.optimize import nnls
+
+        if len(self.points) < 3:
+            raise LatencyError(f"calibration needs at least 3 measured networks, has {len(self.points)}")
+        a = np.array([[p["layer_sum_ms"], 1.0, p["layers"]] for p in self.points])
+        y = np.array([p["measured_ms"] for p in self.points])
+        # relative error matters, so weight each network by 1 / its measured time
+        coef, _ = nnls(a / y[:, None], np.ones_like(y))
+        self.scale, self.base_ms, self.per_layer_ms = (float(c) for c in coef)
+
+
+@dataclass
+class Prediction:
+    total_ms: float
+    layers: pd.DataFrame  # node, kind, in_shape, inputs, ms
+
+
+class LatencyTable:
+    """Layer latencies of one device under fixed conditions; predicts whole networks by summing them."""
+
+    def __init__(self, conditions: Conditions, meta: dict[str, Any] | None = None,
+                 entries: dict[Signature, Timing] | None = None, calibration: Calibration | None = None,
+                 path: str | Path | None = None) -> None:
+        self.conditions = conditions
+        self.meta = dict(meta or {})
+        self.entries: dict[Signature, Timing] = dict(entries or {})
+        self.calibration = calibration or Calibration()
+        self.path = Path(path) if path else None
+
+    def __repr__(self) -> str:
+        return f"LatencyTable({self.conditions.describe()}, {len(self.entries)} layers, path={str(self.path)!r})"
+
+    # ---- conditions ----------------------------------------------------------------------------------
+    def check(self, device: str | None = None, device_name: str | None = None, threads: int | None = None,
+              batch: int | None = None, dtype: str | None = None) -> None:
+        """Raise LatencyError if any given condition differs from the table's."""
+        asked = {"device": device, "device_name": device_name, "threads": threads, "batch": batch, "dtype": dtype}
+        wrong = {k: v for k, v in asked.items() if v is not None and v != getattr(self.conditions, k)}
+        if wrong:
+            have = ", ".join(f"{k}={getattr(self.conditions, k)!r}" for k in wrong)
+            want = ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+            raise LatencyError(f"latency table {self.path or '(unsaved)'} was built for {have}, not {want}; "
+                               "build a table for these conditions with `hybridnas latency build`")
+
+    # ---- prediction ----------------------------------------------------------------------------------
+    def missing(self, space: Space, arch: Arch) -> list[Signature]:
+        """Signatures of `arch` this table has no entry for."""
+        return [sig for _, sig in arch_signatures(space, arch) if sig not in self.entries]
+
+    def breakdown(self, space: Space, arch: Arch, **conditions: Any) -> Prediction:
+        """Per-layer latencies of `arch` and the calibrated total (ms)."""
+        self.check(**conditions)
+        rows = []
+        for name, sig in arch_signatures(space, arch):
+            timing = self.entries.get(sig)
+            if timing is None:
+                self._raise_missing(space, arch)
+            rows.append({"node": name, "kind": sig.spec.kind, "in_shape": "x".join(map(str, sig.in_shape)),
+                         "inputs": sig.inputs, "ms": timing.median_ms})
+        frame = pd.DataFrame(rows, columns=["node", "kind", "in_shape", "inputs", "ms"])
+        total = self.calibration.apply(float(frame["ms"].sum()), len(frame))
+        return Prediction(total, frame)
+
+    def predict(self, space: Space, arch: Arch, **conditions: Any) -> float:
+        """Predicted end-to-end latency of `arch` in milliseconds (no measurement)."""
+        self.check(**conditions)
+        total, layers = 0.0, 0
+        for _, sig in arch_signatures(space, arch):
+            timing = self.entries.get(sig)
+            if timing is None:
+                self._raise_missing(space, arch)
+            total += timing.median_ms
+            layers += 1
+        return self.calibration.apply(total, layers)
+
+    def _raise_missing(self, space: Space, arch: Arch) -> None:
+        missing = self.missing(space, arch)
+        shown = "\n  ".join(s.describe() for s in missing[:3])
+        raise LatencyError(f"latency table {self.path or '(unsaved)'} has no entry for {len(missing)} layer(s) of "
+                           f"{space.format(arch)}:\n  {shown}\nextend it (only missing layers are measured): "
+                           f"hybridnas latency build {space.source} --out {self.path or 'TABLE'} "
+                           f"--device {self.conditions.device}")
+
+    # ---- file format ---------------------------------------------------------------------------------
+    def _content(self) -> dict[str, Any]:
+        entries = [{"layer": sig.to_record(), "median_ms": t.median_ms, "spread": t.spread}
+                   for sig, t in self.entries.items()]
+        return {"conditions": asdict(self.conditions), "meta": self.meta, "calibration": asdict(self.calibration),
+                "entries": entries}
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the table atomically with its checksum."""
+        path = Path(path or self.path)
+        content = self._content()
+        content["meta"]["saved"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        doc = {"format": FORMAT, "version": VERSION, **content, "checksum": _checksum(content)}
+        atomic_write_text(path, json.dumps(doc, indent=1))
+        self.path = path
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LatencyTable":
+        """Read a table; a missing, truncated, edited or foreign file raises LatencyError."""
+        path = Path(path)
+        if not path.is_file():
+            raise LatencyError(f"latency table {path}: no such file; build one with `hybridnas latency build`")
+        try:
+            doc = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise LatencyError(f"latency table {path} is not valid JSON (truncated or damaged?): {exc}") from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise LatencyError(f"{path} is not a hybridnas latency table")
+        if doc.get("version") != VERSION:
+            raise LatencyError(f"latency table {path} has format version {doc.get('version')}, this hybridnas "
+                               f"reads version {VERSION}; rebuild it")
+        content = {k: doc.get(k) for k in ("conditions", "meta", "calibration", "entries")}
+        if doc.get("checksum") != _checksum(content):
+            raise LatencyError(f"latency table {path}: checksum mismatch, the file was modified or damaged; "
+                               "rebuild it with `hybridnas latency build`")
+        try:
+            conditions = Conditions(**content["conditions"])
+            calibration = Calibration(**content["calibration"])
+            entries = {Signature.from_record(e["layer"]): Timing(float(e["median_ms"]), float(e["spread"]))
+                       for e in content["entries"]}
+        except (TypeError, KeyError, ValueError) as exc:
+            raise LatencyError(f"latency table {path}: malformed content ({exc})") from None
+        return cls(conditions, content["meta"], entries, calibration, path)
+
+
+def _checksum(content: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,152 @@
+"""Timing on one device: warm-up, then repeated runs; the median per call and its spread (IQR / median)."""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .signature import LatencyError, Signature
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+MIN_REPEAT_S = 0.002  # each repeat runs the layer enough times to last this long, so timer noise stays small
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_ms: float
+    spread: float  # interquartile range / median
+
+
+def device_name(device: str) -> str:
+    """The CPU model or GPU name of `device` on this machine."""
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise LatencyError("device 'cuda' asked for, but torch sees no CUDA device here; use --device cpu")
+        return torch.cuda.get_device_name(torch.device(device))
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def check_device(device: str, dtype: str) -> None:
+    """Raise LatencyError for a device or dtype this machine cannot time."""
+    if device != "cpu" and not device.startswith("cuda"):
+        raise LatencyError(f"device {device!r}: use 'cpu' or 'cuda' (or 'cuda:N')")
+    if dtype not in DTYPES:
+        raise LatencyError(f"dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    device_name(device)
+
+
+def measure_many(fns: list[Callable[[], object]], device: str, warmup: int, repeats: int,
+                 rounds: int = 3) -> list[Timing]:
+    """Median milliseconds per call of each function, measured in interleaved rounds.
+
+    Each round times every function for about `repeats / rounds` repeats; a repeat runs the function
+    enough times to last MIN_REPEAT_S. Interleaving spreads a slow spell of a shared machine over all
+    functions instead of skewing the one that happened to run during it.
+    """
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    numbers = []
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        numbers.append(max(1, math.ceil(MIN_REPEAT_S / max(time.perf_counter() - start, 1e-7))))
+    per_round = max(1, math.ceil(repeats / rounds))
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, number, times in zip(fns, numbers, samples):
+            fn()  # re-warm caches after the other functions ran
+            for _ in range(per_round):
+                start = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                sync()
+                times.append((time.perf_counter() - start) / number)
+    out = []
+    for times in samples:
+        q1, median, q3 = np.percentile(times, [25, 50, 75]) * 1e3
+        out.append(Timing(float(median), float((q3 - q1) / median) if median > 0 else 0.0))
+    return out
+
+
+def _inputs(shape: tuple[int, ...], count: int, device: str, dtype: torch.dtype) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    return [torch.randn(shape, generator=gen).to(device=device, dtype=dtype) for _ in range(count)]
+
+
+def layer_runner(sig: Signature, batch: int, device: str, dtype: str) -> Callable[[], object]:
+    """A function that runs one layer alone: its summed inputs, then its module (eval mode)."""
+    torch_dtype = DTYPES[dtype]
+    module = sig.spec.build()
+    if module is not None:
+        module = module.to(device=device, dtype=torch_dtype).eval()
+    xs = _inputs((batch, *sig.in_shape), sig.inputs, device, torch_dtype)
+
+    def run():
+        h = xs[0]
+        for x in xs[1:]:
+            h = h + x
+        return module(h) if module is not None else h
+
+    return run
+
+
+def network_runner(model: torch.nn.Module, input_shape: tuple[int, int, int], batch: int, device: str,
+                   dtype: str) -> Callable[[], object]:
+    """A function that runs a built network end to end (eval mode)."""
+    torch_dtype = DTYPES[dtype]
+    model = model.to(device=device, dtype=torch_dtype).eval()
+    (x,) = _inputs((batch, *input_shape), 1, device, torch_dtype)
+    return lambda: model(x)
+
+
+def reference_runner(batch: int, device: str, dtype: str) -> Callable[[], object]:
+    """A fixed small workload (a conv block and an attention block) timed beside tables and networks.
+
+    Its time at build and at validation tells how much faster or slower the machine runs now, which
+    separates the predictor's error from drift of a shared machine.
+    """
+    from ..models.layers import ConvNormAct, MetaBlock
+
+    sigs = [Signature(ConvNormAct(64, 64, 3), (64, 16, 16)),
+            Signature(MetaBlock(64, "attention", 2, heads=2), (64, 8, 8))]
+    runs = [layer_runner(sig, batch, device, dtype) for sig in sigs]
+    return lambda: [run() for run in runs]
+
+
+def time_all(runners: list[Callable[[], object]], device: str, warmup: int, repeats: int,
+             rounds: int = 3) -> list[Timing]:
+    """`measure_many` without autograd."""
+    with torch.inference_mode():
+        return measure_many(runners, device, warmup, repeats, rounds)
+
+
+class threads_set:
+    """Context manager: torch intra-op threads set to `n` (None: unchanged), restored on exit."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n, self.old = n, torch.get_num_threads()
+
+    def __enter__(self) -> int:
+        if self.n is not None:
+            torch.set_num_threads(self.n)
+        return torch.get_num_threads()
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.old)
+
