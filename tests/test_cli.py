@@ -19,7 +19,13 @@ def run():
     return invoke
 
 
-@pytest.mark.parametrize("command", [[], ["space"], ["space", "validate"], ["space", "sample"], ["cost"]])
+def all_commands(group=main, prefix=()):
+    yield list(prefix)
+    for name, command in getattr(group, "commands", {}).items():
+        yield from all_commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("command", list(all_commands()), ids=" ".join)
 def test_every_command_has_help(run, command):
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Usage:" in result.output

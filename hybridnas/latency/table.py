@@ -104,7 +104,7 @@ class LatencyTable:
     # ---- prediction ----------------------------------------------------------------------------------
     def missing(self, space: Space, arch: Arch) -> list[Signature]:
         """Signatures of `arch` this table has no entry for."""
-        return [sig for _, sig in arch_signatures(space, arch) if sig not in self.entries]
+        return list(dict.fromkeys(sig for _, sig in arch_signatures(space, arch) if sig not in self.entries))
 
     def breakdown(self, space: Space, arch: Arch, **conditions: Any) -> Prediction:
         """Per-layer latencies of `arch` and the calibrated total (ms)."""

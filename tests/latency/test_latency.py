@@ -1,0 +1,168 @@
+"""Latency tables: signatures, build/extend, checksums and conditions, prediction, validation, search budgets."""
+
+import json
+
+import pytest
+
+from hybridnas import load_space
+from hybridnas.latency import (Conditions, LatencyError, LatencyTable, Signature, arch_signatures, build_table,
+                               space_signatures, validate_table)
+from hybridnas.latency import build as build_module
+from hybridnas.latency.timing import Timing, device_name
+from hybridnas.search import RunStore, load_search_config, run_search
+
+FAST = {"warmup": 1, "repeats": 3, "calibrate": 4, "progress": False}
+
+
+def test_space_signatures_cover_every_layer_of_sampled_archs(space):
+    sigs = set(space_signatures(space))
+    for seed in range(40):
+        arch = space.sample(seed)
+        for _, sig in arch_signatures(space, arch):
+            assert sig in sigs, sig.describe()
+
+
+def test_signature_records_round_trip_through_json(space):
+    for sig in space_signatures(space)[:200]:
+        record = json.loads(json.dumps(sig.to_record()))
+        assert Signature.from_record(record) == sig
+
+
+def test_bad_signature_record_is_an_error():
+    with pytest.raises(LatencyError, match="bad layer record"):
+        Signature.from_record({"kind": "no_such_layer", "fields": {}, "in_shape": [1, 2, 2], "inputs": 1})
+
+
+@pytest.fixture(scope="module")
+def macro_table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lat") / "macro.json"
+    return build_table(load_space("nasbench_macro"), path, **FAST)
+
+
+def test_build_times_every_signature_and_calibrates(macro_table):
+    space = load_space("nasbench_macro")
+    assert set(macro_table.entries) == set(space_signatures(space))
+    assert all(t.median_ms > 0 for t in macro_table.entries.values())
+    c = macro_table.conditions
+    assert (c.device, c.threads, c.batch, c.dtype) == ("cpu", 1, 1, "float32")
+    assert c.device_name == device_name("cpu")
+    assert len(macro_table.calibration.points) == 4 and macro_table.calibration.scale > 0
+    for key in ("torch", "warmup", "repeats", "created", "reference_ms"):
+        assert key in macro_table.meta
+
+
+def test_predict_is_the_calibrated_sum_of_the_breakdown(macro_table):
+    space = load_space("nasbench_macro")
+    arch = space.sample(3)
+    pred = macro_table.breakdown(space, arch)
+    assert len(pred.layers) == len(list(arch_signatures(space, arch)))
+    assert pred.total_ms == pytest.approx(macro_table.calibration.apply(pred.layers["ms"].sum(), len(pred.layers)))
+    assert macro_table.predict(space, arch) == pytest.approx(pred.total_ms)
+
+
+def test_extending_measures_only_missing_layers(macro_table, tmp_path, monkeypatch):
+    path = tmp_path / "t.json"
+    macro_table.save(path)
+    timed = []
+    real = build_module.layer_runner
+    monkeypatch.setattr(build_module, "layer_runner", lambda sig, *a: timed.append(sig) or real(sig, *a))
+    build_table(load_space("nasbench_macro"), path, **FAST)
+    assert timed == []
+    vit = load_space("vit")
+    table = build_table(vit, path, **{**FAST, "calibrate": 3})
+    assert set(timed) == set(space_signatures(vit)) - set(macro_table.entries)
+    assert table.meta["spaces"] == ["nasbench_macro", "vit"]
+    assert {p["space"] for p in table.calibration.points} == {"nasbench_macro", "vit"}
+
+
+def test_a_table_refuses_other_conditions(macro_table, tmp_path):
+    space = load_space("nasbench_macro")
+    arch = space.sample(0)
+    for wrong in ({"threads": 4}, {"batch": 8}, {"dtype": "bfloat16"}, {"device": "cuda"}):
+        with pytest.raises(LatencyError, match="was built for"):
+            macro_table.predict(space, arch, **wrong)
+    path = tmp_path / "t.json"
+    macro_table.save(path)
+    with pytest.raises(LatencyError, match="batch=1.*not batch=2"):
+        build_table(space, path, **{**FAST, "batch": 2})
+
+
+def test_missing_layers_name_the_command_that_extends_the_table(macro_table):
+    vit = load_space("vit")
+    with pytest.raises(LatencyError, match="(?s)no entry for .* layer.*hybridnas latency build"):
+        macro_table.predict(vit, vit.sample(0))
+
+
+def test_damaged_tables_are_errors_never_numbers(macro_table, tmp_path):
+    path = tmp_path / "t.json"
+    macro_table.save(path)
+    text = path.read_text()
+    (tmp_path / "cut.json").write_text(text[: len(text) // 2])
+    with pytest.raises(LatencyError, match="not valid JSON"):
+        LatencyTable.load(tmp_path / "cut.json")
+    doc = json.loads(text)
+    doc["entries"][0]["median_ms"] *= 2
+    (tmp_path / "edited.json").write_text(json.dumps(doc))
+    with pytest.raises(LatencyError, match="checksum mismatch"):
+        LatencyTable.load(tmp_path / "edited.json")
+    (tmp_path / "other.json").write_text("{}")
+    with pytest.raises(LatencyError, match="not a hybridnas latency table"):
+        LatencyTable.load(tmp_path / "other.json")
+    with pytest.raises(LatencyError, match="no such file"):
+        LatencyTable.load(tmp_path / "absent.json")
+    assert LatencyTable.load(path).entries == macro_table.entries
+
+
+def test_validate_reports_errors_against_measurements(macro_table):
+    space = load_space("nasbench_macro")
+    frame, summary = validate_table(space, macro_table, 3, seed=5, progress=False)
+    assert len(frame) == 3 and (frame["measured_ms"] > 0).all()
+    assert frame["error"].tolist() == pytest.approx((frame["predicted_ms"] / frame["measured_ms"] - 1).tolist())
+    assert summary["within_10pct"] == pytest.approx((frame["error"].abs() <= 0.1).mean())
+    assert summary["machine_speed_vs_build"] > 0
+
+
+def test_validate_refuses_a_table_from_another_machine(macro_table):
+    table = LatencyTable(Conditions("cpu", "Some Other CPU", 1, 1, "float32"), entries=macro_table.entries)
+    with pytest.raises(LatencyError, match="Some Other CPU"):
+        validate_table(load_space("nasbench_macro"), table, 2, progress=False)
+
+
+def synthetic_table(space, path):
+    """A table whose entries are MACs-proportional (a real table is too slow to build in a test)."""
+    entries = {sig: Timing(0.01 + sig.spec.macs(sig.in_shape) / 1e7, 0.0) for sig in space_signatures(space)}
+    table = LatencyTable(Conditions("cpu", "test", 1, 1, "float32"), entries=entries)
+    table.save(path)
+    return table
+
+
+def test_search_never_keeps_an_arch_over_the_latency_budget(tmp_path):
+    space = load_space("nasbench_macro")
+    table = synthetic_table(space, tmp_path / "t.json")
+    limit = sorted(table.predict(space, space.sample(s)) for s in range(50))[25]
+    config = load_search_config({"space": "nasbench_macro", "objectives": "params:max,latency_ms:min",
+                                 "budget": {"max_latency_ms": limit, "latency_table": str(tmp_path / "t.json")},
+                                 "trials": 30, "batch_size": 5, "workers": 0, "strategy": "random"})
+    run_search(config, tmp_path / "run", progress=False)
+    records = RunStore(tmp_path / "run").table()
+    ok = records[records.status == "ok"]
+    assert len(ok) and (ok["latency_ms"] <= limit).all()
+    assert (records.loc[records.status == "over_budget", "latency_ms"] > limit).all()
+    for _, row in ok.iterrows():
+        assert row["latency_ms"] == pytest.approx(table.predict(space, space.parse(row["arch"])))
+
+
+def test_latency_objective_or_budget_without_a_table_is_an_error(tmp_path):
+    from hybridnas import HybridNASError
+
+    config = load_search_config({"space": "nasbench_macro", "objectives": "latency_ms:min", "workers": 0})
+    with pytest.raises(HybridNASError, match="needs a latency table"):
+        run_search(config, tmp_path / "run", progress=False)
+
+
+def test_search_refuses_a_table_that_lacks_layers_of_the_space(tmp_path, macro_table):
+    macro_table.save(tmp_path / "t.json")
+    config = load_search_config({"space": "vit", "objectives": "params:max,latency_ms:min", "workers": 0,
+                                 "budget": {"latency_table": str(tmp_path / "t.json")}})
+    with pytest.raises(LatencyError, match="(?s)lacks .* layer.*extend it"):
+        run_search(config, tmp_path / "run", progress=False)
