@@ -1,0 +1,174 @@
+"""Export an architecture: model.py, model.safetensors (when weights are given), card.yaml, latency.csv."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+import torch
+import yaml
+
+from ..data.sources import CIFAR_MEAN, CIFAR_STD
+from ..io import atomic_write_csv, atomic_write_text
+from ..spaces import Arch, Space
+from .codegen import ExportError, identifier, model_source
+
+
+@dataclass
+class Exported:
+    """Paths of what an export wrote."""
+
+    out: Path
+    model_name: str
+    files: dict[str, Path]
+
+
+def default_model_name(space: Space, arch: Arch) -> str:
+    """`hybridnas_<space>_<arch id>`, e.g. hybridnas_hybrid_cifar_3fa2b1c0d9e8."""
+    return f"hybridnas_{identifier(space.name, 'space name')}_{arch.id}"
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for package in ("hybridnas", "torch", "timm"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "unknown"
+    return out
+
+
+def _sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _check_weights(space: Space, arch: Arch, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    reference = space.build(arch).state_dict()
+    missing = sorted(set(reference) - set(state))
+    extra = sorted(set(state) - set(reference))
+    wrong = sorted(k for k in set(reference) & set(state) if tuple(reference[k].shape) != tuple(state[k].shape))
+    if missing or extra or wrong:
+        raise ExportError(f"weights do not fit {space.format(arch)}: missing {missing[:5]}, unexpected {extra[:5]}, "
+                          f"wrong shape {wrong[:5]}")
+    return {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+
+
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state dict from a .safetensors file or a torch checkpoint (`state_dict` or `model` key, or the dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"weights file {path} does not exist")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):
+        if isinstance(data, dict) and isinstance(data.get(key), dict):
+            data = data[key]
+    if not isinstance(data, dict):
+        raise ExportError(f"{path}: expected a state dict, found {type(data).__name__}")
+    return data
+
+
+def latency_breakdown(space: Space, arch: Arch, tables: Sequence[Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-layer latencies for each table (rows tagged with the table), and the predicted totals for the card."""
+    frames, totals = [], {}
+    for table in tables:
+        pred = table.breakdown(space, arch)
+        c = table.conditions
+        tag = {"table": str(table.path), "device": c.device, "device_name": c.device_name, "threads": c.threads,
+               "batch": c.batch, "dtype": c.dtype}
+        total = {"node": "TOTAL (calibrated)", "kind": "", "in_shape": "", "inputs": "", "ms": pred.total_ms}
+        frames.append(pd.concat([pred.layers, pd.DataFrame([total])], ignore_index=True).assign(**tag))
+        totals[str(table.path)] = {**{k: v for k, v in tag.items() if k != "table"},
+                                   "predicted_ms": round(pred.total_ms, 4)}
+    columns = ["table", "device", "device_name", "threads", "batch", "dtype", "node", "kind", "in_shape", "inputs", "ms"]
+    frame = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    return frame, totals
+
+
+def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
+                latency_tables: Sequence[Any] = (), scores: Mapping[str, float] | None = None,
+                supernet_accuracy: float | None = None, provenance: Mapping[str, Any] | None = None,
+                model_name: str | None = None) -> Exported:
+    """Write a standalone export of `arch` into `out` (created; existing files are replaced atomically)."""
+    arch = space.validate(arch)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = identifier(model_name, "model name") if model_name else default_model_name(space, arch)
+    cost = space.cost(arch)
+    files = {"model.py": out / "model.py", "card.yaml": out / "card.yaml", "latency.csv": out / "latency.csv"}
+    atomic_write_text(files["model.py"], model_source(space, arch, name, {"macs": cost.macs, "params": cost.params}))
+    if weights is not None:
+        from safetensors.torch import save_file
+
+        files["model.safetensors"] = out / "model.safetensors"
+        tmp = out / ".model.safetensors.tmp"
+        save_file(_check_weights(space, arch, weights), str(tmp), metadata={"arch": space.format(arch)})
+        tmp.replace(files["model.safetensors"])
+    frame, totals = latency_breakdown(space, arch, latency_tables)
+    atomic_write_csv(frame, files["latency.csv"])
+    c, h, w = space.input_shape
+    normalisation = ({"mean": list(CIFAR_MEAN), "std": list(CIFAR_STD), "scale": "pixels / 255, then (x - mean) / std"}
+                     if c == 3 else {"note": "single-channel inputs: (pixels / 255 - 0.5) / 0.25"})
+    card = {
+        "name": name,
+        "space": {"name": space.name, "file": space.source, "sha256": _sha256(Path(space.source))},
+        "arch": {"string": space.format(arch), "id": arch.id, "json": json.loads(arch.to_json())},
+        "macs": cost.macs,
+        "params": cost.params,
+        "input": {"shape": [c, h, w], "num_classes": space.num_classes, "normalisation": normalisation},
+        "proxy_scores": {k: float(v) for k, v in (scores or {}).items()},
+        "supernet_accuracy": supernet_accuracy,
+        "latency": totals,
+        "weights": {"file": "model.safetensors", "sha256": _sha256(files["model.safetensors"])} if weights is not None
+        else None,
+        "provenance": {**(provenance or {}), "versions": _versions(),
+                       "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
+        "usage": {"python": "import model; net = model.load_model()" if weights is not None
+                  else "import model; net = model.build_model()",
+                  "timm": f'import model, timm; net = timm.create_model("{name}", pretrained={weights is not None})'},
+    }
+    atomic_write_text(files["card.yaml"], yaml.safe_dump(card, sort_keys=False, width=120))
+    return Exported(out, name, files)
+
+
+def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
+                    latency_tables: Sequence[Any] = (), model_name: str | None = None) -> Exported:
+    """Export the `rank`-th architecture (1 = best) of a run's Pareto front, as `hybridnas pareto RUN` lists it."""
+    from ..latency import LatencyTable
+    from ..proxies.ensemble import is_ensemble
+    from ..proxies import list_proxies
+    from ..search.pareto import evaluated, pareto_front, run_objectives
+    from ..search.store import RunStore
+    from ..spaces import load_space
+
+    store = RunStore(run)
+    if not store.exists():
+        raise ExportError(f"{run} holds no search run (no config.yaml)")
+    config = store.read_config()
+    objectives = run_objectives(run)
+    front = pareto_front(evaluated(run), objectives)
+    if not 1 <= rank <= len(front):
+        raise ExportError(f"--rank {rank}: the Pareto front of {run} has {len(front)} architecture(s); use 1.."
+                          f"{len(front)} (see `hybridnas pareto {run}`)")
+    row = front.iloc[rank - 1]
+    space = load_space(config["space"])
+    arch = space.parse(row["arch"])
+    tables = list(latency_tables)
+    table_path = (config.get("budget") or {}).get("latency_table")
+    if table_path and all(str(t.path) != str(table_path) for t in tables):
+        tables.insert(0, LatencyTable.load(table_path))
+    proxies = set(list_proxies()) - {"macs", "params"}  # costs are on the card already
+    scores = {k: row[k] for k in row.index if (k in proxies or is_ensemble(k)) and row[k] == row[k]}
+    provenance = {"run": str(Path(run).resolve()), "trial": int(row["trial"]), "rank": rank,
+                  "objectives": [f"{o.name}:{o.direction}" for o in objectives], "search_config": config}
+    return export_arch(space, arch, out, weights=weights, latency_tables=tables, scores=scores,
+                       provenance=provenance, model_name=model_name)
