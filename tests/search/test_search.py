@@ -149,10 +149,10 @@ def test_pareto_query_where_and_plot(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_latency_objectives_say_they_are_not_available(tmp_path):
-    with pytest.raises(HybridNASError, match="latency tables"):
+def test_latency_objectives_and_budgets_need_a_table(tmp_path):
+    with pytest.raises(HybridNASError, match="needs a latency table"):
         run_search(config(objectives="latency_ms:min"), tmp_path / "run", progress=False)
-    with pytest.raises(HybridNASError, match="latency budgets"):
+    with pytest.raises(HybridNASError, match="needs a latency table"):
         run_search(config(budget={"max_latency_ms": 5}), tmp_path / "run2", progress=False)
 
 

@@ -1,0 +1,223 @@
+"""Training-free auto-scaling (As-ViT): grow a seed architecture step by step into a family of sizes.
+
+Each step proposes one more block in one stage, alone or with width increases of roughly 5-20% (the
+nearest widths the space allows), scores every proposal with training-free proxies, and takes the best
+rank sum (As-ViT ranks by NTK condition number and expressivity; the rule is configurable). A family
+member is recorded at the first step whose MACs reach each target, so every target is met within one step.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import HybridNASError
+from ..io import atomic_write_csv
+from ..spaces import Arch, Space
+from ..spaces.values import parse_quantity
+from .space import scaled_space
+
+DEFAULT_RULE = "ntk_cond:min,naswot:max"
+WIDTH_WINDOW = (0.05, 0.20)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Proxies and directions whose rank sum picks each growth step."""
+
+    terms: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "Rule":
+        """'ntk_cond:min,naswot:max' -> Rule; proxies are checked against the registry."""
+        from ..proxies import list_proxies
+
+        terms = []
+        for item in filter(None, (t.strip() for t in text.split(","))):
+            name, _, direction = item.rpartition(":")
+            if direction not in ("max", "min") or not name:
+                raise HybridNASError(f"scaling rule {item!r}: write PROXY:max or PROXY:min, e.g. {DEFAULT_RULE}")
+            if name not in list_proxies():
+                raise HybridNASError(f"scaling rule: unknown proxy {name!r}; proxies: {', '.join(list_proxies())}")
+            terms.append((name, direction))
+        if not terms:
+            raise HybridNASError(f"scaling rule is empty; e.g. {DEFAULT_RULE}")
+        return cls(tuple(terms))
+
+    @property
+    def proxies(self) -> list[str]:
+        return [name for name, _ in self.terms]
+
+    def rank_sum(self, scores: pd.DataFrame) -> np.ndarray:
+        """Sum over terms of each row's rank (1 = best); a failed score ranks last."""
+        total = np.zeros(len(scores))
+        for name, direction in self.terms:
+            column = scores[name] if name in scores else pd.Series(np.nan, index=scores.index)
+            total += column.rank(ascending=direction == "min", method="average", na_option="bottom").to_numpy()
+        return total
+
+
+def parse_targets(text: str, seed_macs: int) -> list[tuple[str, float]]:
+    """'2x,4x' (multiples of the seed's MACs) or '50M,100M' (MACs) -> sorted (label, MACs) pairs."""
+    out = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        try:
+            macs = float(item[:-1]) * seed_macs if item.lower().endswith("x") else parse_quantity(item)
+        except (ValueError, HybridNASError):
+            raise HybridNASError(f"target {item!r}: write multiples of the seed (2x,4x) or MACs (50M,100M)") from None
+        if macs <= seed_macs:
+            raise HybridNASError(f"target {item!r} = {macs:.4g} MACs is not above the seed's {seed_macs} MACs")
+        out.append((item, macs))
+    if not out:
+        raise HybridNASError("no targets given; e.g. --targets 2x,4x,8x")
+    return sorted(out, key=lambda t: t[1])
+
+
+def _next_width(values: Sequence[int], width: int) -> int | None:
+    """An allowed width 5-20% above `width`, or else the smallest allowed width above it."""
+    above = sorted(v for v in values if v > width)
+    window = [v for v in above if width * (1 + WIDTH_WINDOW[0]) <= v <= width * (1 + WIDTH_WINDOW[1])]
+    return (window[-1] if window else above[0]) if above else None
+
+
+def _with_width(space: Space, genes: dict, i: int, width: int) -> None:
+    stage = genes["stages"][i]
+    stage["width"] = width
+    for block in stage["blocks"]:
+        if block.get("heads") is not None:
+            heads = space._heads_for(i, width)
+            if block["heads"] not in heads and heads:
+                block["heads"] = min(heads, key=lambda h: abs(h - block["heads"]))
+
+
+def _deeper(space: Space, genes: dict, i: int) -> list[dict]:
+    """Genes with one more block in stage i (a copy of an existing block next to it), or two if the layout
+    only grows in pairs; the first insertion the space accepts."""
+    blocks = genes["stages"][i]["blocks"]
+    tries = [blocks[:k + 1] + [dict(blocks[k])] + blocks[k + 1:] for k in range(len(blocks))]
+    tries += [blocks + [dict(b) for b in blocks[-2:]]] if len(blocks) >= 2 else []
+    for new in tries:
+        candidate = copy.deepcopy(genes)
+        candidate["stages"][i]["blocks"] = new
+        if _valid(space, candidate):
+            return [candidate]
+    return []
+
+
+def _valid(space: Space, genes: dict) -> bool:
+    try:
+        space._arch(genes)
+        return True
+    except HybridNASError:
+        return False
+
+
+def growth_candidates(space: Space, arch: Arch) -> list[tuple[str, Arch]]:
+    """Every growth step from `arch`: one more block in a stage, alone or with one or all stages widened."""
+    base = {"stem": dict(arch.genes["stem"]),
+            "stages": [{"width": s["width"], "blocks": [dict(b) for b in s["blocks"]]} for s in arch.genes["stages"]]}
+    n = len(base["stages"])
+    out: dict[str, tuple[str, Arch]] = {}
+    for i in range(n):
+        for deeper in _deeper(space, base, i):
+            variants = [(f"+1 block in stage {i}", deeper)]
+            widths = {j: _next_width(space.stages[j].config.width.values, deeper["stages"][j]["width"])
+                      for j in range(n)}
+            for j, width in widths.items():
+                if width is not None:
+                    g = copy.deepcopy(deeper)
+                    _with_width(space, g, j, width)
+                    variants.append((f"+1 block in stage {i}, stage {j} width {deeper['stages'][j]['width']}->{width}", g))
+            if all(w is not None for w in widths.values()):
+                g = copy.deepcopy(deeper)
+                for j, width in widths.items():
+                    _with_width(space, g, j, width)
+                variants.append((f"+1 block in stage {i}, every stage wider", g))
+            for description, genes in variants:
+                if _valid(space, genes):
+                    child = space._arch(genes)
+                    out.setdefault(child.id, (description, child))
+    return list(out.values())
+
+
+@dataclass
+class Family:
+    """What `scale` produced: the members (one per target), every step taken, and the output folder."""
+
+    members: pd.DataFrame
+    path: pd.DataFrame
+    out: Path | None
+
+
+def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFAULT_RULE, data: str = "gaussian",
+          seed: int = 0, batch_size: int = 32, out: str | Path | None = None, resume: bool = False,
+          max_steps: int = 200, progress: bool = True,
+          on_step: Callable[[dict[str, Any]], None] | None = None) -> Family:
+    """Grow `seed_arch` until every target is reached; writes path.csv after each step when `out` is given."""
+    from ..data import get_batch
+    from ..proxies import score
+
+    grown = scaled_space(space)
+    seed_arch = grown.parse(seed_arch) if isinstance(seed_arch, str) else grown.validate(seed_arch)
+    parsed_rule = Rule.parse(rule)
+    wanted = parse_targets(targets, grown.cost(seed_arch).macs)
+    batch = get_batch(data, batch_size, grown.input_shape, grown.num_classes, seed)
+    out = Path(out) if out else None
+    path_file = out / "path.csv" if out else None
+
+    def scores_of(arch: Arch) -> dict[str, float]:
+        result = score(arch, parsed_rule.proxies, data, seed, space=grown, batch_size=batch_size, batch=batch)
+        return dict(result.values)
+
+    if resume and path_file and path_file.is_file():
+        rows = pd.read_csv(path_file).to_dict("records")
+        if rows[0]["arch"] != grown.format(seed_arch):
+            raise HybridNASError(f"{path_file} grew from {rows[0]['arch']}, not the given seed; use another --out")
+    else:
+        cost = grown.cost(seed_arch)
+        rows = [{"step": 0, "change": "seed", "arch": grown.format(seed_arch), "macs": cost.macs,
+                 "params": cost.params, "candidates": 0, **scores_of(seed_arch)}]
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_csv(pd.DataFrame(rows), path_file)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(wanted), desc="scale", unit="target", disable=not progress,
+               initial=sum(rows[-1]["macs"] >= m for _, m in wanted))
+    current = grown.parse(rows[-1]["arch"])
+    while rows[-1]["macs"] < wanted[-1][1]:
+        if len(rows) > max_steps:
+            raise HybridNASError(f"scaling stopped after {max_steps} steps at {rows[-1]['macs']:.4g} MACs, short of "
+                                 f"{wanted[-1][0]}; raise max_steps or mark more dimensions scalable")
+        candidates = growth_candidates(grown, current)
+        if not candidates:
+            raise HybridNASError(f"no valid larger architecture than {grown.format(current)} ({rows[-1]['macs']:.4g} "
+                                 f"MACs), short of target {wanted[-1][0]}; mark depths/widths `scalable: true` in "
+                                 f"{space.source} to let them grow past their declared values")
+        frame = pd.DataFrame([{"change": d, "arch": a, **scores_of(a)} for d, a in candidates])
+        frame["macs"] = [grown.cost(a).macs for a in frame["arch"]]
+        frame["rank_sum"] = parsed_rule.rank_sum(frame)
+        best = frame.sort_values(["rank_sum", "macs"]).iloc[0]
+        current = best["arch"]
+        cost = grown.cost(current)
+        reached = sum(rows[-1]["macs"] >= m for _, m in wanted)
+        rows.append({"step": len(rows), "change": best["change"], "arch": grown.format(current), "macs": cost.macs,
+                     "params": cost.params, "candidates": len(frame),
+                     **{k: best[k] for k in parsed_rule.proxies if k in best and best[k] == best[k]}})
+        if path_file:
+            atomic_write_csv(pd.DataFrame(rows), path_file)
+        bar.update(sum(cost.macs >= m for _, m in wanted) - reached)
+        if on_step:
+            on_step(rows[-1])
+    bar.close()
+    path = pd.DataFrame(rows)
+    members = []
+    for label, macs in wanted:
+        row = path[path["macs"] >= macs].iloc[0]
+        members.append({"target": label, "target_macs": macs, **row.to_dict()})
+    return Family(pd.DataFrame(members), path, out)
