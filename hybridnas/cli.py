@@ -272,9 +272,11 @@ def pareto_cmd(run: str, objectives: str | None, where: str | None, as_csv: bool
 def _add_groups() -> None:
     from .export.cli import export_cmd
     from .latency.cli import latency
+    from .scaling.cli import scale_cmd
 
     main.add_command(latency)
     main.add_command(export_cmd)
+    main.add_command(scale_cmd)
 
 
 _add_groups()

@@ -78,11 +78,13 @@ def parse_targets(text: str, seed_macs: int) -> list[tuple[str, float]]:
     return sorted(out, key=lambda t: t[1])
 
 
-def _next_width(values: Sequence[int], width: int) -> int | None:
-    """An allowed width 5-20% above `width`, or else the smallest allowed width above it."""
+def _next_width(values: Sequence[int], width: int, window_only: bool = False) -> int | None:
+    """The largest allowed width 5-20% above `width`; else (unless `window_only`) the smallest one above it."""
     above = sorted(v for v in values if v > width)
     window = [v for v in above if width * (1 + WIDTH_WINDOW[0]) <= v <= width * (1 + WIDTH_WINDOW[1])]
-    return (window[-1] if window else above[0]) if above else None
+    if window:
+        return window[-1]
+    return above[0] if above and not window_only else None
 
 
 def _with_width(space: Space, genes: dict, i: int, width: int) -> None:
@@ -133,11 +135,15 @@ def growth_candidates(space: Space, arch: Arch) -> list[tuple[str, Arch]]:
                     g = copy.deepcopy(deeper)
                     _with_width(space, g, j, width)
                     variants.append((f"+1 block in stage {i}, stage {j} width {deeper['stages'][j]['width']}->{width}", g))
-            if all(w is not None for w in widths.values()):
+            # every stage that can grow 5-20% does (stages whose next width is a bigger jump stay)
+            gentle = {j: _next_width(space.stages[j].config.width.values, deeper["stages"][j]["width"], True)
+                      for j in range(n)}
+            if sum(w is not None for w in gentle.values()) > 1:
                 g = copy.deepcopy(deeper)
-                for j, width in widths.items():
-                    _with_width(space, g, j, width)
-                variants.append((f"+1 block in stage {i}, every stage wider", g))
+                for j, width in gentle.items():
+                    if width is not None:
+                        _with_width(space, g, j, width)
+                variants.append((f"+1 block in stage {i}, stages {[j for j, w in gentle.items() if w]} 5-20% wider", g))
             for description, genes in variants:
                 if _valid(space, genes):
                     child = space._arch(genes)

@@ -1,0 +1,44 @@
+"""`hybridnas scale SPACE --seed-arch STR --targets 2x,4x,8x --out DIR`."""
+
+from __future__ import annotations
+
+import click
+
+from ..cliutil import user_errors
+from .grow import DEFAULT_RULE
+
+
+@click.command("scale")
+@click.argument("space_file")
+@click.option("--seed-arch", required=True, help="The architecture to grow (string or JSON).")
+@click.option("--targets", required=True, help="Multiples of the seed's MACs (2x,4x,8x) or MACs (50M,100M,200M).")
+@click.option("--rule", default=DEFAULT_RULE, show_default=True,
+              help="Proxies whose rank sum picks each step (As-ViT: NTK condition number and expressivity).")
+@click.option("--data", default="gaussian", show_default=True, help="gaussian | cifar10:DIR | npz:FILE[#block=N]")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--batch-size", default=32, show_default=True, help="Proxy batch size.")
+@click.option("--latency-table", "tables", multiple=True, help="Latency table(s) for the family's predicted latency.")
+@click.option("--no-export", is_flag=True, help="Skip exporting each member.")
+@click.option("--resume", is_flag=True, help="Continue the growth path saved in --out.")
+@click.option("--out", required=True)
+@click.option("--no-progress", is_flag=True)
+@user_errors
+def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: str, seed: int, batch_size: int,
+              tables: tuple[str, ...], no_export: bool, resume: bool, out: str, no_progress: bool) -> None:
+    """Grow SEED_ARCH step by step (training-free) and export one family member per target."""
+    from ..latency import LatencyTable
+    from ..spaces import load_space
+    from .family import write_family
+    from .grow import scale
+
+    space = load_space(space_file)
+    loaded = [LatencyTable.load(t) for t in tables]
+    family = scale(space, seed_arch, targets, rule=rule, data=data, seed=seed, batch_size=batch_size, out=out,
+                   resume=resume, progress=not no_progress)
+    files = write_family(space, family, out, latency_tables=loaded, export=not no_export, rule=rule,
+                         seed_arch=seed_arch)
+    columns = [c for c in ("target", "macs", "params", "step", "arch") if c in family.members]
+    click.echo(family.members[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    click.echo(f"\n{len(family.path) - 1} growth steps; family: {files['family.csv']}; plot: {files['growth.png']}")
+    if not no_export:
+        click.echo(f"members exported under {out}/members/")

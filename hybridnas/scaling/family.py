@@ -1,0 +1,92 @@
+"""Write a grown family: family.csv, a plot of the growth path, and each member exported."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_write_csv
+from ..spaces import Space
+from .grow import Family
+from .space import scaled_space
+
+
+def _table_label(table: Any, many: bool) -> str:
+    return f"latency_ms[{table.conditions.device_name}]" if many else "latency_ms"
+
+
+def family_table(space: Space, family: Family, latency_tables: Sequence[Any] = ()) -> pd.DataFrame:
+    """The members with their predicted latency per table (NaN where a table lacks a grown layer)."""
+    from ..latency import LatencyError
+
+    grown = scaled_space(space)
+    frame = family.members.copy()
+    for table in latency_tables:
+        values = []
+        for text in frame["arch"]:
+            try:
+                values.append(table.predict(grown, grown.parse(text)))
+            except LatencyError:
+                values.append(np.nan)  # grown past the table: extend it with `hybridnas latency build`
+        frame[_table_label(table, len(latency_tables) > 1)] = values
+    return frame
+
+
+def plot_growth(family: Family, path: str | Path, title: str) -> Path:
+    """MACs and params along the growth path, with each family member marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    steps = family.path["step"]
+    ax.plot(steps, family.path["macs"] / 1e6, "o-", label="MACs (M)")
+    ax.plot(steps, family.path["params"] / 1e6 * 10, "s--", alpha=0.6, label="params (M) x 10")
+    for _, member in family.members.iterrows():
+        ax.axhline(member["target_macs"] / 1e6, color="0.8", lw=0.8)
+        ax.annotate(member["target"], (member["step"], member["macs"] / 1e6), textcoords="offset points",
+                    xytext=(4, -12))
+    ax.set_yscale("log")
+    ax.set_xlabel("growth step")
+    ax.set_ylabel("millions")
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_family(space: Space, family: Family, out: str | Path, *, latency_tables: Sequence[Any] = (),
+                 export: bool = True, rule: str = "", seed_arch: str = "") -> dict[str, Path]:
+    """family.csv, growth.png and members/<target>/ (model.py, card.yaml, latency.csv) under `out`."""
+    from ..export import export_arch
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    grown = scaled_space(space)
+    frame = family_table(space, family, latency_tables)
+    files = {"family.csv": out / "family.csv", "path.csv": out / "path.csv"}
+    atomic_write_csv(frame, files["family.csv"])
+    atomic_write_csv(family.path, files["path.csv"])
+    files["growth.png"] = plot_growth(family, out / "growth.png", f"{space.name}: growth from {family.path['arch'][0]}")
+    if export:
+        score_columns = [c for c in family.path.columns if c not in ("step", "change", "arch", "macs", "params",
+                                                                       "candidates")]
+        for _, member in frame.iterrows():
+            folder = out / "members" / re.sub(r"[^A-Za-z0-9_.]", "_", str(member["target"]))
+            arch = grown.parse(member["arch"])
+            usable = [t for t in latency_tables if not t.missing(grown, arch)]
+            export_arch(grown, arch, folder, latency_tables=usable,
+                        scores={c: member[c] for c in score_columns if member[c] == member[c]},
+                        provenance={"scaled_from": seed_arch or family.path["arch"][0], "target": member["target"],
+                                    "step": int(member["step"]), "rule": rule})
+            files[f"members/{folder.name}"] = folder
+    return files

@@ -1,0 +1,108 @@
+"""Auto-scaling: monotonic growth, targets met within one step, members valid and exported, scalable limits."""
+
+import pandas as pd
+import pytest
+import yaml
+
+from hybridnas import HybridNASError, load_space
+from hybridnas.scaling import Rule, parse_targets, scale, scaled_space, write_family
+from hybridnas.spaces.loader import SHIPPED_DIR
+
+SEED = "w16|w16:conv-k3-r2|w24:conv-k3-r2|w48:conv-k3-r2+attention-h2-r2|w96:attention-h4-r2"
+CHEAP = {"rule": "naswot:max,grad_norm:max", "batch_size": 8, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory):
+    space = load_space("hybrid_cifar")
+    out = tmp_path_factory.mktemp("scale")
+    family = scale(space, SEED, "2x,4x", out=out, **CHEAP)
+    return space, family, out
+
+
+def test_growth_is_monotonic_and_meets_each_target_within_one_step(grown):
+    space, family, _ = grown
+    macs = family.path["macs"].to_numpy()
+    assert (macs[1:] > macs[:-1]).all()
+    for _, member in family.members.iterrows():
+        assert member["macs"] >= member["target_macs"]
+        previous = family.path.loc[family.path.step == member["step"] - 1, "macs"].item()
+        assert previous < member["target_macs"]
+    assert list(family.members["target"]) == ["2x", "4x"]
+
+
+def test_every_step_adds_a_block_and_members_are_valid(grown):
+    space, family, _ = grown
+    big = scaled_space(space)
+    depths = [sum(len(s["blocks"]) for s in big.parse(a).genes["stages"]) for a in family.path["arch"]]
+    assert all(b > a for a, b in zip(depths, depths[1:]))
+    for text in family.members["arch"]:
+        arch = big.parse(text)
+        assert big.validate(arch) == arch and big.format(arch) == text
+
+
+def test_members_are_exported(grown, tmp_path):
+    space, family, _ = grown
+    files = write_family(space, family, tmp_path, rule=CHEAP["rule"], seed_arch=SEED)
+    assert files["growth.png"].read_bytes()[:4] == b"\x89PNG"
+    table = pd.read_csv(files["family.csv"])
+    assert list(table["target"]) == ["2x", "4x"]
+    big = scaled_space(space)
+    for target, text in zip(table["target"], table["arch"]):
+        card = yaml.safe_load((tmp_path / "members" / target / "card.yaml").read_text())
+        assert card["arch"]["string"] == text and card["provenance"]["scaled_from"] == SEED
+        namespace = {"__file__": str(tmp_path / "members" / target / "model.py"), "__name__": "m"}
+        exec(compile((tmp_path / "members" / target / "model.py").read_text(), "model.py", "exec"), namespace)
+        assert list(namespace["build_model"]().state_dict()) == list(big.build(big.parse(text)).state_dict())
+
+
+def test_resume_continues_the_saved_path(grown):
+    space, family, out = grown
+    longer = scale(space, SEED, "2x,4x,6x", out=out, resume=True, **CHEAP)
+    n = len(family.path)
+    assert longer.path["arch"][:n].tolist() == family.path["arch"].tolist()
+    assert longer.path["macs"].iloc[-1] >= 6 * family.path["macs"].iloc[0]
+
+
+def test_dimensions_grow_past_declared_values_only_when_scalable():
+    raw = yaml.safe_load(open(SHIPPED_DIR / "hybrid_cifar.yaml"))
+    for stage in raw["stages"]:
+        stage["depth"].pop("scalable")
+        stage["width"].pop("scalable")
+    fixed = load_space(raw)
+    assert scaled_space(fixed).config.stages[0].width.values == fixed.config.stages[0].width.values
+    largest = "w32|w48:conv-k3-r4*3|w96:conv-k3-r4*4|w192:conv-k3-r4*6|w320:conv-k3-r4*3"
+    with pytest.raises(HybridNASError, match="no valid larger architecture.*scalable: true"):
+        scale(fixed, largest, "2x", **CHEAP)
+    open_space = load_space("hybrid_cifar")
+    family = scale(open_space, largest, "1.3x", **CHEAP)
+    member = scaled_space(open_space).parse(family.members["arch"][0])
+    declared = open_space.config.stages
+    assert any(len(s["blocks"]) > max(d.depth.values) or s["width"] > max(d.width.values)
+               for s, d in zip(member.genes["stages"], declared))
+
+
+def test_bad_rules_and_targets_are_clear_errors():
+    with pytest.raises(HybridNASError, match="unknown proxy 'nope'"):
+        Rule.parse("nope:max")
+    with pytest.raises(HybridNASError, match="PROXY:max or PROXY:min"):
+        Rule.parse("naswot")
+    with pytest.raises(HybridNASError, match="not above the seed"):
+        parse_targets("0.5x", 1000)
+    with pytest.raises(HybridNASError, match="write multiples"):
+        parse_targets("big", 1000)
+    assert parse_targets("4x,2x", 10) == [("2x", 20.0), ("4x", 40.0)]
+    with pytest.raises(HybridNASError, match="fixed skeleton"):
+        scaled_space(load_space("nasbench201"))
+
+
+def test_cli_scale(tmp_path):
+    from click.testing import CliRunner
+
+    from hybridnas.cli import main
+
+    result = CliRunner().invoke(main, ["scale", "hybrid_cifar", "--seed-arch", SEED, "--targets", "2x", "--rule",
+                                       CHEAP["rule"], "--batch-size", "8", "--no-export", "--out", str(tmp_path),
+                                       "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "family.csv").is_file() and not (tmp_path / "members").exists()
