@@ -269,6 +269,33 @@ def pareto_cmd(run: str, objectives: str | None, where: str | None, as_csv: bool
         click.echo(f"plot: {plot(run, objs, plot_file, where)}", err=as_csv or as_json)
 
 
+@main.command("run")
+@click.argument("pipeline_file")
+@click.option("--out", default=None, help="Output folder (default: results/<pipeline name>).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run; finished stages are skipped.")
+@click.option("--no-progress", is_flag=True)
+@_user_errors
+def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool) -> None:
+    """Search -> scale the winner -> latency table -> export the family, in one resumable command."""
+    from pathlib import Path
+
+    from .pipeline import load_pipeline_config, run_pipeline
+
+    config = load_pipeline_config(pipeline_file)
+    out = out or str(Path("results") / config.name)
+    summary = run_pipeline(config, out, resume=resume, progress=not no_progress, echo=click.echo)
+    click.echo(f"\n== summary of {out} ==")
+    click.echo(f"search run: {summary['search_run']} (front of {summary['front_size']}; "
+               f"hybridnas pareto {summary['search_run']})")
+    click.echo(f"seed (front row {config.scale.pick}): {summary['seed_arch']} -> {summary.get('seed_export', '-')}")
+    if "family" in summary:
+        family = pd.DataFrame(summary["family"])
+        columns = [c for c in ("target", "macs", "params", "latency_ms", "arch") if c in family]
+        click.echo(family[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        click.echo(f"family table: {summary['family_csv']}\ngrowth plot: {summary['growth_plot']}")
+    click.echo(f"summary: {Path(out) / 'summary.json'}")
+
+
 def _add_groups() -> None:
     from .export.cli import export_cmd
     from .latency.cli import latency

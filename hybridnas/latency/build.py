@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..spaces import Space
+from ..spaces import Arch, Space
 from .signature import arch_signatures, space_signatures
 from .table import Conditions, LatencyTable
 from .timing import (check_device, device_name, layer_runner, network_runner, reference_runner, threads_set,
@@ -28,12 +28,13 @@ def _bar(enabled: bool, total: int, desc: str) -> Any:
 
 def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: int = 1, batch: int = 1,
                 dtype: str = "float32", warmup: int = 10, repeats: int = 30, rounds: int = 3,
-                calibrate: int = 16, progress: bool = True) -> LatencyTable:
+                calibrate: int = 16, archs: Sequence[Arch] = (), progress: bool = True) -> LatencyTable:
     """Time every layer signature of `space` missing from the table at `out`, then recalibrate.
 
     An existing table is extended (only missing layers are measured) and must have been built under
     the same conditions. Layers are timed in interleaved chunks and the table is saved atomically after
-    each, so an interrupted build resumes where it stopped.
+    each, so an interrupted build resumes where it stopped. `archs` adds the layers of architectures the
+    space cannot enumerate (e.g. grown past its declared ranges by auto-scaling).
     """
     check_device(device, dtype)
     device_type = "cuda" if device.startswith("cuda") else "cpu"
@@ -50,7 +51,9 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         table.meta.setdefault("spaces", [])
         if space.name not in table.meta["spaces"]:
             table.meta["spaces"].append(space.name)
-        todo = [sig for sig in space_signatures(space) if sig not in table.entries]
+        wanted = dict.fromkeys(space_signatures(space))
+        wanted.update(dict.fromkeys(sig for arch in archs for _, sig in arch_signatures(space, arch)))
+        todo = [sig for sig in wanted if sig not in table.entries]
         bar = _bar(progress, len(todo), "layers")
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]

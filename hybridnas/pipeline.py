@@ -1,0 +1,192 @@
+"""`hybridnas run PIPELINE.yaml`: search -> (supernet re-ranking) -> scaling -> latency table -> export.
+
+Each stage writes into its own folder under the output and is recorded in `pipeline.json` when it
+finishes, so `--resume` skips finished stages and continues an interrupted one (search and scaling
+resume mid-stage; the latency build resumes per chunk of layers).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import HybridNASError
+from .io import atomic_write_text
+from .spaces.loader import SHIPPED_DIR, _format_error
+
+PIPELINE_DIR = SHIPPED_DIR.parent / "pipeline"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchStage(_Strict):
+    config: str = "quickstart"
+    overrides: dict[str, Any] = {}
+
+
+class SupernetStage(_Strict):
+    enabled: bool = False
+    config: str | None = None
+    top_k: int = Field(8, gt=0)
+
+
+class ScaleStage(_Strict):
+    enabled: bool = True
+    pick: int = Field(1, gt=0)
+    targets: str = "2x,4x"
+    rule: str = "ntk_cond:min,naswot:max"
+    data: str = "gaussian"
+    batch_size: int = Field(32, gt=1)
+
+
+class LatencyStage(_Strict):
+    enabled: bool = True
+    table: str | None = None  # an existing table to use and extend; default OUT/latency/table.json
+    device: str = "cpu"
+    threads: int = Field(1, gt=0)
+    repeats: int = Field(30, gt=2)
+    warmup: int = Field(10, ge=0)
+    calibrate: int = Field(16, ge=3)
+
+
+class PipelineConfig(_Strict):
+    name: str
+    search: SearchStage = SearchStage()
+    supernet: SupernetStage = SupernetStage()
+    scale: ScaleStage = ScaleStage()
+    latency: LatencyStage = LatencyStage()
+    export: bool = True
+
+
+def load_pipeline_config(source: str | Path | Mapping[str, Any]) -> PipelineConfig:
+    """Read a pipeline YAML (a path, a shipped name such as 'cifar_demo', or a dict)."""
+    if isinstance(source, Mapping):
+        raw, where = dict(source), "<dict>"
+    else:
+        path = Path(source)
+        if not path.exists() and (PIPELINE_DIR / f"{path}.yaml").exists():
+            path = PIPELINE_DIR / f"{path}.yaml"
+        where = str(path)
+        if not path.is_file():
+            raise HybridNASError(f"{where}: no such pipeline config; shipped: "
+                                 f"{', '.join(p.stem for p in PIPELINE_DIR.glob('*.yaml'))}")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise HybridNASError(f"{where}: not valid YAML: {exc}") from None
+        search = raw.get("search", {}) if isinstance(raw, dict) else {}
+        if isinstance(search, dict) and isinstance(search.get("config"), str):
+            local = path.parent / search["config"]
+            if local.exists():
+                search["config"] = str(local)
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_format_error(e, PipelineConfig, raw) for e in exc.errors()]
+        raise HybridNASError(f"{where}: invalid pipeline config:\n  " + "\n  ".join(lines)) from None
+
+
+class _State:
+    """pipeline.json: the config and each finished stage's outputs, written atomically."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / "pipeline.json"
+        self.data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {"stages": {}}
+
+    def done(self, stage: str) -> dict[str, Any] | None:
+        return self.data["stages"].get(stage)
+
+    def finish(self, stage: str, outputs: dict[str, Any]) -> None:
+        self.data["stages"][stage] = outputs
+        atomic_write_text(self.path, json.dumps(self.data, indent=1, default=str))
+
+
+def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
+                 echo=print) -> dict[str, Any]:
+    """Run every enabled stage (skipping those a resumed run finished); returns the summary."""
+    from .search import load_search_config, run_search
+    from .search.pareto import evaluated, pareto_front, run_objectives
+    from .spaces import load_space
+
+    out = Path(out)
+    state = _State(out)
+    if state.path.is_file() and not resume:
+        raise HybridNASError(f"{out} already holds a pipeline run; pass --resume to continue it, or another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    state.data["config"] = config.model_dump(mode="json")
+    search_config = load_search_config(config.search.config, config.search.overrides)
+    space = load_space(search_config.space)
+
+    if not state.done("search"):
+        echo("== search ==")
+        run_dir = out / "search"
+        result = run_search(search_config, run_dir, resume=(run_dir / "config.yaml").is_file(), progress=progress)
+        state.finish("search", {"run": str(result.run), "evaluated": result.evaluated})
+    run = Path(state.done("search")["run"])
+    front = pareto_front(evaluated(run), run_objectives(run))
+
+    if config.supernet.enabled:
+        raise HybridNASError("supernet stage: the weight-sharing supernet is not built yet; set supernet.enabled: "
+                             "false (the pipeline then grows the training-free winner)")
+
+    if config.scale.pick > len(front):
+        raise HybridNASError(f"scale.pick = {config.scale.pick}, but the search's front has {len(front)} rows")
+    seed_arch = front.iloc[config.scale.pick - 1]["arch"]
+    family = None
+    if config.scale.enabled:
+        from .scaling import scale
+
+        echo(f"== scale {seed_arch} to {config.scale.targets} ==")
+        family = scale(space, seed_arch, config.scale.targets, rule=config.scale.rule, data=config.scale.data,
+                       batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress)
+        state.finish("scale", {"path": str(out / "scale" / "path.csv")})
+
+    tables = []
+    if config.latency.enabled:
+        from .latency import LatencyTable, build_table
+        from .scaling import scaled_space
+
+        table_path = Path(config.latency.table or out / "latency" / "table.json")
+        if not state.done("latency"):
+            echo(f"== latency table {table_path} ==")
+            grown = scaled_space(space)
+            archs = [grown.parse(seed_arch)] + ([grown.parse(a) for a in family.members["arch"]] if family else [])
+            build_table(space, table_path, device=config.latency.device, threads=config.latency.threads,
+                        repeats=config.latency.repeats, warmup=config.latency.warmup,
+                        calibrate=config.latency.calibrate, archs=archs,
+                        progress=progress)
+            state.finish("latency", {"table": str(table_path)})
+        tables = [LatencyTable.load(table_path)]
+
+    summary: dict[str, Any] = {"search_run": str(run), "seed_arch": seed_arch, "front_size": len(front)}
+    if config.export:
+        echo("== export ==")
+        summary.update(_export(space, seed_arch, family, out / "family", tables, config))
+        state.finish("export", {"family": str(out / "family")})
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str))
+    return summary
+
+
+def _export(space, seed_arch: str, family, folder: Path, tables: list, config: PipelineConfig) -> dict[str, Any]:
+    from .export import export_arch
+    from .scaling import scaled_space, write_family
+
+    grown = scaled_space(space)
+    seed = grown.parse(seed_arch)
+    usable = [t for t in tables if not t.missing(grown, seed)]
+    export_arch(grown, seed, folder / "members" / "seed", latency_tables=usable,
+                provenance={"pipeline": config.name, "role": "search winner (seed of the family)"})
+    out: dict[str, Any] = {"seed_export": str(folder / "members" / "seed")}
+    if family is not None:
+        files = write_family(space, family, folder, latency_tables=tables, rule=config.scale.rule, seed_arch=seed_arch)
+        table = pd.read_csv(files["family.csv"])
+        out.update({"family_csv": str(files["family.csv"]), "growth_plot": str(files["growth.png"]),
+                    "family": table.to_dict("records")})
+    return out

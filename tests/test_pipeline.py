@@ -1,0 +1,54 @@
+"""`hybridnas run`: every stage in one command, resumable stage by stage, clear config errors."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from hybridnas import HybridNASError
+from hybridnas.pipeline import load_pipeline_config, run_pipeline
+
+FAST = {
+    "name": "tiny",
+    "search": {"config": "quickstart", "overrides": {"trials": 8, "batch_size": 4, "workers": 0,
+                                                     "objectives": "naswot:max,macs:min", "proxy_batch_size": 4}},
+    "scale": {"targets": "1.5x", "rule": "naswot:max,grad_norm:max", "batch_size": 8},
+    "latency": {"repeats": 3, "warmup": 1, "calibrate": 3},
+}
+
+
+def test_pipeline_runs_every_stage_and_resumes_only_what_is_left(tmp_path, monkeypatch):
+    summary = run_pipeline(load_pipeline_config(FAST), tmp_path, progress=False, echo=lambda *a: None)
+    family = pd.read_csv(summary["family_csv"])
+    assert list(family["target"]) == ["1.5x"] and family["latency_ms"].notna().all()
+    assert (tmp_path / "family" / "members" / "1.5x" / "model.py").is_file()
+    assert (tmp_path / "family" / "members" / "seed" / "card.yaml").is_file()
+    state = json.loads((tmp_path / "pipeline.json").read_text())
+    assert set(state["stages"]) == {"search", "scale", "latency", "export"}
+
+    with pytest.raises(HybridNASError, match="--resume"):
+        run_pipeline(load_pipeline_config(FAST), tmp_path, progress=False, echo=lambda *a: None)
+    # pretend the run was killed during export: earlier stages must not run again
+    del state["stages"]["export"]
+    (tmp_path / "pipeline.json").write_text(json.dumps(state))
+    import hybridnas.search as search
+    import hybridnas.latency as latency
+
+    monkeypatch.setattr(search, "run_search", lambda *a, **k: pytest.fail("search ran again"))
+    monkeypatch.setattr(latency, "build_table", lambda *a, **k: pytest.fail("latency table rebuilt"))
+    again = run_pipeline(load_pipeline_config(FAST), tmp_path, resume=True, progress=False, echo=lambda *a: None)
+    assert again["family"] == summary["family"]
+
+
+def test_pipeline_config_errors_name_the_key():
+    with pytest.raises(HybridNASError, match="scale.targetz"):
+        load_pipeline_config({**FAST, "scale": {"targetz": "2x"}})
+    with pytest.raises(HybridNASError, match="no such pipeline config; shipped: cifar_demo"):
+        load_pipeline_config("nope")
+    assert load_pipeline_config("cifar_demo").scale.targets == "2x,4x"
+
+
+def test_supernet_stage_says_it_is_not_available(tmp_path):
+    config = load_pipeline_config({**FAST, "supernet": {"enabled": True}})
+    with pytest.raises(HybridNASError, match="supernet"):
+        run_pipeline(config, tmp_path, progress=False, echo=lambda *a: None)
