@@ -300,10 +300,12 @@ def _add_groups() -> None:
     from .export.cli import export_cmd
     from .latency.cli import latency
     from .scaling.cli import scale_cmd
+    from .supernet.cli import supernet
 
     main.add_command(latency)
     main.add_command(export_cmd)
     main.add_command(scale_cmd)
+    main.add_command(supernet)
 
 
 _add_groups()

@@ -27,19 +27,28 @@ def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: st
 
     if (rank is None) == (arch_text is None):
         raise HybridNASError("give either RUN --rank K or SPACE --arch STR")
-    if supernet:
-        raise HybridNASError("--supernet: the weight-sharing supernet is not built yet; pass trained weights with "
-                             "--weights FILE, or export without weights")
+    if supernet and weights:
+        raise HybridNASError("give --weights or --supernet, not both")
     state = load_weights(weights) if weights else None
     loaded = [LatencyTable.load(t) for t in tables]
+    inherited = _from_supernet(supernet) if supernet else None
     if rank is not None:
-        result = export_from_run(source, rank, out, weights=state, latency_tables=loaded, model_name=model_name)
+        result = export_from_run(source, rank, out, weights=state, latency_tables=loaded, model_name=model_name,
+                                 supernet=inherited)
     else:
         space = load_space(source)
         result = export_arch(space, space.parse(arch_text), out, weights=state, latency_tables=loaded,
-                             model_name=model_name)
+                             model_name=model_name, supernet=inherited)
+    state = state if state is not None else (True if inherited else None)
     click.echo(f"exported {result.model_name} to {result.out}:")
     for name, path in result.files.items():
         click.echo(f"  {path}")
     click.echo(f"use it: cd {result.out} && python -c \"import model; net = model."
                f"{'load_model' if state is not None else 'build_model'}()\"")
+
+
+def _from_supernet(path: str):
+    from ..supernet import SubnetScorer, load_supernet
+
+    net, config = load_supernet(path)
+    return SubnetScorer(net, config)

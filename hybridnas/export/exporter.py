@@ -97,9 +97,21 @@ def latency_breakdown(space: Space, arch: Arch, tables: Sequence[Any]) -> tuple[
 def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
                 latency_tables: Sequence[Any] = (), scores: Mapping[str, float] | None = None,
                 supernet_accuracy: float | None = None, provenance: Mapping[str, Any] | None = None,
-                model_name: str | None = None) -> Exported:
-    """Write a standalone export of `arch` into `out` (created; existing files are replaced atomically)."""
+                model_name: str | None = None, supernet: Any = None) -> Exported:
+    """Write a standalone export of `arch` into `out` (created; existing files are replaced atomically).
+
+    `supernet` (a `supernet.SubnetScorer`) supplies inherited weights (BatchNorm recalibrated) and the
+    subnet's inherited test accuracy for the card.
+    """
     arch = space.validate(arch)
+    if supernet is not None:
+        if supernet.supernet.space.name != space.name:
+            raise ExportError(f"the supernet is of space {supernet.supernet.space.name!r}, not {space.name!r}")
+        model = supernet.supernet.materialize(arch, supernet.calibration or None)
+        weights = model.state_dict()
+        from ..supernet import accuracy
+
+        supernet_accuracy = accuracy(model, supernet.test)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     name = identifier(model_name, "model name") if model_name else default_model_name(space, arch)
@@ -141,7 +153,7 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
 
 
 def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
-                    latency_tables: Sequence[Any] = (), model_name: str | None = None) -> Exported:
+                    latency_tables: Sequence[Any] = (), model_name: str | None = None, supernet: Any = None) -> Exported:
     """Export the `rank`-th architecture (1 = best) of a run's Pareto front, as `hybridnas pareto RUN` lists it."""
     from ..latency import LatencyTable
     from ..proxies.ensemble import is_ensemble
@@ -170,5 +182,7 @@ def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Map
     scores = {k: row[k] for k in row.index if (k in proxies or is_ensemble(k)) and row[k] == row[k]}
     provenance = {"run": str(Path(run).resolve()), "trial": int(row["trial"]), "rank": rank,
                   "objectives": [f"{o.name}:{o.direction}" for o in objectives], "search_config": config}
+    known = row.get("supernet_accuracy")
     return export_arch(space, arch, out, weights=weights, latency_tables=tables, scores=scores,
-                       provenance=provenance, model_name=model_name)
+                       provenance=provenance, model_name=model_name, supernet=supernet,
+                       supernet_accuracy=float(known) if known is not None and known == known else None)

@@ -102,15 +102,20 @@ def _latency_table(space: Space, config: SearchConfig):
     return table
 
 
-def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str]):
-    """Proxies come from the scores table when one is given, else are computed."""
+def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], supernet: bool):
+    """Proxies come from the scores table when one is given, else are computed; then supernet accuracy."""
 
     def factory():
-        if not proxies:
-            return []
-        if config.scores_table:
-            return [TableEvaluator(space, config.scores_table, proxies)]
-        return [ProxyEvaluator(space, proxies, config.data, config.seed, config.proxy_batch_size)]
+        evaluators = []
+        if proxies and config.scores_table:
+            evaluators.append(TableEvaluator(space, config.scores_table, proxies))
+        elif proxies:
+            evaluators.append(ProxyEvaluator(space, proxies, config.data, config.seed, config.proxy_batch_size))
+        if supernet:
+            from ..supernet import SupernetEvaluator
+
+            evaluators.append(SupernetEvaluator(space, config.supernet, config.supernet_test_limit))
+        return evaluators
 
     return factory
 
@@ -166,9 +171,13 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
     store.root.mkdir(parents=True, exist_ok=True)
     store.write_config(config.model_dump(mode="json"))
 
+    use_supernet = "supernet" in kinds.values()
+    if use_supernet and not config.supernet:
+        raise HybridNASError("objective supernet_accuracy needs a trained supernet: set `supernet: CKPT` in the "
+                             "search config (train one with `hybridnas supernet train`)")
     started_ray = False
-    factory = _evaluator_factory(space, config, proxies)
-    if config.workers == 0 or not proxies or config.scores_table:
+    factory = _evaluator_factory(space, config, proxies, use_supernet)
+    if config.workers == 0 or not (use_supernet or (proxies and not config.scores_table)):
         pool = LocalPool(space, factory)
     else:
         started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)

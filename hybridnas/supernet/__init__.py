@@ -1,1 +1,12 @@
-"""Placeholder: supernet is built by a later issue (see the issue tracker)."""
+"""Weight-sharing supernet: elastic weights, subnet samplers, training on Ray, materialized subnets."""
+
+from .config import SupernetConfig, load_supernet_config
+from .elastic import Supernet, largest_and_smallest, recalibrate_bn, slice_to
+from .evaluate import SubnetScorer, SupernetEvaluator, accuracy
+from .samplers import SAMPLERS, Sampler, list_samplers, make_sampler, register_sampler
+from .train import TrainResult, load_checkpoint, load_supernet, train_supernet
+
+__all__ = ["SAMPLERS", "Sampler", "SubnetScorer", "Supernet", "SupernetConfig", "SupernetEvaluator", "TrainResult",
+           "accuracy", "largest_and_smallest", "list_samplers", "load_checkpoint", "load_supernet",
+           "load_supernet_config", "make_sampler", "recalibrate_bn", "register_sampler", "slice_to",
+           "train_supernet"]

@@ -1,0 +1,64 @@
+"""Epoch iteration over a file-backed source for training: seeded shuffling and 32x32-style augmentation.
+
+The order and the augmentation of epoch e depend only on (seed, e), so a run resumed at an epoch
+boundary sees exactly the batches an uninterrupted run would. `shard`/`shards` split every batch
+between data-parallel workers.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .sources import DataSourceError, _normalise, load_arrays
+
+
+def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop after zero padding by `pad` pixels, and random horizontal flips (CIFAR recipe)."""
+    n, c, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    rows = (dy.view(n, 1) + torch.arange(h)).view(n, 1, h, 1).expand(n, c, h, w + 2 * pad)
+    out = padded.gather(2, rows)
+    cols = (dx.view(n, 1) + torch.arange(w)).view(n, 1, 1, w).expand(n, c, h, w)
+    out = out.gather(3, cols)
+    flip = torch.rand(n, generator=gen) < 0.5
+    out[flip] = out[flip].flip(3)
+    return out
+
+
+class EpochLoader:
+    """Batches of (normalised images, labels) from `cifar10:DIR` or `npz:FILE`; augmented when training."""
+
+    def __init__(self, source: str, split: str, batch_size: int, *, train: bool, seed: int = 0,
+                 num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None) -> None:
+        if source == "gaussian":
+            raise DataSourceError("training needs real data: use cifar10:DIR or npz:FILE, not 'gaussian'")
+        images, labels = load_arrays(source, split)
+        if limit:
+            images, labels = images[:limit], labels[:limit]
+        self.x = _normalise(torch.from_numpy(images).float())
+        self.y = torch.from_numpy(labels) % num_classes
+        self.batch_size, self.train, self.seed = batch_size, train, seed
+        self.shard, self.shards = shard, shards
+
+    def __len__(self) -> int:
+        full = len(self.y) // self.batch_size if self.train else -(-len(self.y) // self.batch_size)
+        return full
+
+    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of one epoch (training: shuffled and augmented, drop_last; eval: in order)."""
+        gen = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]))
+        order = torch.randperm(len(self.y), generator=gen) if self.train else torch.arange(len(self.y))
+        for b in range(len(self)):
+            index = order[b * self.batch_size:(b + 1) * self.batch_size]
+            x, y = self.x[index], self.y[index]
+            if self.train:
+                x = augment(x, gen)
+            if self.shards > 1:
+                x, y = x[self.shard::self.shards], y[self.shard::self.shards]
+            yield x, y

@@ -1,0 +1,60 @@
+"""`hybridnas supernet train|eval`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+import click
+import pandas as pd
+
+from ..cliutil import emit, read_archs, user_errors
+
+
+@click.group()
+def supernet() -> None:
+    """Weight-sharing supernet: train one, evaluate subnets with inherited weights."""
+
+
+@supernet.command("train")
+@click.argument("config_file")
+@click.option("--out", default=None, help="Checkpoint folder (default: results/supernet_<config name>).")
+@click.option("--epochs", type=int, default=None)
+@click.option("--sampler", default=None, help="uniform | sandwich | complexity_aware | performance_aware")
+@click.option("--workers", type=int, default=None, help="Data-parallel workers (Ray Train when > 1).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
+@click.option("--data", default=None, help="cifar10:DIR | npz:FILE[#block=N]")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
+@click.option("--no-progress", is_flag=True)
+@user_errors
+def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: str | None, workers: int | None,
+              device: str | None, data: str | None, resume: bool, no_progress: bool) -> None:
+    """Train the supernet of CONFIG_FILE's space; a checkpoint is written atomically every epoch."""
+    from .config import load_supernet_config
+    from .train import train_supernet
+
+    config = load_supernet_config(config_file, {"epochs": epochs, "sampler": sampler, "workers": workers,
+                                                "device": device, "data": data})
+    out = out or str(Path("results") / f"supernet_{Path(config_file).stem}")
+    result = train_supernet(config, out, resume=resume, progress=not no_progress)
+    last = result.history[-1] if result.history else {}
+    click.echo(f"checkpoint: {result.checkpoint} ({result.epochs} epochs; last epoch loss {last.get('loss', float('nan')):.4f})")
+
+
+@supernet.command("eval")
+@click.argument("checkpoint")
+@click.option("--archs", "archs_file", type=click.File("r"), default="-", show_default=True)
+@click.option("--test-limit", type=int, default=None, help="Evaluate on the first N test images.")
+@click.option("--csv", "as_csv", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def eval_cmd(checkpoint: str, archs_file: TextIO, test_limit: int | None, as_csv: bool, as_json: bool) -> None:
+    """Test accuracy (%) of each architecture with inherited weights (BatchNorm recalibrated)."""
+    from .evaluate import SubnetScorer
+    from .train import load_supernet
+
+    net, config = load_supernet(checkpoint)
+    scorer = SubnetScorer(net, config, test_limit)
+    rows = [{"arch": text, "macs": net.space.cost(arch).macs, "supernet_accuracy": scorer(arch)}
+            for text, arch in read_archs(net.space, archs_file)]
+    emit(pd.DataFrame(rows), as_csv, as_json)

@@ -1,0 +1,65 @@
+"""Supernet training configuration (YAML, validated like spaces; CLI flags override)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import HybridNASError
+from ..spaces.loader import SHIPPED_DIR, _format_error
+
+SUPERNET_DIR = SHIPPED_DIR.parent / "supernet"
+
+
+class SupernetConfig(BaseModel):
+    """What `hybridnas supernet train` needs."""
+
+    model_config = ConfigDict(extra="forbid")
+    space: str
+    data: str = Field(description="cifar10:DIR or npz:FILE[#block=N]")
+    epochs: int = Field(10, gt=0)
+    batch_size: int = Field(64, gt=1)
+    sampler: str = "complexity_aware"
+    subnets: int = Field(2, gt=0, description="random subnets per step (samplers may add the largest/smallest)")
+    sampler_options: dict[str, Any] = {}
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    lr: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(0.05, ge=0)
+    warmup_epochs: float = Field(1.0, ge=0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    seed: int = 0
+    workers: int = Field(1, gt=0, description="data-parallel workers (Ray Train when > 1)")
+    device: Literal["cpu", "cuda"] = "cpu"
+    train_limit: int | None = Field(None, gt=0, description="use only the first N training images")
+    calibration_batches: int = Field(4, ge=0, description="BatchNorm recalibration batches per evaluated subnet")
+    eval_batch_size: int = Field(250, gt=0)
+
+
+def load_supernet_config(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SupernetConfig:
+    """Read a supernet YAML (path, shipped name or dict) and apply non-None overrides."""
+    if isinstance(source, Mapping):
+        raw, where = dict(source), "<dict>"
+    else:
+        path = Path(source)
+        if not path.exists() and (SUPERNET_DIR / f"{path}.yaml").exists():
+            path = SUPERNET_DIR / f"{path}.yaml"
+        where = str(path)
+        if not path.is_file():
+            raise HybridNASError(f"{where}: no such supernet config")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise HybridNASError(f"{where}: not valid YAML: {exc}") from None
+    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        config = SupernetConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_format_error(e, SupernetConfig, raw) for e in exc.errors()]
+        raise HybridNASError(f"{where}: invalid supernet config:\n  " + "\n  ".join(lines)) from None
+    from .samplers import SAMPLERS
+
+    SAMPLERS.get(config.sampler)  # unknown names fail here, listing the registered ones
+    return config

@@ -1,0 +1,219 @@
+"""The weight-sharing supernet of a metaformer space (AutoFormer-style weight entanglement).
+
+Every slot of the space (stem, each stage's downsample, each block position x each mixer its layouts
+allow, head) owns the parameters of its largest module. A subnet's parameter is a slice of its slot's:
+leading channels/rows, the centre of a larger kernel, and for q/k/v projections the leading rows of each
+of the three parts. `forward(x, arch)` runs the subnet's own static module (built once per architecture
+on the meta device) with these slices via `torch.func.functional_call`, so the supernet computes exactly
+what `Space.build(arch)` computes; `materialize` copies the slices into that static module. Elastic
+depth: a stage with fewer blocks uses the leading block slots.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from ..errors import HybridNASError
+from ..spaces import Arch, Space
+from ..spaces.schema import PatchStem
+
+SKELETON_CACHE = 64
+
+
+def _is_qkv(name: str) -> bool:
+    return name.endswith("qkv.weight") or name.endswith("qkv.bias")
+
+
+def slice_to(tensor: torch.Tensor, shape: torch.Size | tuple[int, ...], name: str) -> torch.Tensor:
+    """The entangled slice of a slot tensor with the subnet's `shape` (a view where possible)."""
+    if tuple(tensor.shape) == tuple(shape):
+        return tensor
+    if len(shape) != tensor.dim() or any(s > t for s, t in zip(shape, tensor.shape)):
+        raise HybridNASError(f"supernet slot {name} of shape {tuple(tensor.shape)} cannot hold {tuple(shape)}")
+    if _is_qkv(name):  # rows are [q; k; v]: take the leading rows of each part
+        big, small = tensor.shape[0] // 3, shape[0] // 3
+        parts = [tensor[i * big:i * big + small] for i in range(3)]
+        out = torch.cat(parts, 0)
+        return out[(slice(None), *(slice(0, s) for s in shape[1:]))] if tensor.dim() > 1 else out
+    index = []
+    for dim, (s, t) in enumerate(zip(shape, tensor.shape)):
+        if dim >= 2 and tensor.dim() == 4:  # a kernel: keep its centre
+            start = (t - s) // 2
+            index.append(slice(start, start + s))
+        else:
+            index.append(slice(0, s))
+    return tensor[tuple(index)]
+
+
+class Supernet(nn.Module):
+    """All subnets of a metaformer space in one set of weights; `forward(x, arch)` runs one of them."""
+
+    def __init__(self, space: Space) -> None:
+        super().__init__()
+        from ..spaces.metaformer import MetaFormerSpace
+
+        if not isinstance(space, MetaFormerSpace):
+            raise HybridNASError(f"a supernet needs a metaformer space; {space.name!r} is a {space.type_name} space")
+        self.space = space
+        self.slots = nn.ModuleDict()
+        for key, spec in self._slot_specs():
+            self.slots[key] = spec.build()
+        self._skeletons: OrderedDict[str, tuple[nn.Module, list[tuple[str, str, str]]]] = OrderedDict()
+
+    # ---- slots ---------------------------------------------------------------------------------------
+    def _slot_specs(self) -> Iterable[tuple[str, object]]:
+        """(slot key, largest layer spec) for every slot."""
+        sp, cfg = self.space, self.space.config
+        widths = [max(s.config.width.values) for s in sp.stages]
+        if isinstance(cfg.stem, PatchStem):
+            stem_widths = (max(cfg.stem.width.values),) if cfg.stem.width else (widths[0],)
+            for patch in cfg.stem.patch_size.values:
+                (_, spec), = sp._stem_layers({"width": stem_widths[0], "patch": patch}, widths[0])
+                yield f"stem__p{patch}", spec
+            channels = stem_widths[0]
+        else:
+            stem_width = max(cfg.stem.width.values)
+            for name, spec in sp._stem_layers({"width": stem_width, "patch": None}, widths[0]):
+                yield name, spec
+            channels = stem_width
+        for i, rules in enumerate(sp.stages):
+            down = sp._down_layer(i, channels, widths[i])
+            if down is not None:
+                yield f"s{i}_down", down
+            depth = max(len(slots) for _, _, slots in rules.options)
+            biggest = {"mlp_ratio": max(rules.config.mlp_ratio.values), "kernel": max(rules.config.kernel.values)}
+            heads = sp._dim_values(i, "heads", widths[i])
+            for j, mixer in itertools.product(range(depth), rules.mixers):
+                if mixer == "identity":
+                    continue
+                block = {"mixer": mixer, "heads": heads[0] if heads else None, **biggest}
+                if not rules.uses(mixer, "kernel"):
+                    block["kernel"] = None
+                if not rules.uses(mixer, "heads"):
+                    block["heads"] = None
+                yield f"s{i}_b{j}__{mixer}", sp._block_layer(widths[i], block)
+            channels = widths[i]
+        yield "head", sp._head_layer(channels)
+
+    def _slot_of(self, arch: Arch, node: str) -> str:
+        if node == "stem" and arch.genes["stem"]["patch"] is not None:
+            return f"stem__p{arch.genes['stem']['patch']}"
+        if "_b" in node and node.startswith("s"):
+            i, j = (int(v) for v in node[1:].split("_b"))
+            return f"{node}__{arch.genes['stages'][i]['blocks'][j]['mixer']}"
+        return node
+
+    # ---- subnet execution ----------------------------------------------------------------------------
+    def skeleton(self, arch: Arch) -> tuple[nn.Module, list[tuple[str, str, str]]]:
+        """The subnet's static module on the meta device, and (subnet name, slot tensor name, kind) triples."""
+        hit = self._skeletons.get(arch.id)
+        if hit is not None:
+            self._skeletons.move_to_end(arch.id)
+            return hit
+        with torch.device("meta"):
+            module = self.space.build(arch)
+        slot_tensors = dict(self.slots.named_parameters())
+        slot_tensors.update(self.slots.named_buffers())
+        mapping = []
+        for kind, named in (("param", module.named_parameters()), ("buffer", module.named_buffers())):
+            for name, _ in named:
+                _, node, rest = name.split(".", 2)
+                slot_name = f"{self._slot_of(arch, node)}.{rest}"
+                if slot_name not in slot_tensors:
+                    raise HybridNASError(f"supernet of {self.space.name!r} has no slot tensor {slot_name} for {name}")
+                mapping.append((name, slot_name, kind))
+        self._skeletons[arch.id] = (module, mapping)
+        if len(self._skeletons) > SKELETON_CACHE:
+            self._skeletons.popitem(last=False)
+        return module, mapping
+
+    def subnet_tensors(self, arch: Arch) -> dict[str, torch.Tensor]:
+        """The subnet's parameters and buffers as slices of the supernet's (gradients flow back)."""
+        module, mapping = self.skeleton(arch)
+        slot = dict(self.slots.named_parameters())
+        slot.update(self.slots.named_buffers())
+        shapes = {n: t.shape for n, t in itertools.chain(module.named_parameters(), module.named_buffers())}
+        return {name: slice_to(slot[slot_name], shapes[name], name) for name, slot_name, _ in mapping}
+
+    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        """Logits of subnet `arch` (train/eval mode follows the supernet's)."""
+        module, _ = self.skeleton(arch)
+        module.train(self.training)
+        return functional_call(module, self.subnet_tensors(arch), (x,))
+
+    def materialize(self, arch: Arch, calibration: Iterable[torch.Tensor] | None = None) -> nn.Module:
+        """`Space.build(arch)` with the subnet's weights copied in (eval mode).
+
+        With `calibration` batches, BatchNorm statistics are re-estimated for this subnet (shared slices
+        mix the statistics of every subnet during training); without, they are copied like the weights.
+        """
+        arch = self.space.validate(arch)
+        model = self.space.build(arch)
+        with torch.no_grad():
+            tensors = self.subnet_tensors(arch)
+            state = {k: v.detach().clone() for k, v in tensors.items()}
+            model.load_state_dict(state, strict=True)
+        if calibration is not None:
+            recalibrate_bn(model, calibration)
+        return model.eval()
+
+
+def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Module:
+    """Re-estimate BatchNorm running statistics of `model` as the plain average over `batches`."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return model
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+    model.train()
+    with torch.no_grad():
+        for x in batches:
+            model(x)
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    return model.eval()
+
+
+def largest_and_smallest(space: Space) -> tuple[Arch, Arch]:
+    """The space's largest and smallest architectures by MACs, built stage by stage (exact for spaces whose
+    stages are chosen independently; stage MACs only depend on the stage's own and previous width)."""
+    return _extreme(space, max), _extreme(space, min)
+
+
+def _extreme(space: Space, pick: Callable) -> Arch:
+    cfg = space.config
+    stem = {"width": pick(cfg.stem.width.values) if cfg.stem.width is not None else None,
+            "patch": pick(cfg.stem.patch_size.values, key=lambda p: -p) if isinstance(cfg.stem, PatchStem) else None}
+    base = space.sample(0)
+    genes = {"stem": stem, "stages": [dict(s) for s in base.genes["stages"]]}
+    for i, rules in enumerate(space.stages):
+        width = pick(rules.config.width.values)
+        options = []
+        for _, _, slots in rules.options:
+            for mixers in itertools.product(*[sorted(s) for s in slots]):
+                if len(options) > 512:
+                    break
+                options.append([m for m in mixers if m != "identity"])
+        candidates = []
+        for mixers in options:
+            for values in itertools.product(*[(pick(space._dim_values(i, d, width)),) for d in
+                                              ("mlp_ratio", "heads", "kernel")]):
+                blocks = [{"mixer": m, **{d: (v if rules.uses(m, d) else None)
+                                          for d, v in zip(("mlp_ratio", "heads", "kernel"), values)}} for m in mixers]
+                trial = {"stem": genes["stem"], "stages": [*genes["stages"][:i], {"width": width, "blocks": blocks},
+                                                          *genes["stages"][i + 1:]]}
+                try:
+                    arch = space._arch(trial)
+                except HybridNASError:
+                    continue
+                candidates.append((space.cost(arch).macs, arch))
+        genes["stages"][i] = dict(pick(candidates, key=lambda c: c[0])[1].genes["stages"][i])
+    return space._arch(genes)

@@ -1,0 +1,73 @@
+"""Accuracy of subnets with inherited supernet weights, and the search evaluator built on it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from ..search.evaluators import Evaluation, Evaluator
+from ..spaces import Arch, Space
+from .config import SupernetConfig
+from .elastic import Supernet
+
+
+def accuracy(model: torch.nn.Module, loader, device: str = "cpu") -> float:
+    """Top-1 accuracy (%) of a model over every batch of an EpochLoader's epoch 0."""
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for x, y in loader.epoch(0):
+            correct += int((model(x.to(device)).argmax(1).cpu() == y).sum())
+            total += len(y)
+    return 100.0 * correct / max(1, total)
+
+
+class SubnetScorer:
+    """Inherited-weight accuracy of any subnet: materialize, recalibrate BatchNorm, evaluate on the test split."""
+
+    def __init__(self, supernet: Supernet, config: SupernetConfig, test_limit: int | None = None) -> None:
+        from ..data.loader import EpochLoader
+
+        self.supernet, self.config = supernet, config
+        classes = supernet.space.num_classes
+        self.test = EpochLoader(config.data, "test", config.eval_batch_size, train=False, num_classes=classes,
+                                limit=test_limit)
+        train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed + 1,
+                            num_classes=classes, limit=config.train_limit)
+        self.calibration = [x for x, _ in zip((b[0] for b in train.epoch(0)), range(config.calibration_batches))]
+
+    def __call__(self, arch: Arch) -> float:
+        model = self.supernet.materialize(arch, self.calibration if self.calibration else None)
+        return accuracy(model, self.test)
+
+
+class SupernetEvaluator(Evaluator):
+    """`supernet_accuracy`: test accuracy (%) with inherited weights; each worker loads the checkpoint once."""
+
+    metrics = ("supernet_accuracy",)
+
+    def __init__(self, space: Space, checkpoint: str | Path, test_limit: int | None = None) -> None:
+        self.space, self.checkpoint, self.test_limit = space, str(checkpoint), test_limit
+        self.scorer = None
+
+    def setup(self) -> None:
+        from .train import load_supernet
+
+        supernet, config = load_supernet(self.checkpoint)
+        if supernet.space.name != self.space.name:
+            from ..errors import HybridNASError
+
+            raise HybridNASError(f"supernet {self.checkpoint} is of space {supernet.space.name!r}, the search's is "
+                                 f"{self.space.name!r}")
+        self.scorer = SubnetScorer(supernet, config, self.test_limit)
+
+    def evaluate(self, arch: Arch) -> Evaluation:
+        if self.scorer is None:
+            self.setup()
+        start = time.perf_counter()
+        try:
+            return Evaluation({"supernet_accuracy": self.scorer(arch)}, seconds=time.perf_counter() - start)
+        except Exception as exc:  # a bad arch must not stop the search
+            return Evaluation(errors={"supernet_accuracy": f"{type(exc).__name__}: {exc}"})

@@ -1,0 +1,221 @@
+"""Supernet training: one process, or data-parallel Ray Train workers (gloo on CPU, NCCL on GPU).
+
+Each step trains the sampler's subnets on one batch (gradients accumulate; with sandwich sampling the
+other subnets distil from the largest's outputs). A checkpoint with the model, optimizer, scheduler,
+sampler and RNG state is written atomically after every epoch; `resume` continues from it exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import HybridNASError
+from ..spaces import load_space
+from .config import SupernetConfig
+from .elastic import Supernet
+from .samplers import make_sampler
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    epochs: int
+    history: list[dict[str, float]]
+
+
+def _schedule(config: SupernetConfig, steps_per_epoch: int):
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    return factor
+
+
+def _optimizer(config: SupernetConfig, params) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, nesterov=True)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file in the same folder, then rename over `path`."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A supernet checkpoint; a missing or damaged file is a HybridNASError."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise HybridNASError(f"supernet checkpoint {path}: no such file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many types for truncated files
+        raise HybridNASError(f"supernet checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def load_supernet(path: str | Path) -> tuple[Supernet, SupernetConfig]:
+    """The trained supernet of a checkpoint (eval mode) and its training config."""
+    state = load_checkpoint(path)
+    config = SupernetConfig.model_validate(state["config"])
+    net = Supernet(load_space(config.space))
+    net.load_state_dict(state["supernet"])
+    return net.eval(), config
+
+
+def train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, rank: int = 0, world: int = 1) -> TrainResult:
+    """The training loop every worker runs (rank 0 writes checkpoints and shows progress)."""
+    from ..data.loader import EpochLoader
+
+    device = torch.device("cuda", torch.cuda.current_device()) if config.device == "cuda" else torch.device("cpu")
+    torch.manual_seed(config.seed)
+    space = load_space(config.space)
+    net = Supernet(space).to(device)
+    loader = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
+                         num_classes=space.num_classes, shard=rank, shards=world, limit=config.train_limit)
+    options = dict(config.sampler_options)
+    if config.sampler == "performance_aware":
+        options.setdefault("total_steps", config.epochs * len(loader))
+    sampler = make_sampler(config.sampler, space, seed=config.seed, subnets=config.subnets, **options)
+    optimizer = _optimizer(config, net.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(loader)))
+    start, history = 0, []
+    path = out / CHECKPOINT
+    if resume:
+        state = load_checkpoint(path)
+        if state["config"] != config.model_dump(mode="json"):
+            raise HybridNASError(f"{path} was trained with a different config; resume with the same one "
+                                 "(epochs may grow) or train into another --out")
+        net.load_state_dict(state["supernet"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        sampler.load_state_dict(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+        start, history = state["epoch"], state["history"]
+    from tqdm.auto import tqdm
+
+    for epoch in range(start, config.epochs):
+        net.train()
+        bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0)
+        began, subnets, total_loss = time.perf_counter(), 0, 0.0
+        for x, y in loader.epoch(epoch):
+            x, y = x.to(device), y.to(device)
+            archs = sampler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses, teacher = [], None
+            for k, arch in enumerate(archs):
+                logits = net(x, arch)
+                if teacher is not None:
+                    loss = F.cross_entropy(logits, teacher)  # in-place distillation from the largest subnet
+                else:
+                    loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+                if sampler.distill and k == 0:
+                    teacher = logits.detach().softmax(-1)
+                loss.backward()
+                losses.append(loss.detach())
+            losses_t = torch.stack(losses)
+            if world > 1:
+                _average_gradients(net, losses_t, world)
+            for arch, loss in zip(archs, losses_t.tolist()):
+                sampler.update(arch, loss)
+            optimizer.step()
+            scheduler.step()
+            subnets += len(archs)
+            total_loss += float(losses_t.mean())
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(losses_t.mean()):.3f}",
+                            subnets_s=f"{subnets / (time.perf_counter() - began):.1f}", bank=sampler.describe() or "-",
+                            refresh=False)
+        bar.close()
+        history.append({"epoch": epoch + 1, "loss": total_loss / max(1, len(loader)),
+                        "seconds": time.perf_counter() - began, "subnets": subnets})
+        if rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
+            save_atomic({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "history": history,
+                         "supernet": net.state_dict(), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(),
+                         "torch_rng": torch.get_rng_state()}, path)
+    return TrainResult(path, config.epochs, history)
+
+
+def _average_gradients(net: torch.nn.Module, losses: torch.Tensor, world: int) -> None:
+    import torch.distributed as dist
+
+    for p in net.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= world
+    dist.all_reduce(losses)  # every worker's sampler must see the same losses to stay in step
+    losses /= world
+
+
+def train_supernet(config: SupernetConfig, out: str | Path, *, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train (or resume) a supernet into `out`; `config.workers > 1` runs data-parallel on Ray Train."""
+    out = Path(out).resolve()
+    if (out / CHECKPOINT).is_file() and not resume:
+        raise HybridNASError(f"{out} already holds a supernet checkpoint; pass --resume to continue it, or another --out")
+    if resume and not (out / CHECKPOINT).is_file():
+        raise HybridNASError(f"{out} holds no checkpoint to resume")
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise HybridNASError("device 'cuda' asked for, but torch sees no CUDA device; use device: cpu")
+    if config.workers == 1:
+        return train_loop(config, out, resume, progress)
+    return _train_on_ray(config, out, resume, progress)
+
+
+def _ray_worker(loop_config: dict[str, Any]) -> None:
+    import ray.train
+    import torch.distributed as dist
+
+    config = SupernetConfig.model_validate(loop_config["config"])
+    context = ray.train.get_context()
+    torch.set_num_threads(max(1, loop_config["threads"]))
+    result = train_loop(config, Path(loop_config["out"]), loop_config["resume"], loop_config["progress"],
+                        rank=context.get_world_rank(), world=context.get_world_size())
+    dist.barrier()
+    ray.train.report({"epochs": result.epochs, "loss": result.history[-1]["loss"] if result.history else float("nan")})
+
+
+def _train_on_ray(config: SupernetConfig, out: Path, resume: bool, progress: bool) -> TrainResult:
+    import os
+
+    import ray
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=max(config.workers, os.cpu_count() or 1), include_dashboard=False, log_to_driver=progress)
+    try:
+        threads = max(1, (os.cpu_count() or 1) // config.workers)
+        trainer = TorchTrainer(
+            _ray_worker,
+            train_loop_config={"config": config.model_dump(mode="json"), "out": str(out), "resume": resume,
+                               "progress": progress, "threads": threads},
+            torch_config=TorchConfig(backend="nccl" if config.device == "cuda" else "gloo"),
+            scaling_config=ScalingConfig(num_workers=config.workers, use_gpu=config.device == "cuda",
+                                         resources_per_worker={"CPU": 1}),
+            run_config=RunConfig(storage_path=str(out / "ray"), name="train"),
+        )
+        trainer.fit()
+    finally:
+        if started:
+            ray.shutdown()
+    state = load_checkpoint(out / CHECKPOINT)
+    return TrainResult(out / CHECKPOINT, state["epoch"], state["history"])
