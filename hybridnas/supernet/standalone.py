@@ -1,0 +1,37 @@
+"""Train a static network with the supernet's schedule (the reference that inherited accuracy is judged by)."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+
+from .config import SupernetConfig
+from .train import _optimizer, _schedule
+
+
+def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress: bool = False) -> dict[str, float]:
+    """Train `model` from scratch on `config.data` for `config.epochs` (same optimizer, schedule, data order
+    and augmentation as the supernet) and return its test accuracy (%) and training seconds."""
+    from tqdm.auto import tqdm
+
+    from ..data.loader import EpochLoader
+    from .evaluate import accuracy
+
+    torch.manual_seed(config.seed)
+    train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
+                        limit=config.train_limit)
+    test = EpochLoader(config.data, "test", config.eval_batch_size, train=False)
+    optimizer = _optimizer(config, model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(train)))
+    start = time.perf_counter()
+    for epoch in range(config.epochs):
+        model.train()
+        for x, y in tqdm(train.epoch(epoch), total=len(train), disable=not progress, desc=f"epoch {epoch + 1}"):
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing).backward()
+            optimizer.step()
+            scheduler.step()
+    seconds = time.perf_counter() - start
+    return {"accuracy": accuracy(model, test), "seconds": seconds}
