@@ -15,6 +15,7 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
@@ -29,3 +30,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def atomic_write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a DataFrame as CSV atomically."""
     return atomic_write_text(path, frame.to_csv(index=False))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

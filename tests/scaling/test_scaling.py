@@ -1,5 +1,6 @@
 """Auto-scaling: monotonic growth, targets met within one step, members valid and exported, scalable limits."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -106,3 +107,23 @@ def test_cli_scale(tmp_path):
                                        "--no-progress"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "family.csv").is_file() and not (tmp_path / "members").exists()
+
+
+@pytest.mark.parametrize("mode", ["compound", "depth", "width"])
+def test_baselines_scale_only_their_dimensions(mode):
+    from hybridnas.scaling.baselines import scale_to
+
+    space = load_space("hybrid_cifar")
+    big = scaled_space(space)
+    seed = big.parse(SEED)
+    target = 3 * big.cost(seed).macs
+    arch = scale_to(space, seed, target, mode)
+    assert abs(np.log(big.cost(arch).macs / target)) < abs(np.log(big.cost(seed).macs / target))
+    depths = [len(s["blocks"]) for s in arch.genes["stages"]]
+    widths = [s["width"] for s in arch.genes["stages"]]
+    seed_depths = [len(s["blocks"]) for s in seed.genes["stages"]]
+    seed_widths = [s["width"] for s in seed.genes["stages"]]
+    if mode == "depth":
+        assert widths == seed_widths and depths != seed_depths
+    if mode == "width":
+        assert depths == seed_depths and widths != seed_widths
