@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from .configfile import local_path, read_config, validate_config
 from .errors import HybridNASError
 from .io import atomic_write_text
-from .spaces.loader import SHIPPED_DIR, _format_error
+from .spaces.loader import SHIPPED_DIR
 
 PIPELINE_DIR = SHIPPED_DIR.parent / "pipeline"
 
@@ -67,30 +67,11 @@ class PipelineConfig(_Strict):
 
 def load_pipeline_config(source: str | Path | Mapping[str, Any]) -> PipelineConfig:
     """Read a pipeline YAML (a path, a shipped name such as 'cifar_demo', or a dict)."""
-    if isinstance(source, Mapping):
-        raw, where = dict(source), "<dict>"
-    else:
-        path = Path(source)
-        if not path.exists() and (PIPELINE_DIR / f"{path}.yaml").exists():
-            path = PIPELINE_DIR / f"{path}.yaml"
-        where = str(path)
-        if not path.is_file():
-            raise HybridNASError(f"{where}: no such pipeline config; shipped: "
-                                 f"{', '.join(p.stem for p in PIPELINE_DIR.glob('*.yaml'))}")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise HybridNASError(f"{where}: not valid YAML: {exc}") from None
-        search = raw.get("search", {}) if isinstance(raw, dict) else {}
-        if isinstance(search, dict) and isinstance(search.get("config"), str):
-            local = path.parent / search["config"]
-            if local.exists():
-                search["config"] = str(local)
-    try:
-        return PipelineConfig.model_validate(raw)
-    except ValidationError as exc:
-        lines = [_format_error(e, PipelineConfig, raw) for e in exc.errors()]
-        raise HybridNASError(f"{where}: invalid pipeline config:\n  " + "\n  ".join(lines)) from None
+    raw, where, path = read_config(source, PIPELINE_DIR, "pipeline config")
+    search = raw.get("search")
+    if isinstance(search, dict) and "config" in search:
+        search["config"] = local_path(search["config"], path)
+    return validate_config(PipelineConfig, raw, where, "pipeline config")
 
 
 class _State:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from typing_extensions import Annotated
 
 from ..errors import HybridNASError
-from ..spaces.loader import SHIPPED_DIR, _format_error
+from ..configfile import local_path, read_config, validate_config
+from ..spaces.loader import SHIPPED_DIR
 from ..spaces.values import parse_quantity
 
 STRATEGIES = ("nsga2", "tpe", "random", "evolution", "exhaustive")
@@ -87,25 +87,9 @@ class SearchConfig(BaseModel):
 
 def load_search_config(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
     """Read a search YAML (a path, a shipped name such as 'quickstart', or a dict) and apply overrides."""
-    if isinstance(source, Mapping):
-        raw, where = dict(source), "<dict>"
-    else:
-        path = Path(source)
-        if not path.exists() and (SEARCH_DIR / f"{path}.yaml").exists():
-            path = SEARCH_DIR / f"{path}.yaml"
-        where = str(path)
-        if not path.is_file():
-            raise SearchConfigError(f"{where}: no such search config")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise SearchConfigError(f"{where}: not valid YAML: {exc}") from None
-        if not isinstance(raw, dict):
-            raise SearchConfigError(f"{where}: a search config must be a mapping")
-        if "space" in raw and isinstance(raw["space"], str) and not Path(raw["space"]).is_absolute():
-            local = path.parent / raw["space"]
-            if local.exists():
-                raw["space"] = str(local)
+    raw, where, path = read_config(source, SEARCH_DIR, "search config", SearchConfigError)
+    if "space" in raw:
+        raw["space"] = local_path(raw["space"], path)
     for key, value in (overrides or {}).items():
         if value is None:
             continue
@@ -113,8 +97,4 @@ def load_search_config(source: str | Path | Mapping[str, Any], overrides: Mappin
             raw["budget"] = {**raw.get("budget", {}), key: value}
         else:
             raw[key] = value
-    try:
-        return SearchConfig.model_validate(raw)
-    except ValidationError as exc:
-        lines = [_format_error(e, SearchConfig, raw) for e in exc.errors()]
-        raise SearchConfigError(f"{where}: invalid search config:\n  " + "\n  ".join(lines)) from None
+    return validate_config(SearchConfig, raw, where, "search config", SearchConfigError)

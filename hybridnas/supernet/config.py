@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import HybridNASError
-from ..spaces.loader import SHIPPED_DIR, _format_error
+from ..configfile import read_config, validate_config
+from ..spaces.loader import SHIPPED_DIR
 
 SUPERNET_DIR = SHIPPED_DIR.parent / "supernet"
 
@@ -40,25 +39,9 @@ class SupernetConfig(BaseModel):
 
 def load_supernet_config(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SupernetConfig:
     """Read a supernet YAML (path, shipped name or dict) and apply non-None overrides."""
-    if isinstance(source, Mapping):
-        raw, where = dict(source), "<dict>"
-    else:
-        path = Path(source)
-        if not path.exists() and (SUPERNET_DIR / f"{path}.yaml").exists():
-            path = SUPERNET_DIR / f"{path}.yaml"
-        where = str(path)
-        if not path.is_file():
-            raise HybridNASError(f"{where}: no such supernet config")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise HybridNASError(f"{where}: not valid YAML: {exc}") from None
+    raw, where, _ = read_config(source, SUPERNET_DIR, "supernet config")
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    try:
-        config = SupernetConfig.model_validate(raw)
-    except ValidationError as exc:
-        lines = [_format_error(e, SupernetConfig, raw) for e in exc.errors()]
-        raise HybridNASError(f"{where}: invalid supernet config:\n  " + "\n  ".join(lines)) from None
+    config = validate_config(SupernetConfig, raw, where, "supernet config")
     from .samplers import SAMPLERS
 
     SAMPLERS.get(config.sampler)  # unknown names fail here, listing the registered ones
