@@ -123,9 +123,11 @@ def proxies_list() -> None:
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--csv", "as_csv", is_flag=True, help="CSV output.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.option("--out", "checkpoint", default=None,
+              help="Also save rows to this CSV as they are scored; rerunning skips archs already in it.")
 @_user_errors
 def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: str, seed: int, batch_size: int,
-                  as_csv: bool, as_json: bool) -> None:
+                  as_csv: bool, as_json: bool, checkpoint: str | None) -> None:
     """Score architectures with proxies; failures are listed in the 'errors' column with their reason."""
     from .proxies import score_many
 
@@ -136,7 +138,8 @@ def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: 
     note = random_label_note(_proxy_names(names), data)
     if note:
         click.echo(note, err=True)
-    frame = score_many(s, archs, _proxy_names(names), data, seed, batch_size=batch_size, progress=not (as_csv or as_json))
+    frame = score_many(s, archs, _proxy_names(names), data, seed, batch_size=batch_size,
+                       progress=not (as_csv or as_json), checkpoint=checkpoint)
     _emit(frame, as_csv, as_json)
 
 

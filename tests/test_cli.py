@@ -99,3 +99,17 @@ def test_proxies_bench_cli(run, tmp_path):
 @pytest.mark.parametrize("command", [["proxies"], ["proxies", "list"], ["proxies", "score"], ["proxies", "bench"]])
 def test_proxies_commands_have_help(run, command):
     assert run(*command, "--help").exit_code == 0
+
+
+def test_proxies_score_out_resumes(run, tmp_path):
+    out = tmp_path / "scores.csv"
+    archs = "02012100\n11111111\n"
+    first = run("proxies", "score", "nasbench_macro", "--proxies", "params,naswot", "--batch-size", "4", "--out",
+                str(out), "--csv", input=archs)
+    assert first.exit_code == 0 and len(pd.read_csv(out)) == 2
+    saved = pd.read_csv(out, dtype={"arch": str})
+    again = run("proxies", "score", "nasbench_macro", "--proxies", "params,naswot", "--batch-size", "4", "--out",
+                str(out), "--csv", input=archs + "22222222\n")
+    table = pd.read_csv(io.StringIO(again.output), dtype={"arch": str})
+    assert len(table) == 3 and len(pd.read_csv(out)) == 3
+    assert table.loc[:1, "seconds"].tolist() == saved["seconds"].tolist()  # not scored again

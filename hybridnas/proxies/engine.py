@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import pandas as pd
@@ -125,21 +126,38 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
 
 
 def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data: str = "gaussian", seed: int = 0,
-               *, batch_size: int = DEFAULT_BATCH, progress: bool = False) -> pd.DataFrame:
-    """A table with one row per architecture: each proxy, each ensemble, errors and seconds."""
+               *, batch_size: int = DEFAULT_BATCH, progress: bool = False, checkpoint: str | Path | None = None,
+               every: int = 25) -> pd.DataFrame:
+    """A table with one row per architecture: each proxy, each ensemble, errors and seconds.
+
+    With `checkpoint` (a CSV path) the rows are saved atomically every `every` architectures and
+    architectures already in the file are not scored again, so a long scoring run can be resumed.
+    """
+    from ..io import atomic_write_csv
+
     singles, ensembles = expand(proxies)
     batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed)  # one batch for all archs
-    rows = []
-    iterator = archs
+    done: dict[str, dict] = {}
+    if checkpoint is not None and Path(checkpoint).is_file():
+        previous = pd.read_csv(checkpoint, dtype={"arch": str, "id": str})
+        missing = [p for p in singles if p not in previous]
+        if missing:
+            raise HybridNASError(f"{checkpoint} has no column(s) {missing}; score into another file")
+        done = {row["id"]: row for row in previous.drop(columns=list(ensembles), errors="ignore").to_dict("records")}
+    todo = [a for a in dict.fromkeys(archs) if a.id not in done]
+    iterator = todo
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(archs, desc="scoring", unit="arch")
-    for arch in iterator:
+        iterator = tqdm(todo, desc="scoring", unit="arch")
+    for k, arch in enumerate(iterator, 1):
         result = score(arch, singles, data, seed, space=space, batch=batch)
-        row = {"arch": space.format(arch), "id": arch.id, **result.values, "seconds": result.total_seconds,
-               "labels": "random" if result.random_labels else "data", "errors": format_errors(result.errors)}
-        rows.append(row)
+        done[arch.id] = {"arch": space.format(arch), "id": arch.id, **result.values, "seconds": result.total_seconds,
+                         "labels": "random" if result.random_labels else "data",
+                         "errors": format_errors(result.errors)}
+        if checkpoint is not None and (k % every == 0 or k == len(todo)):
+            atomic_write_csv(pd.DataFrame(done.values()), checkpoint)
+    rows = [done[a.id] for a in archs]
     frame = pd.DataFrame(rows)
     for name in singles:
         if name not in frame:
