@@ -33,8 +33,10 @@ class SearchStage(_Strict):
 
 class SupernetStage(_Strict):
     enabled: bool = False
-    config: str | None = None
-    top_k: int = Field(8, gt=0)
+    config: str = "hybrid_cifar"  # a supernet config file or shipped name; its space must be the search's
+    overrides: dict[str, Any] = {}
+    top_k: int = Field(8, gt=0, description="front rows re-ranked by inherited accuracy")
+    test_limit: int | None = Field(None, gt=0)
 
 
 class ScaleStage(_Strict):
@@ -113,13 +115,12 @@ def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = Fals
     run = Path(state.done("search")["run"])
     front = pareto_front(evaluated(run), run_objectives(run))
 
-    if config.supernet.enabled:
-        raise HybridNASError("supernet stage: the weight-sharing supernet is not built yet; set supernet.enabled: "
-                             "false (the pipeline then grows the training-free winner)")
-
     if config.scale.pick > len(front):
         raise HybridNASError(f"scale.pick = {config.scale.pick}, but the search's front has {len(front)} rows")
     seed_arch = front.iloc[config.scale.pick - 1]["arch"]
+    scorer = None
+    if config.supernet.enabled:
+        scorer, seed_arch = _supernet_stage(config, space, front, out, state, progress, echo)
     family = None
     if config.scale.enabled:
         from .scaling import scale
@@ -147,23 +148,60 @@ def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = Fals
         tables = [LatencyTable.load(table_path)]
 
     summary: dict[str, Any] = {"search_run": str(run), "seed_arch": seed_arch, "front_size": len(front)}
+    if config.supernet.enabled:
+        summary["supernet_rerank"] = state.done("supernet")["rerank"]
     if config.export:
         echo("== export ==")
-        summary.update(_export(space, seed_arch, family, out / "family", tables, config))
+        summary.update(_export(space, seed_arch, family, out / "family", tables, config, scorer))
         state.finish("export", {"family": str(out / "family")})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str))
     return summary
 
 
-def _export(space, seed_arch: str, family, folder: Path, tables: list, config: PipelineConfig) -> dict[str, Any]:
+def _supernet_stage(config: PipelineConfig, space, front: pd.DataFrame, out: Path, state: _State, progress: bool,
+                    echo) -> tuple[Any, str]:
+    """Train (or resume) the supernet, re-rank the front's first `top_k` rows by inherited accuracy."""
+    from .io import atomic_write_csv
+    from .supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
+
+    folder = out / "supernet"
+    supernet_config = load_supernet_config(config.supernet.config, config.supernet.overrides)
+    if load_space_name(supernet_config.space) != space.name:
+        raise HybridNASError(f"supernet.config trains space {supernet_config.space!r}; the search is over {space.name!r}")
+    if not state.done("supernet"):
+        echo(f"== supernet ({supernet_config.sampler}, {supernet_config.epochs} epochs) ==")
+        resume = (folder / "checkpoint.pt").is_file()
+        train_supernet(supernet_config, folder, resume=resume, progress=progress)
+        net, trained = load_supernet(folder / "checkpoint.pt")
+        scorer = SubnetScorer(net, trained, config.supernet.test_limit)
+        ranked = front.head(config.supernet.top_k).copy()
+        ranked["supernet_accuracy"] = [scorer(space.parse(a)) for a in ranked["arch"]]
+        ranked = ranked.sort_values("supernet_accuracy", ascending=False)
+        atomic_write_csv(ranked, folder / "rerank.csv")
+        state.finish("supernet", {"checkpoint": str(folder / "checkpoint.pt"), "rerank": str(folder / "rerank.csv")})
+    else:
+        net, trained = load_supernet(folder / "checkpoint.pt")
+        scorer = SubnetScorer(net, trained, config.supernet.test_limit)
+    ranked = pd.read_csv(folder / "rerank.csv", dtype={"arch": str})
+    return scorer, str(ranked.iloc[0]["arch"])
+
+
+def load_space_name(source: str) -> str:
+    from .spaces import load_space
+
+    return load_space(source).name
+
+
+def _export(space, seed_arch: str, family, folder: Path, tables: list, config: PipelineConfig,
+            scorer: Any = None) -> dict[str, Any]:
     from .export import export_arch
     from .scaling import scaled_space, write_family
 
     grown = scaled_space(space)
     seed = grown.parse(seed_arch)
     usable = [t for t in tables if not t.missing(grown, seed)]
-    export_arch(grown, seed, folder / "members" / "seed", latency_tables=usable,
-                provenance={"pipeline": config.name, "role": "search winner (seed of the family)"})
+    export_arch(grown if scorer is None else space, seed, folder / "members" / "seed", latency_tables=usable,
+                provenance={"pipeline": config.name, "role": "search winner (seed of the family)"}, supernet=scorer)
     out: dict[str, Any] = {"seed_export": str(folder / "members" / "seed")}
     if family is not None:
         files = write_family(space, family, folder, latency_tables=tables, rule=config.scale.rule, seed_arch=seed_arch)

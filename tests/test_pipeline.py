@@ -48,7 +48,19 @@ def test_pipeline_config_errors_name_the_key():
     assert load_pipeline_config("cifar_demo").scale.targets == "2x,4x"
 
 
-def test_supernet_stage_says_it_is_not_available(tmp_path):
-    config = load_pipeline_config({**FAST, "supernet": {"enabled": True}})
-    with pytest.raises(HybridNASError, match="supernet"):
-        run_pipeline(config, tmp_path, progress=False, echo=lambda *a: None)
+def test_supernet_stage_reranks_the_front_and_exports_inherited_weights(tmp_path, shared):
+    import yaml
+
+    data = f"npz:{shared}/data/cifar10_subset.npz#block=1017"
+    config = load_pipeline_config({**FAST, "scale": {**FAST["scale"], "enabled": False},
+                                   "latency": {"enabled": False},
+                                   "supernet": {"enabled": True, "top_k": 3, "test_limit": 100, "overrides": {
+                                       "data": data, "epochs": 1, "batch_size": 16, "train_limit": 32,
+                                       "calibration_batches": 1}}})
+    summary = run_pipeline(config, tmp_path, progress=False, echo=lambda *a: None)
+    ranked = pd.read_csv(summary["supernet_rerank"])
+    assert len(ranked) <= 3 and ranked["supernet_accuracy"].is_monotonic_decreasing
+    assert summary["seed_arch"] == ranked["arch"].iloc[0]
+    card = yaml.safe_load((tmp_path / "family" / "members" / "seed" / "card.yaml").read_text())
+    assert card["supernet_accuracy"] == pytest.approx(ranked["supernet_accuracy"].iloc[0])
+    assert (tmp_path / "family" / "members" / "seed" / "model.safetensors").is_file()
