@@ -210,3 +210,29 @@ def test_bad_config_and_data_are_clear_errors(shared, tmp_path):
         train_supernet(config(shared, data="gaussian"), tmp_path / "g", progress=False)
     with pytest.raises(HybridNASError, match="metaformer"):
         Supernet(load_space("nasbench201"))
+
+
+def test_cli_train_eval_and_export_with_supernet_weights(shared, tmp_path):
+    import yaml
+    from click.testing import CliRunner
+
+    from hybridnas.cli import main
+
+    cfg = config(shared, epochs=1).model_dump(mode="json")
+    (tmp_path / "sn.yaml").write_text(yaml.safe_dump(cfg))
+    runner = CliRunner()
+    result = runner.invoke(main, ["supernet", "train", str(tmp_path / "sn.yaml"), "--out", str(tmp_path / "sn"),
+                                  "--no-progress"])
+    assert result.exit_code == 0, result.output
+    arch = load_space("hybrid_cifar").format(load_space("hybrid_cifar").sample(4))
+    result = runner.invoke(main, ["supernet", "eval", str(tmp_path / "sn"), "--test-limit", "100", "--csv"],
+                           input=arch + "\n")
+    assert result.exit_code == 0 and result.output.splitlines()[0] == "arch,macs,supernet_accuracy"
+    result = runner.invoke(main, ["export", "hybrid_cifar", "--arch", arch, "--supernet", str(tmp_path / "sn"),
+                                  "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    card = yaml.safe_load((tmp_path / "out" / "card.yaml").read_text())
+    assert card["supernet_accuracy"] is not None and (tmp_path / "out" / "model.safetensors").is_file()
+    result = runner.invoke(main, ["supernet", "train", str(tmp_path / "sn.yaml"), "--out", str(tmp_path / "sn"),
+                                  "--no-progress"])
+    assert result.exit_code == 2 and "--resume" in result.output
