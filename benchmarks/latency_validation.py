@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hybridnas import load_space
-from hybridnas.latency import LatencyTable, build_table, measure_archs, plot_validation, validate_table
+from hybridnas.latency import build_table, measure_archs, plot_validation, validate_table
 from hybridnas.latency.timing import threads_set
 
 

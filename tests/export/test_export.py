@@ -1,6 +1,5 @@
 """Export: standalone model.py equal to Space.build, weights, card, latency.csv, timm, tracing, safety."""
 
-import json
 import subprocess
 import sys
 import textwrap
