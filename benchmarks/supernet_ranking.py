@@ -91,7 +91,7 @@ def main() -> None:
         folder = out / f"supernet_{name}"
         resume = (folder / "checkpoint.pt").is_file()
         start = time.perf_counter()
-        if not resume or torch.load(folder / "checkpoint.pt", weights_only=False)["epoch"] < args.epochs:
+        if not resume or torch.load(folder / "checkpoint.pt", weights_only=True)["epoch"] < args.epochs:
             train_supernet(config, folder, resume=resume, progress=False)
         print(f"{name}: supernet trained ({time.perf_counter() - start:.0f} s this run)", flush=True)
         net, cfg = load_supernet(folder / "checkpoint.pt")

@@ -65,7 +65,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise HybridNASError(f"supernet checkpoint {path}: no such file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)  # plain data and tensors only
     except Exception as exc:  # torch raises many types for truncated files
         raise HybridNASError(f"supernet checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from None
 
