@@ -43,7 +43,7 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         out = Path(out)
         if out.exists():
             table = LatencyTable.load(out)
-            table.check(**{k: v for k, v in vars(conditions).items()})
+            table.check(**vars(conditions))
         else:
             table = LatencyTable(conditions, path=out)
         table.meta.update({"torch": torch.__version__, "warmup": warmup, "repeats": repeats, "rounds": rounds,
