@@ -64,7 +64,7 @@ class Supernet(nn.Module):
         self.slots = nn.ModuleDict()
         for key, spec in self._slot_specs():
             self.slots[key] = spec.build()
-        self._skeletons: OrderedDict[str, tuple[nn.Module, list[tuple[str, str, str]]]] = OrderedDict()
+        self._skeletons: OrderedDict[str, tuple[nn.Module, list[tuple[str, str, tuple[int, ...]]]]] = OrderedDict()
 
     # ---- slots ---------------------------------------------------------------------------------------
     def _slot_specs(self) -> Iterable[tuple[str, object]]:
@@ -110,8 +110,8 @@ class Supernet(nn.Module):
         return node
 
     # ---- subnet execution ----------------------------------------------------------------------------
-    def skeleton(self, arch: Arch) -> tuple[nn.Module, list[tuple[str, str, str]]]:
-        """The subnet's static module on the meta device, and (subnet name, slot tensor name, kind) triples."""
+    def skeleton(self, arch: Arch) -> tuple[nn.Module, list[tuple[str, str, tuple[int, ...]]]]:
+        """The subnet's static module on the meta device, and (subnet name, slot tensor name, shape) triples."""
         hit = self._skeletons.get(arch.id)
         if hit is not None:
             self._skeletons.move_to_end(arch.id)
@@ -121,13 +121,13 @@ class Supernet(nn.Module):
         slot_tensors = dict(self.slots.named_parameters())
         slot_tensors.update(self.slots.named_buffers())
         mapping = []
-        for kind, named in (("param", module.named_parameters()), ("buffer", module.named_buffers())):
-            for name, _ in named:
+        for named in (module.named_parameters(), module.named_buffers()):
+            for name, tensor in named:
                 _, node, rest = name.split(".", 2)
                 slot_name = f"{self._slot_of(arch, node)}.{rest}"
                 if slot_name not in slot_tensors:
                     raise HybridNASError(f"supernet of {self.space.name!r} has no slot tensor {slot_name} for {name}")
-                mapping.append((name, slot_name, kind))
+                mapping.append((name, slot_name, tuple(tensor.shape)))
         self._skeletons[arch.id] = (module, mapping)
         if len(self._skeletons) > SKELETON_CACHE:
             self._skeletons.popitem(last=False)
@@ -135,11 +135,10 @@ class Supernet(nn.Module):
 
     def subnet_tensors(self, arch: Arch) -> dict[str, torch.Tensor]:
         """The subnet's parameters and buffers as slices of the supernet's (gradients flow back)."""
-        module, mapping = self.skeleton(arch)
+        _, mapping = self.skeleton(arch)
         slot = dict(self.slots.named_parameters())
         slot.update(self.slots.named_buffers())
-        shapes = {n: t.shape for n, t in itertools.chain(module.named_parameters(), module.named_buffers())}
-        return {name: slice_to(slot[slot_name], shapes[name], name) for name, slot_name, _ in mapping}
+        return {name: slice_to(slot[slot_name], shape, name) for name, slot_name, shape in mapping}
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         """Logits of subnet `arch` (train/eval mode follows the supernet's)."""
