@@ -1,67 +1,99 @@
 """Proxy evaluations per second: in-process vs Ray with 1 and 2 workers, on the same architectures.
 
 Goals: 2 workers >= 1.8x one worker; the Ray path at 1 worker within 10% of in-process. Each
-path evaluates the same archs (naswot+synflow+zico) with one thread per worker; Ray start-up and actor
-creation are excluded, and each pool warms up on one arch first.
-    python benchmarks/search_scaling.py --n 24
+path evaluates the same archs (naswot+synflow+zico) with one thread per worker. All three pools are
+created first (Ray start-up and actor creation are excluded) and warmed up on one arch; then, because
+this shared machine's speed drifts by more than the effect measured, the paths take turns: every
+round each path evaluates the same chunk of archs, in a rotating order, and the rates are totals
+over all rounds. It also prints the kernel's share of the in-process thread's CPU time; compare a
+run with HYBRIDNAS_KEEP_FREED_MEMORY=0 (see hybridnas/allocator.py). Ray is told of one more logical
+CPU than the machine has, so that the idle 1-worker actor and the 2-worker pool can both exist; only
+the pool being timed does any work.
+    python benchmarks/search_scaling.py --n 96 --rounds 12
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import time
 
 import numpy as np
 import torch
 
 from hybridnas import load_space
+from hybridnas.allocator import OPT_OUT
 from hybridnas.search.evaluators import ProxyEvaluator
 from hybridnas.search.workers import LocalPool, RayPool, init_ray
 
 
-def rate(pool, archs) -> float:
-    list(pool.imap(archs[:1]))  # warm-up
+def seconds(pool, archs) -> float:
+    """Wall-clock seconds to evaluate `archs` on `pool`; any evaluation error stops the benchmark."""
     start = time.perf_counter()
     results = list(pool.imap(archs))
+    elapsed = time.perf_counter() - start
     if any(ev.errors for _, ev in results):
         raise SystemExit(f"evaluation errors: {[ev.errors for _, ev in results if ev.errors][:3]}")
-    return len(archs) / (time.perf_counter() - start)
+    return elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="hybrid_cifar")
-    parser.add_argument("--n", type=int, default=24)
+    parser.add_argument("--n", type=int, default=96, help="architectures, split evenly over the rounds")
+    parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--proxies", default="naswot,synflow,zico")
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
     space = load_space(args.space)
     rng = np.random.default_rng(0)
-    archs = [space.sample(rng) for _ in range(args.n)]
+    archs = [space.sample(rng) for _ in range(args.n + 1)]
+    warm, archs = archs[:1], archs[1:]
     proxies = args.proxies.split(",")
     factory = lambda: [ProxyEvaluator(space, proxies, "gaussian", 0, args.batch_size)]  # noqa: E731
     torch.set_num_threads(1)
-    local = rate(LocalPool(space, factory), archs)
     import ray
 
-    init_ray(2, None, dashboard=False)
+    init_ray(3, None, dashboard=False)
     try:
-        rates = {}
-        for workers in (1, 2):
-            pool = RayPool(space, factory, workers)
-            try:
-                rates[workers] = rate(pool, archs)
-            finally:
-                pool.close()
+        pools = {"in-process": LocalPool(space, factory), "Ray, 1 worker": RayPool(space, factory, 1),
+                 "Ray, 2 workers": RayPool(space, factory, 2)}
+        for pool in pools.values():
+            seconds(pool, warm * len(getattr(pool, "actors", [None])))
+        totals = dict.fromkeys(pools, 0.0)
+        cpu = {"user": 0.0, "system": 0.0}
+        per_round = {name: [] for name in pools}
+        names = list(pools)
+        for r, chunk in enumerate(np.array_split(np.arange(len(archs)), args.rounds)):
+            chunk_archs = [archs[i] for i in chunk]
+            for name in names[r % 3:] + names[: r % 3]:
+                before = resource.getrusage(resource.RUSAGE_THREAD)
+                elapsed = seconds(pools[name], chunk_archs)
+                if name == "in-process":
+                    after = resource.getrusage(resource.RUSAGE_THREAD)
+                    cpu["user"] += after.ru_utime - before.ru_utime
+                    cpu["system"] += after.ru_stime - before.ru_stime
+                totals[name] += elapsed
+                per_round[name].append(len(chunk_archs) / elapsed)
+        for pool in pools.values():
+            pool.close()
     finally:
         ray.shutdown()
-    print(f"space {args.space}, {args.n} archs, proxies {args.proxies}, batch {args.batch_size}, 1 thread per worker")
-    print(f"{'path':<24}{'evals/s':>10}")
-    print(f"{'in-process':<24}{local:>10.2f}")
-    print(f"{'Ray, 1 worker':<24}{rates[1]:>10.2f}")
-    print(f"{'Ray, 2 workers':<24}{rates[2]:>10.2f}")
-    print(f"speed-up 2 vs 1 worker: {rates[2] / rates[1]:.2f}x (goal >= 1.8); "
-          f"Ray overhead at 1 worker: {100 * (local / rates[1] - 1):+.1f}% (goal <= 10%)")
+    rates = {name: len(archs) / total for name, total in totals.items()}
+    local, one, two = rates.values()
+    overheads = [100 * (a / b - 1) for a, b in zip(per_round["in-process"], per_round["Ray, 1 worker"])]
+    print(f"space {args.space}, {len(archs)} archs in {args.rounds} interleaved rounds, proxies {args.proxies}, "
+          f"batch {args.batch_size}, 1 thread per worker")
+    print(f"{'path':<18}{'evals/s':>9}   per round")
+    for name, value in rates.items():
+        print(f"{name:<18}{value:>9.2f}   " + " ".join(f"{x:.2f}" for x in per_round[name]))
+    print("Ray overhead at 1 worker per round: " + " ".join(f"{x:+.1f}%" for x in overheads)
+          + f" (median {np.median(overheads):+.1f}%)")
+    print(f"kernel share of in-process CPU time: {100 * cpu['system'] / (cpu['user'] + cpu['system']):.1f}% "
+          f"(allocator thresholds raised: {os.environ.get(OPT_OUT, '1') != '0'})")
+    print(f"speed-up 2 vs 1 worker: {two / one:.2f}x (goal >= 1.8); "
+          f"Ray overhead at 1 worker: {100 * (local / one - 1):+.1f}% (goal <= 10%)")
 
 
 if __name__ == "__main__":

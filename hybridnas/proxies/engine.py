@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..allocator import keep_freed_memory
 from ..data import Batch, get_batch
 from ..errors import HybridNASError
 from ..spaces import Arch, Space
@@ -136,6 +137,7 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
     from ..io import atomic_write_csv
 
     singles, ensembles = expand(proxies)
+    keep_freed_memory()
     batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed)  # one batch for all archs
     done: dict[str, dict] = {}
     if checkpoint is not None and Path(checkpoint).is_file():
