@@ -14,9 +14,13 @@ from .registry import register_proxy
 
 
 def _binary_codes(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Each activation's on/off code per sample, as a boolean (N, units) matrix."""
     if not tensors:
         raise ProxyError("no ReLU/ReLU6/GELU activation modules in this network")
-    return [(t.flatten(1) > 0).to(torch.float64) for t in tensors]
+    return [t.flatten(1) > 0 for t in tensors]
+
+
+EXACT_FLOAT32 = 2**24  # integers up to this are exact in float32, so code overlaps can be counted in it
 
 
 @register_proxy("naswot", shared="main_pass", paper="Mellor et al., ICML 2021")
@@ -25,8 +29,13 @@ def naswot(ctx: ProxyContext) -> float:
     codes = _binary_codes(ctx.main_pass().act_inputs)
     n = codes[0].shape[0]
     kernel = torch.zeros(n, n, dtype=torch.float64)
-    for c in codes:
-        kernel += c @ c.T + (1 - c) @ (1 - c).T
+    for code in codes:
+        units = code.shape[1]
+        # c c^T + (1-c)(1-c)^T = 2 c c^T - r_i - r_j + units (r: each code's ones): one matmul, no (1 - c)
+        # copy; the counts are integers below 2^24, which float32 holds exactly
+        c = code.to(torch.float32 if units < EXACT_FLOAT32 else torch.float64)
+        ones = code.sum(1, dtype=torch.float64)
+        kernel += 2 * (c @ c.T).double() - ones[:, None] - ones[None, :] + units
     sign, logdet = torch.linalg.slogdet(kernel)
     return float(logdet) if sign > 0 else float("-inf")
 
@@ -34,7 +43,7 @@ def naswot(ctx: ProxyContext) -> float:
 @register_proxy("swap", shared="main_pass", paper="Peng et al., ICLR 2024")
 def swap(ctx: ProxyContext) -> float:
     """Number of distinct sample-wise activation patterns (each unit's on/off vector over the batch)."""
-    codes = torch.cat([c.bool() for c in _binary_codes(ctx.main_pass().act_outputs)], dim=1)  # (N, units)
+    codes = torch.cat(_binary_codes(ctx.main_pass().act_outputs), dim=1)  # (N, units)
     n = codes.shape[0]
     weights = 2 ** torch.arange(min(n, 62), dtype=torch.int64)
     words = np.stack([(codes[i:i + 62].T.to(torch.int64) * weights[: min(62, n - i)]).sum(1).numpy()

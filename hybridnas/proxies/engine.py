@@ -87,6 +87,7 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
     if ensembles:
         raise HybridNASError(f"{ensembles[0]!r} ranks a population of architectures; use score_many() or "
                              "'hybridnas proxies score' on several archs")
+    keep_freed_memory()
     result = ProxyScores()
     start = time.perf_counter()
     torch.manual_seed(seed)
