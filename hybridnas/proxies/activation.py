@@ -40,16 +40,28 @@ def naswot(ctx: ProxyContext) -> float:
     return float(logdet) if sign > 0 else float("-inf")
 
 
+def _packed_patterns(code: torch.Tensor) -> np.ndarray:
+    """Each unit's on/off vector over the batch as a row of uint64 words (64 samples per word).
+
+    A 32-sample slice of a pattern is a dot product with powers of two, exact in float64.
+    """
+    bits = 2.0 ** torch.arange(32, dtype=torch.float64)
+    halves = [(bits[: min(32, len(code) - i)] @ code[i:i + 32].double()).numpy().astype(np.uint64)
+              for i in range(0, len(code), 32)]
+    halves += [np.zeros_like(halves[0])] * (len(halves) % 2)
+    return np.stack([lo | (hi << np.uint64(32)) for lo, hi in zip(halves[::2], halves[1::2])], axis=1)
+
+
+def _distinct_rows(rows: np.ndarray) -> np.ndarray:
+    return np.unique(rows[:, 0])[:, None] if rows.shape[1] == 1 else np.unique(rows, axis=0)
+
+
 @register_proxy("swap", shared="main_pass", paper="Peng et al., ICLR 2024")
 def swap(ctx: ProxyContext) -> float:
     """Number of distinct sample-wise activation patterns (each unit's on/off vector over the batch)."""
-    codes = torch.cat(_binary_codes(ctx.main_pass().act_outputs), dim=1)  # (N, units)
-    n = codes.shape[0]
-    weights = 2 ** torch.arange(min(n, 62), dtype=torch.int64)
-    words = np.stack([(codes[i:i + 62].T.to(torch.int64) * weights[: min(62, n - i)]).sum(1).numpy()
-                      for i in range(0, n, 62)], axis=1)  # each unit's pattern packed into 62-bit words
-    rows = words[np.lexsort(words.T[::-1])]
-    return float(1 + np.count_nonzero(np.any(rows[1:] != rows[:-1], axis=1)))
+    # distinct patterns per layer first, then across layers: the same set, without one huge sort
+    per_layer = [_distinct_rows(_packed_patterns(code)) for code in _binary_codes(ctx.main_pass().act_outputs)]
+    return float(len(_distinct_rows(np.concatenate(per_layer))))
 
 
 @register_proxy("meco", shared="main_pass", paper="Jiang et al., NeurIPS 2023")

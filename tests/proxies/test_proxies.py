@@ -160,3 +160,17 @@ def test_random_labels_are_reported(tiny, shared):
     assert not score(arch, ["grad_norm"], real, space=tiny, batch_size=8).random_labels
     assert "grad_norm" in random_label_note(["grad_norm", "naswot"], "gaussian")
     assert random_label_note(["grad_norm"], real) is None
+
+
+@pytest.mark.parametrize("batch_size", [8, 64, 70])  # one word, a full word, and a second word
+def test_swap_counts_the_distinct_activation_patterns(batch_size):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 40), nn.ReLU(), nn.Linear(40, 30), nn.ReLU(), nn.Linear(30, 3))
+    from hybridnas.data import get_batch
+
+    x = get_batch("gaussian", batch_size, (3, 2, 2), 3, seed=0).x
+    h1 = model[2](model[1](model[0](x)))
+    h2 = model[4](model[3](h1))
+    patterns = {tuple(col) for col in torch.cat([h1 > 0, h2 > 0], dim=1).T.tolist()}  # one per unit
+    result = score(model, ["swap"], input_shape=(3, 2, 2), num_classes=3, batch_size=batch_size)
+    assert result.values["swap"] == len(patterns)
