@@ -138,7 +138,6 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
     from ..io import atomic_write_csv
 
     singles, ensembles = expand(proxies)
-    keep_freed_memory()
     batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed)  # one batch for all archs
     done: dict[str, dict] = {}
     if checkpoint is not None and Path(checkpoint).is_file():

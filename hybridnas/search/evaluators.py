@@ -66,10 +66,8 @@ class ProxyEvaluator(Evaluator):
 
     def setup(self) -> None:
         """Build the data batch once per worker; every evaluation reuses it."""
-        from ..allocator import keep_freed_memory
         from ..data import get_batch
 
-        keep_freed_memory()
         self.batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed)
 
     def evaluate(self, arch: Arch) -> Evaluation:
