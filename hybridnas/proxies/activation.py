@@ -86,8 +86,18 @@ def meco(ctx: ProxyContext) -> float:
 @register_proxy("jacob_cov", shared="main_pass", needs_grad=True, paper="Mellor et al., 2020 (NASWOT v1; as a proxy: Abdelfattah et al., ICLR 2021)")
 def jacob_cov(ctx: ProxyContext) -> float:
     """-sum(log(v + k) + 1/(v + k)) over eigenvalues v of the correlation of per-sample input Jacobians."""
-    jac = ctx.main_pass().input_grad().flatten(1).double()
-    corr = torch.nan_to_num(torch.corrcoef(jac), nan=0.0)
+    main = ctx.main_pass()
+    jac = main.input_grad()
+    # As in the reference, a row is d(sum of the batch's logits)/d(sample). When a train-mode BN feeds a
+    # linear head, its outputs sum to a constant over the batch and these rows are rounding noise (a
+    # sample-weighted sum shows it); then each sample's own Jacobian is taken with the BN statistics fixed.
+    signs = torch.randint(0, 2, (len(main.logits), 1), generator=ctx.generator("jacob_cov")) * 2.0 - 1.0
+    weighted = torch.autograd.grad((main.logits * signs).sum(), main.x, retain_graph=True)[0]
+    if float(jac.norm()) <= 1e-5 * float(weighted.norm()):
+        with ctx.fixed_batch_statistics(ctx.batch.x) as model:
+            x = ctx.batch.x.clone().requires_grad_(True)
+            jac = torch.autograd.grad(model(x).sum(), x)[0]
+    corr = torch.nan_to_num(torch.corrcoef(jac.flatten(1).double()), nan=0.0)
     v = torch.linalg.eigvalsh(corr)
     k = 1e-5
     return float(-(torch.log(v + k) + 1.0 / (v + k)).sum())

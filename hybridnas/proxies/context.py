@@ -9,8 +9,9 @@ jacob_cov, grad_norm, snip, fisher and GraSP from a single autograd graph.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +38,12 @@ def _reinit(model: nn.Module, init_weight: Callable[[torch.Tensor], Any]) -> Non
     """Re-initialise conv/linear weights with `init_weight`, zero their biases, reset affine norms to 1/0."""
     for m in model.modules():
         if isinstance(m, PRUNABLE):
-            init_weight(m.weight)
+            # drawn into a fresh NCHW tensor: in-place sampling fills memory order, so a channels-last
+            # weight would get the same numbers in other places
+            fresh = torch.empty(m.weight.shape, dtype=m.weight.dtype)
+            init_weight(fresh)
+            with torch.no_grad():
+                m.weight.copy_(fresh)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
@@ -180,6 +186,33 @@ class ProxyContext:
         loss = F.cross_entropy(logits, self.batch.y)
         weights = [m.weight for m in layers]
         return MainPass(x, logits, loss, act_inputs, act_outputs, maps, layer_outputs, weights, layers)
+
+    @contextmanager
+    def fixed_batch_statistics(self, x: torch.Tensor) -> Iterator[nn.Module]:
+        """The network with its initial weights in eval mode, each BN normalising by `x`'s batch statistics.
+
+        In train mode BN couples a batch's samples; with a linear head after it, the batch's summed logits
+        are constant, so summed-objective gradients vanish. Fixed statistics give each sample its own
+        function of its own input. The BN buffers are reloaded afterwards.
+        """
+        model = self.model_with("initial")
+        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        momenta = [m.momentum for m in norms]
+        try:
+            for m in norms:  # a cumulative average over one batch: the running statistics become the batch's
+                m.momentum = None
+                m.reset_running_stats()
+            with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+                model.train()(x)
+            with sdpa_kernel(SDPBackend.MATH):
+                yield model.eval()
+        finally:
+            for m, momentum in zip(norms, momenta):
+                m.momentum = momentum
+            model.train()
+            self._derived.clear()
+            self._state = "changed"  # reload the initial buffers on the next use
+            self.model_with("initial")
 
     def release(self) -> None:
         """Free the shared passes and give the network back its initial weights and buffers."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -75,12 +76,14 @@ def _order(names: Iterable[str]) -> list[str]:
 def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: str = "gaussian", seed: int = 0,
           *, space: Space | None = None, batch_size: int = DEFAULT_BATCH,
           input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None,
-          batch: Batch | None = None) -> ProxyScores:
+          batch: Batch | None = None, channels_last: bool = True) -> ProxyScores:
     """Score one architecture (with its `space`) or a bare module (with input_shape and num_classes).
 
     Deterministic for a seed. A proxy that fails or returns NaN/inf is recorded in `errors` with its
     reason; the others go on. With `data='gaussian'` label-using proxies use random labels. A ready
-    `batch` (e.g. built once per worker) replaces loading `data`.
+    `batch` (e.g. built once per worker) replaces loading `data`. A network built from an Arch runs in
+    channels-last memory format (`channels_last=False`: NCHW), which CPU convolutions run faster in;
+    a bare module keeps its own format.
     """
     names = list(proxies or list_proxies())
     singles, ensembles = expand(names)
@@ -101,6 +104,9 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
             raise HybridNASError("scoring a bare module needs input_shape=(C, H, W) and num_classes")
         model, cost, shape, classes, features = target, None, input_shape, num_classes, ()
     batch = batch or get_batch(data, batch_size, shape, classes, seed)
+    if channels_last and isinstance(target, Arch) and batch.x.dim() == 4:
+        model = model.to(memory_format=torch.channels_last)
+        batch = dataclasses.replace(batch, x=batch.x.contiguous(memory_format=torch.channels_last))
     result.random_labels = batch.random_labels and any(get_proxy(n).needs_labels for n in singles)
     main_grad = any(get_proxy(n).shared == "main_pass" and get_proxy(n).needs_grad for n in singles)
     ctx = ProxyContext(model, batch, seed, feature_nodes=features, cost=cost, main_pass_grad=main_grad)

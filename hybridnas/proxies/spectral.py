@@ -8,6 +8,7 @@ import math
 import torch
 from torch import nn
 from timm.layers import Attention, LayerNorm2d
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from .context import ProxyContext, ProxyError, prunable_layers
 from .registry import register_proxy
@@ -77,39 +78,53 @@ def zen(ctx: ProxyContext) -> float:
     return score
 
 
+def _weight_jacobian(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Row i: d(sum of the logits of sample i)/d(conv/linear weights), one backward pass per sample."""
+    weights = [m.weight for m in prunable_layers(model)]
+    logits = model(x)
+    rows = []
+    for i in range(len(x)):  # a loop of backward passes is as fast as is_grads_batched here, in less memory
+        grads = torch.autograd.grad(logits[i].sum(), weights, retain_graph=i < len(x) - 1, allow_unused=True)
+        rows.append(torch.cat([g.reshape(-1) for g in grads if g is not None]))
+    return torch.stack(rows).double()
+
+
 @register_proxy("ntk_cond", paper="Chen et al., ICLR 2021 (TE-NAS); used by As-ViT, ICLR 2022",
                 needs_grad=True, higher_is_better=False)
 def ntk_cond(ctx: ProxyContext, samples: int = 16) -> float:
     """Condition number (largest / smallest eigenvalue) of the empirical NTK on up to 16 samples; lower is better."""
-    model = ctx.model_with("initial").train()
-    weights = [m.weight for m in prunable_layers(model)]
     x = ctx.batch.x[:samples]
-    logits = model(x)
-    n = len(x)
-    # row i of the Jacobian is d(sum of logits of sample i)/d(weights): n backward passes, batched
-    picks = torch.eye(n, dtype=logits.dtype)[:, :, None].expand(n, n, logits.shape[1])
-    grads = torch.autograd.grad(logits, weights, grad_outputs=picks, is_grads_batched=True, allow_unused=True)
-    jac = torch.cat([g.reshape(n, -1) for g in grads if g is not None], dim=1).double()
+    jac = _weight_jacobian(ctx.model_with("initial").train(), x)
+    if float(jac.sum(0).norm()) <= 1e-5 * float(jac.norm(dim=1).max()):
+        # the rows sum to zero: a train-mode BN feeds a linear head, so the batch's summed logits are
+        # constant and the NTK is singular by construction; each sample's own gradients need fixed statistics
+        with ctx.fixed_batch_statistics(x) as model:
+            jac = _weight_jacobian(model, x)
     eig = torch.linalg.eigvalsh(jac @ jac.T)
     if eig[0] <= 0:
         raise ProxyError(f"NTK is singular (smallest eigenvalue {float(eig[0]):.3g})")
     return float(eig[-1] / eig[0])
 
 
-@register_proxy("length_distortion", paper="Chen et al., ICLR 2022 (As-ViT)", needs_data=False, needs_grad=True)
+@register_proxy("length_distortion", paper="Chen et al., ICLR 2022 (As-ViT)", needs_data=False)
 def length_distortion(ctx: ProxyContext, points: int = 16, max_outputs: int = 16) -> float:
     """Mean speed |d f(x(t))/dt| of the logits along a unit circle x(t) in a random 2-D input plane."""
     model = ctx.model_with("initial").train()
     gen = ctx.generator("length_distortion")
     dim = math.prod(ctx.batch.x.shape[1:])
     basis, _ = torch.linalg.qr(torch.randn(dim, 2, generator=gen))
-    theta = torch.linspace(0, 2 * math.pi, points).requires_grad_(True)
-    curve = (basis @ torch.stack([torch.cos(theta), torch.sin(theta)])).T.reshape(points, *ctx.batch.x.shape[1:])
-    out = model(curve).flatten(1)
-    if out.shape[1] > max_outputs:  # many classes: a fixed random orthonormal projection keeps lengths comparable
-        proj, _ = torch.linalg.qr(torch.randn(out.shape[1], max_outputs, generator=gen))
-        out = out @ proj
-    k = out.shape[1]
-    picks = torch.eye(k, dtype=out.dtype)[:, None, :].expand(k, points, k)  # one backward pass per output, batched
-    speed = torch.autograd.grad(out, theta, grad_outputs=picks, is_grads_batched=True)[0].T
+    theta = torch.arange(points) * (2 * math.pi / points)  # evenly spaced, no repeated end point
+    shape = (points, *ctx.batch.x.shape[1:])
+    curve = (basis @ torch.stack([torch.cos(theta), torch.sin(theta)])).T.reshape(shape)
+    velocity = (basis @ torch.stack([-torch.sin(theta), torch.cos(theta)])).T.reshape(shape)
+    # forward mode, all points moving along the circle at once (no backward graph, hence no_grad). In
+    # train mode the points share BN statistics; a rotation maps the evenly spaced set almost onto itself,
+    # so the statistics barely move. Reverse mode through the sum of all points' logits would mix the
+    # points, and cancels exactly in a final BN, whose outputs sum to beta over the batch.
+    with torch.no_grad(), torch.autograd.forward_ad.dual_level(), sdpa_kernel(SDPBackend.MATH):
+        out = model(torch.autograd.forward_ad.make_dual(curve, velocity))
+        speed = torch.autograd.forward_ad.unpack_dual(out).tangent.flatten(1)
+    if speed.shape[1] > max_outputs:  # many classes: a fixed random orthonormal projection keeps lengths comparable
+        proj, _ = torch.linalg.qr(torch.randn(speed.shape[1], max_outputs, generator=gen))
+        speed = speed @ proj
     return float(speed.norm(dim=1).mean())

@@ -85,6 +85,24 @@ def test_ntk_of_a_one_layer_linear_network_is_the_input_gram_matrix():
     assert result.values["ntk_cond"] == pytest.approx(float(eig[-1] / eig[0]), rel=1e-6)
 
 
+def test_length_distortion_of_a_scaled_identity_is_the_scale():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 16, bias=False))
+    with torch.no_grad():
+        model[1].weight.copy_(3 * torch.eye(16))
+    result = score(model, ["length_distortion"], input_shape=(1, 4, 4), num_classes=16)
+    assert result.values["length_distortion"] == pytest.approx(3.0, rel=1e-5)  # unit circle, speed 1, times 3
+
+
+def test_length_distortion_does_not_cancel_in_a_final_batch_norm():
+    # BN over the curve's points: the mean is 0 and each feature's variance is |b_j|^2 / 2 for every rotation,
+    # so the mean squared speed is exactly 16 features * 2 / 2 = 16 and the mean speed is at most 4
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 16, bias=False), nn.BatchNorm1d(16, affine=False, eps=1e-12))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.eye(16))
+    value = score(model, ["length_distortion"], input_shape=(1, 4, 4), num_classes=16).values["length_distortion"]
+    assert 2.0 < value <= 4.0 + 1e-4
+
+
 def test_naswot_matches_its_formula_on_one_relu_layer():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 9), nn.ReLU(), nn.Linear(9, 3))
@@ -174,3 +192,39 @@ def test_swap_counts_the_distinct_activation_patterns(batch_size):
     patterns = {tuple(col) for col in torch.cat([h1 > 0, h2 > 0], dim=1).T.tolist()}  # one per unit
     result = score(model, ["swap"], input_shape=(3, 2, 2), num_classes=3, batch_size=batch_size)
     assert result.values["swap"] == len(patterns)
+
+
+def test_channels_last_changes_speed_not_scores(tiny):
+    arch = tiny.parse("w8|w8:conv-k3-r4|w16:conv-k3-r4+attention-h2-r4")
+    nchw = score(arch, ALL, "gaussian", seed=0, space=tiny, batch_size=8, channels_last=False)
+    fast = score(arch, ALL, "gaussian", seed=0, space=tiny, batch_size=8)
+    assert fast.errors == nchw.errors
+    for name, value in nchw.values.items():  # re-initialisations draw the same numbers in either layout
+        assert fast.values[name] == pytest.approx(value, rel=1e-3), name
+
+
+def test_a_bare_module_keeps_its_memory_format():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    score(model, ["naswot", "grad_norm"], input_shape=(3, 8, 8), num_classes=2, batch_size=4)
+    assert model[0].weight.is_contiguous()
+
+
+def test_jacob_cov_fixes_the_statistics_of_a_batch_norm_head_whose_logit_sum_is_constant():
+    # BN over the batch, then a linear layer: the batch's summed logits do not depend on the input. With the
+    # statistics fixed the network is affine per sample, so every Jacobian row is the same vector: rank one
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.BatchNorm1d(6), nn.Linear(6, 3))
+    n, k = 8, 1e-5
+    expected = -((math.log(n + k) + 1 / (n + k)) + (n - 1) * (math.log(k) + 1 / k))
+    result = score(model, ["jacob_cov", "naswot"], input_shape=(3, 2, 2), num_classes=3, batch_size=n)
+    assert result.values["jacob_cov"] == pytest.approx(expected, rel=1e-6)
+    assert torch.equal(model[2].running_var, torch.ones(6)) and model[2].momentum == 0.1  # left as found
+
+
+def test_ntk_of_a_batch_norm_head_is_not_singular_by_construction():
+    # train-mode BN before a linear head: the samples' NTK rows sum to zero (condition number ~1e7 or more,
+    # set by rounding); with the batch's statistics fixed the NTK of 8 samples in 12 dims is well posed
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.BatchNorm1d(6), nn.Linear(6, 3))
+    value = score(model, ["ntk_cond"], input_shape=(3, 2, 2), num_classes=3, batch_size=8).values["ntk_cond"]
+    assert 1 < value < 1e4
