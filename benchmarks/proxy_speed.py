@@ -2,7 +2,8 @@
 
 Prints, per architecture and in total: seconds for all proxies scored together (one build, shared
 passes) vs the sum of scoring each proxy alone (a build and its own passes each), their ratio (goal
-<= 0.5), and seconds for naswot+synflow+zico together (goal < 1 s). Each network is scored once
+<= 0.5), and seconds for naswot+synflow+zico together (goal < 1 s). The same two "together" runs in
+NCHW memory format (`channels_last=False`) are the baseline for the channels-last speed-up. Each network is scored once
 untimed first, so whichever path is timed first does not pay for growing the heap. One thread:
     taskset -c 0 python benchmarks/proxy_speed.py --n 8 --data npz:../shared/data/cifar10_subset.npz#block=1017
 """
@@ -43,14 +44,16 @@ def main() -> None:
     score(archs[0], trio, args.data, space=space, batch_size=args.batch_size)  # warm-up
     rows = []
     for arch in archs:
-        run = lambda proxies: score(arch, proxies, args.data, args.seed, space=space, batch_size=args.batch_size)  # noqa: E731
+        run = lambda proxies, cl=True: score(arch, proxies, args.data, args.seed, space=space,  # noqa: E731
+                                             batch_size=args.batch_size, channels_last=cl)
         run(names)  # untimed: grows the heap to this network's sizes, so no timed path pays its page faults
         together = timed(lambda: run(names))
         alone_each = {n: timed(lambda n=n: run([n])) for n in names}
         group = timed(lambda: run(main_pass))
         rows.append((together, sum(alone_each.values()), timed(lambda: run(trio)), group,
-                     sum(alone_each[n] for n in main_pass)))
-    together, alone, fast, group, group_alone = (np.array(col) for col in zip(*rows))
+                     sum(alone_each[n] for n in main_pass), timed(lambda: run(names, False)),
+                     timed(lambda: run(trio, False))))
+    together, alone, fast, group, group_alone, nchw, fast_nchw = (np.array(col) for col in zip(*rows))
     print(f"space {args.space}, {args.n} archs, data {args.data}, batch {args.batch_size}, 1 thread, "
           f"{len(names)} proxies")
     print(f"{'':<34}{'mean s/arch':>12}{'max s/arch':>12}")
@@ -59,6 +62,10 @@ def main() -> None:
     print(f"{'naswot+synflow+zico together':<34}{fast.mean():>12.2f}{fast.max():>12.2f}")
     print(f"{'the ' + str(len(main_pass)) + ' main-pass proxies together':<34}{group.mean():>12.2f}{group.max():>12.2f}")
     print(f"{'the same proxies alone, summed':<34}{group_alone.mean():>12.2f}{group_alone.max():>12.2f}")
+    print(f"{'all proxies together, NCHW':<34}{nchw.mean():>12.2f}{nchw.max():>12.2f}")
+    print(f"{'the trio together, NCHW':<34}{fast_nchw.mean():>12.2f}{fast_nchw.max():>12.2f}")
+    print(f"channels-last speed-up: all proxies {nchw.sum() / together.sum():.2f}x, trio "
+          f"{fast_nchw.sum() / fast.sum():.2f}x")
     print(f"ratio together / alone: all proxies {together.sum() / alone.sum():.2f} (goal <= 0.5), main-pass "
           f"proxies {group.sum() / group_alone.sum():.2f}; trio under 1 s: {int((fast < 1).sum())}/{len(fast)} archs")
 
