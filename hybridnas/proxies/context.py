@@ -193,26 +193,30 @@ class ProxyContext:
 
         In train mode BN couples a batch's samples; with a linear head after it, the batch's summed logits
         are constant, so summed-objective gradients vanish. Fixed statistics give each sample its own
-        function of its own input. The BN buffers are reloaded afterwards.
+        function of its own input. Fresh BN buffers stand in and the originals are put back untouched, so
+        a shared pass's graph, which may have saved them for a double backward, stays valid.
         """
         model = self.model_with("initial")
-        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        momenta = [m.momentum for m in norms]
+        norms = [m for m in model.modules()
+                 if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None]
+        names = ("running_mean", "running_var", "num_batches_tracked")
+        saved = [(m.momentum, [getattr(m, n) for n in names]) for m in norms]
         try:
-            for m in norms:  # a cumulative average over one batch: the running statistics become the batch's
-                m.momentum = None
-                m.reset_running_stats()
+            for m in norms:  # fresh buffers: the originals may be saved for a shared pass's (double) backward
+                m.momentum = None  # a cumulative average over one batch: the statistics become the batch's
+                for n in names:
+                    setattr(m, n, torch.zeros_like(getattr(m, n)))
+                m.running_var.fill_(1)
             with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
                 model.train()(x)
             with sdpa_kernel(SDPBackend.MATH):
                 yield model.eval()
         finally:
-            for m, momentum in zip(norms, momenta):
+            for m, (momentum, buffers) in zip(norms, saved):
                 m.momentum = momentum
+                for n, buffer in zip(names, buffers):
+                    setattr(m, n, buffer)
             model.train()
-            self._derived.clear()
-            self._state = "changed"  # reload the initial buffers on the next use
-            self.model_with("initial")
 
     def release(self) -> None:
         """Free the shared passes and give the network back its initial weights and buffers."""
