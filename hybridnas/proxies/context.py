@@ -205,8 +205,8 @@ class ProxyContext:
             for m in norms:  # fresh buffers: the originals may be saved for a shared pass's (double) backward
                 m.momentum = None  # a cumulative average over one batch: the statistics become the batch's
                 for n in names:
-                    setattr(m, n, torch.zeros_like(getattr(m, n)))
-                m.running_var.fill_(1)
+                    setattr(m, n, torch.empty_like(getattr(m, n)))
+                m.reset_running_stats()
             with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
                 model.train()(x)
             with sdpa_kernel(SDPBackend.MATH):
