@@ -1,5 +1,6 @@
 """Every registered proxy (registry-driven), closed-form checks on linear networks, and engine behaviour."""
 
+import dataclasses
 import math
 
 import pytest
@@ -228,3 +229,31 @@ def test_ntk_of_a_batch_norm_head_is_not_singular_by_construction():
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.BatchNorm1d(6), nn.Linear(6, 3))
     value = score(model, ["ntk_cond"], input_shape=(3, 2, 2), num_classes=3, batch_size=8).values["ntk_cond"]
     assert 1 < value < 1e4
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_grasp_equals_double_backpropagation_through_a_train_mode_batch_norm(channels_last):
+    # GraSP's H g against the reference's own recipe, written out here: differentiate g . grad(L) a second
+    # time, in train mode, with g the loss gradient of the conv/linear weights, in either memory format
+    from hybridnas.data import get_batch
+    from hybridnas.proxies.context import ProxyContext
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 6, 3), nn.BatchNorm2d(6), nn.ReLU(), nn.Conv2d(6, 4, 3), nn.BatchNorm2d(4),
+                          nn.GELU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    batch = get_batch("gaussian", 8, (3, 6, 6), 3, seed=0)
+    weights = [m.weight for m in model if isinstance(m, (nn.Conv2d, nn.Linear))]
+    loss = nn.functional.cross_entropy(model.train()(batch.x), batch.y)
+    g = [t.detach() for t in torch.autograd.grad(loss, weights, retain_graph=True)]
+    g_graph = torch.autograd.grad(loss, weights, create_graph=True)
+    expected = torch.autograd.grad(sum((a * b).sum() for a, b in zip(g_graph, g)), weights)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        batch = dataclasses.replace(batch, x=batch.x.contiguous(memory_format=torch.channels_last))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    ctx = ProxyContext(model, batch)
+    for got, want in zip(ctx.main_pass().hessian_grad(), expected):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+    ctx.release()
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    assert all(m.track_running_stats for m in model if isinstance(m, nn.BatchNorm2d))
