@@ -4,6 +4,7 @@ Also measures the noise floor: the same networks measured twice, end to end, by 
 share of networks whose two measurements agree within ±10% bounds what any predictor can reach here.
 
     python benchmarks/latency_validation.py --space hybrid_cifar --n 100 --out results/benchmarks/latency_hybrid_cifar_cpu
+    python benchmarks/latency_validation.py --space hybrid_cifar --n 100 --device cuda --out results/benchmarks/latency_hybrid_cifar_cuda
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     space = load_space(args.space)
     start = time.perf_counter()
-    table = build_table(space, out / "table.json", threads=args.threads, progress=False)
+    table = build_table(space, out / "table.json", device=args.device, threads=args.threads, progress=False)
     build_s = time.perf_counter() - start
     frame, summary = validate_table(space, table, args.n, seed=args.seed, progress=False)
     frame.to_csv(out / "validation.csv", index=False)

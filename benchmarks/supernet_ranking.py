@@ -8,6 +8,9 @@ accuracy of the space's smallest and largest subnets, and the training-step over
 subnet inside the supernet vs its materialized static model.
 
     python benchmarks/supernet_ranking.py --out results/benchmarks/supernet_ranking [--epochs 3] [--subnets 10]
+
+With `--device cuda` everything (supernet and standalone training, evaluation, step timing) runs on the GPU.
+`--data` points elsewhere where ../shared is not beside the checkout (e.g. on a lent GPU machine).
 """
 
 from __future__ import annotations
@@ -38,10 +41,12 @@ def spread_archs(space, n: int, seed: int = 0):
     return [pool[int(q * (len(pool) - 1))] for q in np.linspace(0.02, 0.98, n)]
 
 
-def step_overhead(space, archs, batch: int = 64, steps: int = 8) -> list[float]:
+def step_overhead(space, archs, device: str = "cpu", batch: int = 64, steps: int = 8) -> list[float]:
     """Median train-step time in the supernet / of the materialized static model, per arch."""
-    net = Supernet(space).train()
-    x, y = torch.randn(batch, *space.input_shape), torch.randint(0, space.num_classes, (batch,))
+    net = Supernet(space).to(device).train()
+    x = torch.randn(batch, *space.input_shape, device=device)
+    y = torch.randint(0, space.num_classes, (batch,), device=device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     ratios = []
     for arch in archs:
         static = net.materialize(arch).train()
@@ -49,8 +54,10 @@ def step_overhead(space, archs, batch: int = 64, steps: int = 8) -> list[float]:
         def timed(run):
             times = []
             for i in range(steps + 2):
+                sync()
                 start = time.perf_counter()
                 run()
+                sync()
                 if i >= 2:
                     times.append(time.perf_counter() - start)
             return float(np.median(times))
@@ -73,13 +80,15 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--subnets", type=int, default=10)
     ap.add_argument("--train-limit", type=int, default=None)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--data", default=DATA)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     space = load_space("hybrid_cifar")
     archs = spread_archs(space, args.subnets)
     largest, smallest = largest_and_smallest(space)
-    base = {"space": "hybrid_cifar", "data": DATA, "epochs": args.epochs, "batch_size": 64, "optimizer": "adamw",
+    base = {"space": "hybrid_cifar", "data": args.data, "device": args.device, "epochs": args.epochs, "batch_size": 64, "optimizer": "adamw",
             "lr": 2e-3, "weight_decay": 0.05, "warmup_epochs": 0.5, "seed": 0, "calibration_batches": 8,
             "train_limit": args.train_limit}
     samplers = {"uniform": {"sampler": "uniform", "subnets": 3},
@@ -91,7 +100,7 @@ def main() -> None:
         folder = out / f"supernet_{name}"
         resume = (folder / "checkpoint.pt").is_file()
         start = time.perf_counter()
-        if not resume or torch.load(folder / "checkpoint.pt", weights_only=True)["epoch"] < args.epochs:
+        if not resume or torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)["epoch"] < args.epochs:
             train_supernet(config, folder, resume=resume, progress=False)
         print(f"{name}: supernet trained ({time.perf_counter() - start:.0f} s this run)", flush=True)
         net, cfg = load_supernet(folder / "checkpoint.pt")
@@ -114,10 +123,10 @@ def main() -> None:
         print(f"standalone {len(done)}/{len(archs)}: {result['accuracy']:.1f}% ({result['seconds']:.0f} s)", flush=True)
     frame = pd.DataFrame(rows.values()).merge(done[["arch", "standalone"]], on="arch")
     frame.to_csv(out / "subnets.csv", index=False)
-    ratios = step_overhead(space, archs[::3])
-    summary = {"epochs": args.epochs, "subnets": len(archs), "overhead_median": float(np.median(ratios)),
+    ratios = step_overhead(space, archs[::3], args.device)
+    summary = {"device": args.device, "epochs": args.epochs, "subnets": len(archs), "overhead_median": float(np.median(ratios)),
                "overhead_max": float(np.max(ratios))}
-    print(f"\nhybrid_cifar, CIFAR-10 subset, {args.epochs} epochs, {len(archs)} subnets "
+    print(f"\nhybrid_cifar, CIFAR-10 subset, {args.device}, {args.epochs} epochs, {len(archs)} subnets "
           f"({frame.macs.min() / 1e6:.0f}-{frame.macs.max() / 1e6:.0f}M MACs)")
     print(f"{'sampler':<18} {'Kendall tau':>11} {'smallest acc':>12} {'largest acc':>11}")
     for name in samplers:

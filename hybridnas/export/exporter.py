@@ -107,11 +107,9 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
     if supernet is not None:
         if supernet.supernet.space.name != space.name:
             raise ExportError(f"the supernet is of space {supernet.supernet.space.name!r}, not {space.name!r}")
-        model = supernet.supernet.materialize(arch, supernet.calibration or None)
-        weights = model.state_dict()
-        from ..supernet import accuracy
-
-        supernet_accuracy = accuracy(model, supernet.test)
+        model = supernet.materialize(arch)
+        weights = {name: tensor.cpu() for name, tensor in model.state_dict().items()}
+        supernet_accuracy = supernet.accuracy(model)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     name = identifier(model_name, "model name") if model_name else default_model_name(space, arch)

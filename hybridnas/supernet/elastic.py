@@ -147,13 +147,13 @@ class Supernet(nn.Module):
         return functional_call(module, self.subnet_tensors(arch), (x,))
 
     def materialize(self, arch: Arch, calibration: Iterable[torch.Tensor] | None = None) -> nn.Module:
-        """`Space.build(arch)` with the subnet's weights copied in (eval mode).
+        """`Space.build(arch)` with the subnet's weights copied in (eval mode), on the supernet's device.
 
         With `calibration` batches, BatchNorm statistics are re-estimated for this subnet (shared slices
         mix the statistics of every subnet during training); without, they are copied like the weights.
         """
         arch = self.space.validate(arch)
-        model = self.space.build(arch)
+        model = self.space.build(arch).to(next(self.parameters()).device)
         with torch.no_grad():
             tensors = self.subnet_tensors(arch)
             state = {k: v.detach().clone() for k, v in tensors.items()}
@@ -173,9 +173,10 @@ def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Modu
         m.reset_running_stats()
         m.momentum = None  # cumulative moving average
     model.train()
+    device = next(model.parameters()).device
     with torch.no_grad():
         for x in batches:
-            model(x)
+            model(x.to(device))
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
     return model.eval()

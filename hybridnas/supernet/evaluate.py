@@ -13,7 +13,7 @@ from .config import SupernetConfig
 from .elastic import Supernet
 
 
-def accuracy(model: torch.nn.Module, loader, device: str = "cpu") -> float:
+def accuracy(model: torch.nn.Module, loader, device: str | torch.device = "cpu") -> float:
     """Top-1 accuracy (%) of a model over every batch of an EpochLoader's epoch 0."""
     model.eval()
     correct = total = 0
@@ -24,13 +24,33 @@ def accuracy(model: torch.nn.Module, loader, device: str = "cpu") -> float:
     return 100.0 * correct / max(1, total)
 
 
-class SubnetScorer:
-    """Inherited-weight accuracy of any subnet: materialize, recalibrate BatchNorm, evaluate on the test split."""
+def scoring_device(config: SupernetConfig, device: str | None = None) -> torch.device:
+    """`device` if given; else the device the supernet was trained on when this process can use it, else CPU.
 
-    def __init__(self, supernet: Supernet, config: SupernetConfig, test_limit: int | None = None) -> None:
+    A supernet trained on a GPU is still scored on a machine without one (or in a Ray worker that was
+    given no GPU): accuracy does not depend on the device, only the speed does.
+    """
+    if device is not None:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            from ..errors import HybridNASError
+
+            raise HybridNASError(f"device {device!r} asked for, but torch sees no CUDA device here; use 'cpu'")
+        return torch.device(device)
+    return torch.device("cuda" if config.device == "cuda" and torch.cuda.is_available() else "cpu")
+
+
+class SubnetScorer:
+    """Inherited-weight accuracy of any subnet: materialize, recalibrate BatchNorm, evaluate on the test split.
+
+    The supernet is moved to `scoring_device(config, device)`; materialized subnets live there too.
+    """
+
+    def __init__(self, supernet: Supernet, config: SupernetConfig, test_limit: int | None = None,
+                 device: str | None = None) -> None:
         from ..data.loader import EpochLoader
 
-        self.supernet, self.config = supernet, config
+        self.device = scoring_device(config, device)
+        self.supernet, self.config = supernet.to(self.device), config
         classes = supernet.space.num_classes
         self.test = EpochLoader(config.data, "test", config.eval_batch_size, train=False, num_classes=classes,
                                 limit=test_limit)
@@ -38,9 +58,16 @@ class SubnetScorer:
                             num_classes=classes, limit=config.train_limit)
         self.calibration = [x for x, _ in zip((b[0] for b in train.epoch(0)), range(config.calibration_batches))]
 
+    def materialize(self, arch: Arch) -> torch.nn.Module:
+        """The subnet as a static model with inherited weights and recalibrated BatchNorm, on `self.device`."""
+        return self.supernet.materialize(arch, self.calibration if self.calibration else None)
+
+    def accuracy(self, model: torch.nn.Module) -> float:
+        """Test accuracy (%) of a model on `self.device`."""
+        return accuracy(model, self.test, self.device)
+
     def __call__(self, arch: Arch) -> float:
-        model = self.supernet.materialize(arch, self.calibration if self.calibration else None)
-        return accuracy(model, self.test)
+        return self.accuracy(self.materialize(arch))
 
 
 class SupernetEvaluator(Evaluator):

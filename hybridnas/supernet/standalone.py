@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import SupernetConfig
-from .train import _optimizer, _schedule
+from .train import _optimizer, _schedule, training_device
 
 
 def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress: bool = False) -> dict[str, float]:
@@ -19,7 +19,9 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
     from ..data.loader import EpochLoader
     from .evaluate import accuracy
 
+    device = training_device(config)
     torch.manual_seed(config.seed)
+    model = model.to(device)
     train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
                         limit=config.train_limit)
     test = EpochLoader(config.data, "test", config.eval_batch_size, train=False)
@@ -30,8 +32,11 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
         model.train()
         for x, y in tqdm(train.epoch(epoch), total=len(train), disable=not progress, desc=f"epoch {epoch + 1}"):
             optimizer.zero_grad(set_to_none=True)
+            x, y = x.to(device), y.to(device)
             F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing).backward()
             optimizer.step()
             scheduler.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start
-    return {"accuracy": accuracy(model, test), "seconds": seconds}
+    return {"accuracy": accuracy(model, test, device), "seconds": seconds}

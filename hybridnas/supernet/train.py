@@ -50,6 +50,15 @@ def _optimizer(config: SupernetConfig, params) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
+def training_device(config: SupernetConfig) -> torch.device:
+    """The device `config` trains on; 'cuda' on a machine where torch sees none is a HybridNASError."""
+    if config.device == "cuda":
+        if not torch.cuda.is_available():
+            raise HybridNASError("device 'cuda' asked for, but torch sees no CUDA device; use device: cpu")
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def save_atomic(obj: Any, path: Path) -> None:
     """torch.save to a temporary file in the same folder, then rename over `path`."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -83,7 +92,7 @@ def train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, 
     """The training loop every worker runs (rank 0 writes checkpoints and shows progress)."""
     from ..data.loader import EpochLoader
 
-    device = torch.device("cuda", torch.cuda.current_device()) if config.device == "cuda" else torch.device("cpu")
+    device = training_device(config)
     torch.manual_seed(config.seed)
     space = load_space(config.space)
     net = Supernet(space).to(device)
@@ -107,6 +116,8 @@ def train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, 
         scheduler.load_state_dict(state["scheduler"])
         sampler.load_state_dict(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and "cuda_rng" in state:  # dropout and drop-path draw on the GPU's generator
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         start, history = state["epoch"], state["history"]
     from tqdm.auto import tqdm
 
@@ -150,7 +161,8 @@ def train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, 
             save_atomic({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "history": history,
                          "supernet": net.state_dict(), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(),
-                         "torch_rng": torch.get_rng_state()}, path)
+                         "torch_rng": torch.get_rng_state(),
+                         **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})}, path)
     return TrainResult(path, config.epochs, history)
 
 
@@ -172,8 +184,7 @@ def train_supernet(config: SupernetConfig, out: str | Path, *, resume: bool = Fa
         raise HybridNASError(f"{out} already holds a supernet checkpoint; pass --resume to continue it, or another --out")
     if resume and not (out / CHECKPOINT).is_file():
         raise HybridNASError(f"{out} holds no checkpoint to resume")
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise HybridNASError("device 'cuda' asked for, but torch sees no CUDA device; use device: cpu")
+    training_device(config)  # fails before any work on a machine without the asked-for device
     if config.workers == 1:
         return train_loop(config, out, resume, progress)
     return _train_on_ray(config, out, resume, progress)

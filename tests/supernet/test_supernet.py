@@ -236,3 +236,16 @@ def test_cli_train_eval_and_export_with_supernet_weights(shared, tmp_path):
     result = runner.invoke(main, ["supernet", "train", str(tmp_path / "sn.yaml"), "--out", str(tmp_path / "sn"),
                                   "--no-progress"])
     assert result.exit_code == 2 and "--resume" in result.output
+
+
+def test_scoring_device_falls_back_to_cpu_and_refuses_a_missing_gpu(monkeypatch, shared):
+    from hybridnas.supernet.evaluate import scoring_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    trained_on_gpu = config(shared, device="cuda")
+    assert scoring_device(trained_on_gpu).type == "cpu"  # a GPU-trained supernet is still scored without one
+    assert scoring_device(config(shared), "cpu").type == "cpu"
+    with pytest.raises(HybridNASError, match="no CUDA device"):
+        scoring_device(trained_on_gpu, "cuda")
+    with pytest.raises(HybridNASError, match="no CUDA device"):
+        train_supernet(trained_on_gpu, "unused", progress=False)
