@@ -11,6 +11,9 @@ subnet inside the supernet vs its materialized static model.
 
 With `--device cuda` everything (supernet and standalone training, evaluation, step timing) runs on the GPU.
 `--data` points elsewhere where ../shared is not beside the checkout (e.g. on a lent GPU machine).
+`--overhead-only N` prints only the step-overhead measurement, N times (no training, no --out):
+
+    python benchmarks/supernet_ranking.py --device cuda --overhead-only 3
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ def spread_archs(space, n: int, seed: int = 0):
     return [pool[int(q * (len(pool) - 1))] for q in np.linspace(0.02, 0.98, n)]
 
 
-def step_overhead(space, archs, device: str = "cpu", batch: int = 64, steps: int = 8) -> list[float]:
-    """Median train-step time in the supernet / of the materialized static model, per arch."""
+def step_overhead(space, archs, device: str = "cpu", batch: int = 64, steps: int = 8,
+                  static_ms: list[float] | None = None) -> list[float]:
+    """Median train-step time in the supernet / of the materialized static model, per arch (the static
+    model's median step in milliseconds is appended to `static_ms` if given)."""
     net = Supernet(space).to(device).train()
     x = torch.randn(batch, *space.input_shape, device=device)
     y = torch.randint(0, space.num_classes, (batch,), device=device)
@@ -70,19 +75,34 @@ def step_overhead(space, archs, device: str = "cpu", batch: int = 64, steps: int
             static.zero_grad(set_to_none=True)
             F.cross_entropy(static(x), y).backward()
 
-        ratios.append(timed(in_supernet) / timed(alone))
+        static = timed(alone)
+        ratios.append(timed(in_supernet) / static)
+        if static_ms is not None:
+            static_ms.append(1e3 * static)
     return ratios
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--subnets", type=int, default=10)
     ap.add_argument("--train-limit", type=int, default=None)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--data", default=DATA)
+    ap.add_argument("--overhead-only", type=int, default=0, metavar="N")
     args = ap.parse_args()
+    if args.overhead_only:
+        space = load_space("hybrid_cifar")
+        for _ in range(args.overhead_only):
+            static_ms: list[float] = []
+            ratios = step_overhead(space, spread_archs(space, args.subnets)[::3], args.device, static_ms=static_ms)
+            print(f"train-step time in the supernet / materialized static model ({args.device}): "
+                  f"{' '.join(f'{r:.3f}' for r in ratios)}; median {np.median(ratios):.3f}x, max {max(ratios):.3f}x; "
+                  f"static steps {' '.join(f'{ms:.1f}' for ms in static_ms)} ms", flush=True)
+        return
+    if not args.out:
+        ap.error("--out is required (unless --overhead-only)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     space = load_space("hybrid_cifar")

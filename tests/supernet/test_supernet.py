@@ -249,3 +249,18 @@ def test_scoring_device_falls_back_to_cpu_and_refuses_a_missing_gpu(monkeypatch,
         scoring_device(trained_on_gpu, "cuda")
     with pytest.raises(HybridNASError, match="no CUDA device"):
         train_supernet(trained_on_gpu, "unused", progress=False)
+
+
+def test_moved_or_reloaded_supernets_run_on_their_new_tensors(cifar):
+    space, net = cifar
+    arch = space.sample(0)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        before = net(x, arch)
+    copy = Supernet(space).eval()
+    copy(x, arch)  # fills its cache of slot tensors
+    copy.load_state_dict(net.state_dict(), assign=True)  # replaces them
+    with torch.no_grad():
+        assert torch.equal(copy(x, arch), before)
+        copy.double()  # buffers are replaced too
+        assert copy(x.double(), arch).dtype == torch.float64
