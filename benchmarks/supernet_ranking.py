@@ -75,10 +75,10 @@ def step_overhead(space, archs, device: str = "cpu", batch: int = 64, steps: int
             static.zero_grad(set_to_none=True)
             F.cross_entropy(static(x), y).backward()
 
-        static = timed(alone)
-        ratios.append(timed(in_supernet) / static)
+        static_s = timed(alone)
+        ratios.append(timed(in_supernet) / static_s)
         if static_ms is not None:
-            static_ms.append(1e3 * static)
+            static_ms.append(1e3 * static_s)
     return ratios
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import HybridNASError
 from ..search.evaluators import Evaluation, Evaluator
 from ..spaces import Arch, Space
 from .config import SupernetConfig
@@ -32,8 +33,6 @@ def scoring_device(config: SupernetConfig, device: str | None = None) -> torch.d
     """
     if device is not None:
         if device.startswith("cuda") and not torch.cuda.is_available():
-            from ..errors import HybridNASError
-
             raise HybridNASError(f"device {device!r} asked for, but torch sees no CUDA device here; use 'cpu'")
         return torch.device(device)
     return torch.device("cuda" if config.device == "cuda" and torch.cuda.is_available() else "cpu")
@@ -84,8 +83,6 @@ class SupernetEvaluator(Evaluator):
 
         supernet, config = load_supernet(self.checkpoint)
         if supernet.space.name != self.space.name:
-            from ..errors import HybridNASError
-
             raise HybridNASError(f"supernet {self.checkpoint} is of space {supernet.space.name!r}, the search's is "
                                  f"{self.space.name!r}")
         self.scorer = SubnetScorer(supernet, config, self.test_limit)
