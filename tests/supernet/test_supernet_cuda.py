@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 @pytest.fixture
 def deterministic(monkeypatch):
-    """Deterministic GPU kernels: without them two identical runs already differ (by ~7e-3 in a weight here)."""
+    """Deterministic GPU kernels: without them two identical GPU runs already differ in their weights."""
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
               torch.backends.cudnn.benchmark)
