@@ -23,16 +23,14 @@ from hybridnas import load_space
 from hybridnas.proxies import get_proxy, list_proxies, score
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def timed_result(fn):
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def timed(fn) -> float:
+    return timed_result(fn)[0]
 
 
 def main() -> None:

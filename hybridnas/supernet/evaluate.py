@@ -12,6 +12,7 @@ from ..search.evaluators import Evaluation, Evaluator
 from ..spaces import Arch, Space
 from .config import SupernetConfig
 from .elastic import Supernet
+from .train import require_cuda
 
 
 def accuracy(model: torch.nn.Module, loader, device: str | torch.device = "cpu") -> float:
@@ -32,8 +33,7 @@ def scoring_device(config: SupernetConfig, device: str | None = None) -> torch.d
     given no GPU): accuracy does not depend on the device, only the speed does.
     """
     if device is not None:
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise HybridNASError(f"device {device!r} asked for, but torch sees no CUDA device here; use 'cpu'")
+        require_cuda(device)
         return torch.device(device)
     return torch.device("cuda" if config.device == "cuda" and torch.cuda.is_available() else "cpu")
 

@@ -50,13 +50,16 @@ def _optimizer(config: SupernetConfig, params) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
+def require_cuda(device: str) -> None:
+    """A HybridNASError if `device` is a CUDA device and torch sees none here."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise HybridNASError(f"device {device!r} asked for, but torch sees no CUDA device here; use 'cpu'")
+
+
 def training_device(config: SupernetConfig) -> torch.device:
     """The device `config` trains on; 'cuda' on a machine where torch sees none is a HybridNASError."""
-    if config.device == "cuda":
-        if not torch.cuda.is_available():
-            raise HybridNASError("device 'cuda' asked for, but torch sees no CUDA device; use device: cpu")
-        return torch.device("cuda", torch.cuda.current_device())
-    return torch.device("cpu")
+    require_cuda(config.device)
+    return torch.device("cuda", torch.cuda.current_device()) if config.device == "cuda" else torch.device("cpu")
 
 
 def save_atomic(obj: Any, path: Path) -> None:

@@ -258,7 +258,7 @@ def test_moved_or_reloaded_supernets_run_on_their_new_tensors(cifar):
     with torch.no_grad():
         before = net(x, arch)
     copy = Supernet(space).eval()
-    copy(x, arch)  # fills its cache of slot tensors
+    copy(x, arch)  # builds and caches its skeleton of this arch
     copy.load_state_dict(net.state_dict(), assign=True)  # replaces them
     with torch.no_grad():
         assert torch.equal(copy(x, arch), before)

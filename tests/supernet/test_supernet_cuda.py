@@ -1,4 +1,4 @@
-"""Supernet on a GPU: training, exact-enough resume, CPU loading of its checkpoint, materialization, standalone.
+"""Supernet on a GPU: training, bit-exact resume (deterministic kernels), CPU loading of its checkpoint, materialization, standalone.
 
 Skipped without a CUDA device (CI has none); run on a GPU machine with `pytest tests -k cuda`.
 """
