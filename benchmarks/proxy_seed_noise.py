@@ -21,7 +21,7 @@ from hybridnas.proxies import score_many
 from hybridnas.proxies.ensemble import parse_ensemble
 
 SAMPLE = Path(__file__).resolve().parents[1] / "results/benchmarks/proxies_nb201_npz/scored.csv"
-DATA = "npz:../shared/data/cifar10_subset.npz#block=1017"
+DATA = "npz:../shared/data/cifar10_subset.npz"
 ENSEMBLE = "ensemble:jacob_cov+meco+ntk_cond+az_trainability"
 
 

@@ -8,7 +8,7 @@ NCHW memory format (`channels_last=False`) are the baseline for the channels-las
 proxies with their own passes by definition (their own initialisation, input or batch) and GraSP's second-order
 pass (it runs after the loss gradient it shares), bounds "together" from below. Each network is scored once untimed
 first, so whichever path is timed first does not pay for growing the heap. One thread:
-    taskset -c 0 python benchmarks/proxy_speed.py --n 8 --data npz:../shared/data/cifar10_subset.npz#block=1017
+    taskset -c 0 python benchmarks/proxy_speed.py --n 8 --data npz:../shared/data/cifar10_subset.npz
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from hybridnas.supernet import load_supernet_config
 from hybridnas.supernet.standalone import train_standalone
 
 SEED = "w16|w16:conv-k3-r2|w24:conv-k3-r2|w48:conv-k3-r2+attention-h2-r2|w96:attention-h4-r2"
-DATA = "npz:../shared/data/cifar10_subset.npz#block=1017"
+DATA = "npz:../shared/data/cifar10_subset.npz"
 PROXIES = ["ntk_cond", "naswot", "synflow", "zico", "jacob_cov"]
 DIRECTION = {"ntk_cond": "min"}
 

@@ -7,7 +7,7 @@ percentile of its mean 12-epoch test accuracy among the 4,930 distinct networks.
 adds a MACs budget and compares with the true best network under that cap. First score every network
 (long: roughly 0.3-0.5 s each on one core; --out saves as it goes, so rerun the command to resume), then run:
     python -c "from hybridnas import load_space as l; s = l('nasbench201'); print(*map(s.format, s.enumerate()), sep='\n')" > all.txt
-    hybridnas proxies score nasbench201 --archs all.txt --proxies jacob_cov --data 'npz:../shared/data/cifar10_subset.npz#block=1017' --out scores.csv --csv > /dev/null
+    hybridnas proxies score nasbench201 --archs all.txt --proxies jacob_cov --data 'npz:../shared/data/cifar10_subset.npz' --out scores.csv --csv > /dev/null
     python benchmarks/search_quality_nb201.py --scores scores.csv --objective jacob_cov
 """
 

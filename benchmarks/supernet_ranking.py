@@ -34,7 +34,7 @@ from hybridnas.supernet import (SubnetScorer, Supernet, largest_and_smallest, lo
                                 train_supernet)
 from hybridnas.supernet.standalone import train_standalone
 
-DATA = "npz:../shared/data/cifar10_subset.npz#block=1017"
+DATA = "npz:../shared/data/cifar10_subset.npz"
 
 
 def spread_archs(space, n: int, seed: int = 0):

@@ -51,7 +51,7 @@ def test_pipeline_config_errors_name_the_key():
 def test_supernet_stage_reranks_the_front_and_exports_inherited_weights(tmp_path, shared):
     import yaml
 
-    data = f"npz:{shared}/data/cifar10_subset.npz#block=1017"
+    data = f"npz:{shared}/data/cifar10_subset.npz"
     config = load_pipeline_config({**FAST, "scale": {**FAST["scale"], "enabled": False},
                                    "latency": {"enabled": False},
                                    "supernet": {"enabled": True, "top_k": 3, "test_limit": 100, "overrides": {

@@ -19,7 +19,7 @@ from ..errors import HybridNASError
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
-SOURCES_HELP = ("use 'gaussian', 'cifar10:DIR' (a cifar-10-batches-py folder) or 'npz:FILE[#block=N]' "
+SOURCES_HELP = ("use 'gaussian', 'cifar10:DIR' (a cifar-10-batches-py folder) or 'npz:FILE' "
                 "(x_train, y_train, x_test, y_test)")
 
 
@@ -54,14 +54,13 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with path.open("rb") as handle:
         data = _ArrayUnpickler(handle, encoding="bytes").load()
     images = np.asarray(data[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    return images, np.asarray(data[b"labels"], dtype=np.int64)
+    return images, np.asarray(data[b"labels"])
 
 
 @lru_cache(maxsize=4)
 def load_arrays(source: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """uint8 NCHW images and int64 labels of a file-backed source ('cifar10:DIR' or 'npz:FILE')."""
     kind, _, where = source.partition(":")
-    where, _, option = where.partition("#")
     path = Path(where)
     if kind == "npz":
         if not path.is_file():
@@ -74,8 +73,10 @@ def load_arrays(source: str, split: str = "train") -> tuple[np.ndarray, np.ndarr
             x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 4 or x.dtype != np.uint8:
             raise DataSourceError(f"data source {source!r}: x_{split} must be uint8 NCHW, got {x.dtype} {x.shape}")
-        x = _labelled_images(source, split, x, len(y), option)
-        return x, y.astype(np.int64)
+        if len(x) != len(y):
+            raise DataSourceError(f"data source {source!r}: x_{split} has {len(x)} images but y_{split} has "
+                                  f"{len(y)} labels; an npz source needs one label per image")
+        return x, _integer_labels(source, split, y)
     if kind == "cifar10":
         names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
         files = [path / n for n in names if (path / n).is_file()]
@@ -86,30 +87,26 @@ def load_arrays(source: str, split: str = "train") -> tuple[np.ndarray, np.ndarr
             parts = [_read_cifar_batch(f) for f in files]
         except (pickle.UnpicklingError, KeyError, ValueError, EOFError) as exc:
             raise DataSourceError(f"data source {source!r}: not a CIFAR-10 python batch ({exc})") from None
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        images, labels = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        if len(images) != len(labels):
+            raise DataSourceError(f"data source {source!r}: {len(images)} images but {len(labels)} labels in "
+                                  f"{', '.join(f.name for f in files)}; the batch files are damaged")
+        return images, _integer_labels(source, split, labels)
     raise DataSourceError(f"unknown data source {source!r}; {SOURCES_HELP}")
 
 
-def _labelled_images(source: str, split: str, x: np.ndarray, n_labels: int, option: str) -> np.ndarray:
-    """The images the labels belong to. Counts must match, unless `#block=N` says that the labels are the
-    leading records of each block of N images (a subset cut from several batch files)."""
-    if not option:
-        if len(x) != n_labels:
-            raise DataSourceError(
-                f"data source {source!r}: x_{split} has {len(x)} images but y_{split} has {n_labels} labels, so "
-                "they cannot be paired by position. If the labels are the leading records of equal blocks of "
-                "images (a subset cut from several batch files), say the block size: npz:FILE#block=N.")
-        return x
-    key, _, value = option.partition("=")
-    if key != "block" or not value.isdigit() or int(value) <= 0:
-        raise DataSourceError(f"data source {source!r}: unknown option {option!r}; the one option is #block=N")
-    block = int(value)
-    blocks, rest = divmod(len(x), block)
-    per_block, extra = divmod(n_labels, blocks) if blocks else (0, 1)
-    if rest or extra or per_block > block:
-        raise DataSourceError(f"data source {source!r}: {len(x)} images and {n_labels} labels do not split into "
-                              f"blocks of {block} images with the same number of leading labels in each")
-    return x.reshape(blocks, block, *x.shape[1:])[:, :per_block].reshape(-1, *x.shape[1:])
+def _integer_labels(source: str, split: str, y: np.ndarray) -> np.ndarray:
+    """Labels as int64; refuses non-integer, negative or non-finite values instead of folding them."""
+    if y.ndim != 1:
+        raise DataSourceError(f"data source {source!r}: y_{split} must be one label per image, got shape {y.shape}")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise DataSourceError(f"data source {source!r}: y_{split} holds labels that are not whole numbers")
+    elif y.dtype.kind not in "iu":
+        raise DataSourceError(f"data source {source!r}: y_{split} must hold integer labels, got {y.dtype}")
+    if len(y) and y.min() < 0:
+        raise DataSourceError(f"data source {source!r}: y_{split} has a negative label ({int(y.min())})")
+    return y.astype(np.int64)
 
 
 def _normalise(x: torch.Tensor) -> torch.Tensor:
@@ -139,5 +136,8 @@ def get_batch(source: str, batch_size: int, input_shape: tuple[int, int, int], n
     x = _normalise(torch.from_numpy(images[index]).float())
     if tuple(x.shape[2:]) != tuple(input_shape[1:]):
         x = F.interpolate(x, size=input_shape[1:], mode="bilinear", align_corners=False)
-    y = torch.from_numpy(labels[index]) % num_classes
+    if len(labels) and int(labels.max()) >= num_classes:
+        raise DataSourceError(f"data source {source!r} has label {int(labels.max())}, but the space has "
+                              f"{num_classes} classes (labels 0..{num_classes - 1})")
+    y = torch.from_numpy(labels[index])
     return Batch(x, y, source, random_labels=False)

@@ -18,7 +18,7 @@ class SupernetConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     space: str
-    data: str = Field(description="cifar10:DIR or npz:FILE[#block=N]")
+    data: str = Field(description="cifar10:DIR or npz:FILE")
     epochs: int = Field(10, gt=0)
     batch_size: int = Field(64, gt=1)
     sampler: str = "complexity_aware"

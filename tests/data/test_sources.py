@@ -31,31 +31,37 @@ def test_npz_batches_are_normalised_resized_and_seeded(tmp_path):
 
 def test_npz_refuses_images_and_labels_that_do_not_pair(tmp_path):
     write_npz(tmp_path / "odd.npz", 22, 20)
-    with pytest.raises(DataSourceError, match=r"22 images but y_train has 20 labels.*#block=N"):
+    with pytest.raises(DataSourceError, match=r"22 images but y_train has 20 labels; an npz source needs one label"):
         load_arrays(f"npz:{tmp_path / 'odd.npz'}")
 
 
-def test_npz_block_option_keeps_the_leading_labelled_images(tmp_path):
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 255, (2 * 11, 3, 2, 2), dtype=np.uint8)
-    np.savez(tmp_path / "b.npz", x_train=x, y_train=np.arange(20), x_test=x[:11], y_test=np.arange(10))
-    images, labels = load_arrays(f"npz:{tmp_path / 'b.npz'}#block=11")
-    np.testing.assert_array_equal(images, np.concatenate([x[:10], x[11:21]]))
-    assert len(labels) == 20
-    with pytest.raises(DataSourceError, match="do not split into blocks of 7"):
-        load_arrays(f"npz:{tmp_path / 'b.npz'}#block=7")
-    with pytest.raises(DataSourceError, match="the one option is #block=N"):
-        load_arrays(f"npz:{tmp_path / 'b.npz'}#blocks=11")
+@pytest.mark.parametrize("labels, message", [
+    ([0, 1, -5, 2], "negative label"),
+    ([0.0, 1.0, float("nan"), 2.0], "not whole numbers"),
+    ([0.5, 1.0, 2.0, 3.0], "not whole numbers"),
+    (["a", "b", "c", "d"], "must hold integer labels"),
+])
+def test_npz_refuses_labels_that_are_not_class_indices(tmp_path, labels, message):
+    x = np.zeros((4, 3, 2, 2), dtype=np.uint8)
+    np.savez(tmp_path / "l.npz", x_train=x, y_train=np.array(labels), x_test=x, y_test=np.arange(4))
+    with pytest.raises(DataSourceError, match=message):
+        load_arrays(f"npz:{tmp_path / 'l.npz'}")
 
 
-def test_shared_cifar_subset_pairs_with_block_1017(shared):
+def test_labels_past_the_space_classes_are_refused_not_folded(tmp_path):
+    x = np.zeros((4, 3, 2, 2), dtype=np.uint8)
+    np.savez(tmp_path / "big.npz", x_train=x, y_train=np.array([0, 1, 999, 2]), x_test=x, y_test=np.arange(4))
+    with pytest.raises(DataSourceError, match=r"label 999, but the space has 10 classes \(labels 0..9\)"):
+        get_batch(f"npz:{tmp_path / 'big.npz'}", 2, (3, 2, 2), 10)
+
+
+def test_shared_cifar_subset_pairs_every_image_with_its_label(shared):
     source = f"npz:{shared / 'data' / 'cifar10_subset.npz'}"
-    with pytest.raises(DataSourceError, match="5085 images but y_train has 5000 labels"):
-        load_arrays(source)
-    x, y = load_arrays(source + "#block=1017")
-    assert x.shape == (5000, 3, 32, 32) and y.shape == (5000,)
-    xt, yt = load_arrays(source + "#block=1017", "test")
-    assert xt.shape == (1000, 3, 32, 32) and yt.shape == (1000,)
+    x, y = load_arrays(source)
+    assert x.shape == (5085, 3, 32, 32) and y.shape == (5085,)
+    assert set(np.unique(y)) == set(range(10))
+    xt, yt = load_arrays(source, "test")
+    assert xt.shape == (1017, 3, 32, 32) and yt.shape == (1017,)
 
 
 def test_cifar10_python_batches(tmp_path):

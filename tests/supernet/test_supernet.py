@@ -8,7 +8,7 @@ from hybridnas import HybridNASError, load_space
 from hybridnas.supernet import (Supernet, largest_and_smallest, list_samplers, load_supernet_config, make_sampler,
                                 train_supernet)
 
-DATA = "npz:{shared}/data/cifar10_subset.npz#block=1017"
+DATA = "npz:{shared}/data/cifar10_subset.npz"
 
 
 @pytest.fixture(scope="module")
