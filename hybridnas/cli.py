@@ -152,10 +152,12 @@ def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: 
 @click.option("--data", default="gaussian", show_default=True, help="gaussian | cifar10:DIR | npz:FILE")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=64, show_default=True)
+@click.option("--distinct", is_flag=True, help="One row per distinct network (isomorphic cells score alike).")
+@click.option("--split", default="", help="K/N: only networks in fold K of N, so two samples can be disjoint.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (resumable).")
 @_user_errors
 def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, names: str | None, data: str,
-                  seed: int, batch_size: int, out: str) -> None:
+                  seed: int, batch_size: int, distinct: bool, split: str, out: str) -> None:
     """Rank correlation of proxies with ground truth: Kendall, Spearman, top-10% precision, nDCG@10, s/arch."""
     from .proxies.bench import BenchConfig, run_bench
 
@@ -166,7 +168,7 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
     if note:
         click.echo(note, err=True)
     config = BenchConfig(s.name, ground_truth, [t.strip() for t in target.split(",")], count, _proxy_names(names),
-                         data, seed, batch_size)
+                         data, seed, batch_size, distinct, split)
     table = run_bench(s, config, out)
     click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     click.echo(f"written: {out}/correlation.csv, {out}/scored.csv")
@@ -256,7 +258,7 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
 @main.command("pareto")
 @click.argument("run")
 @click.option("--objectives", default=None, help="e.g. naswot:max,macs:min (default: the run's objectives).")
-@click.option("--where", default=None, help="A pandas query over the run's columns, e.g. 'macs < 50e6'.")
+@click.option("--where", default=None, help="A filter over the run's columns, e.g. 'macs < 50M and naswot > 0' (and/or/not, parentheses).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV output.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @click.option("--plot", "plot_file", default=None, help="Write a PNG of every point and the front.")

@@ -67,6 +67,37 @@ class BenchConfig:
     data: str
     seed: int
     batch_size: int = DEFAULT_BATCH
+    distinct: bool = False  # one row per distinct network (isomorphic cells share scores)
+    split: str = ""  # 'K/N': only networks in fold K of N (by id), so samples with other K are disjoint
+
+
+def parse_split(split: str) -> tuple[int, int] | None:
+    """'K/N' -> (K, N) with 0 <= K < N; '' -> None."""
+    if not split:
+        return None
+    k, _, n = split.partition("/")
+    if not (k.isdigit() and n.isdigit()) or not 0 <= int(k) < int(n):
+        raise HybridNASError(f"--split {split!r}: write K/N with 0 <= K < N, e.g. 0/2 (choose) and 1/2 (report)")
+    return int(k), int(n)
+
+
+def in_fold(arch_id: str, fold: tuple[int, int]) -> bool:
+    """Whether a network (by its hex id) falls into fold K of N; stable across runs and machines."""
+    return int(arch_id, 16) % fold[1] == fold[0]
+
+
+def sample_rows(space: Space, table: pd.DataFrame, config: BenchConfig) -> pd.DataFrame:
+    """The rows a bench scores: seeded, optionally one per distinct network and from one fold of networks."""
+    rows = table.assign(id=[space.parse(a).id for a in table["arch"]])
+    fold = parse_split(config.split)
+    if fold:
+        rows = rows[[in_fold(i, fold) for i in rows["id"]]]
+    if config.distinct:
+        rows = rows.sample(frac=1.0, random_state=config.seed).drop_duplicates("id")
+    if config.n > len(rows):
+        raise HybridNASError(f"--n {config.n} is more than the {len(rows)} rows (or networks) of "
+                             f"{config.ground_truth} left by --split/--distinct")
+    return rows.sample(n=config.n, random_state=config.seed).reset_index(drop=True)
 
 
 def read_ground_truth(path: str | Path, targets: Sequence[str]) -> pd.DataFrame:
@@ -86,14 +117,12 @@ def run_bench(space: Space, config: BenchConfig, out: str | Path, progress: bool
     out = Path(out)
     singles, ensembles = expand(config.proxies)
     table = read_ground_truth(config.ground_truth, config.targets)
-    if config.n > len(table):
-        raise HybridNASError(f"--n {config.n} is more than the {len(table)} rows of {config.ground_truth}")
-    rows = table.sample(n=config.n, random_state=config.seed).reset_index(drop=True)
-    rows["id"] = [space.parse(a).id for a in rows["arch"]]
+    rows = sample_rows(space, table, config)
     scores_path, key_path = out / "scores.csv", out / "scoring.json"
     # what the scores depend on: targets and ensembles can change without rescoring
     key = {"space": config.space, "ground_truth": str(config.ground_truth), "n": config.n, "data": config.data,
-           "seed": config.seed, "batch_size": config.batch_size, "proxies": sorted(singles)}
+           "seed": config.seed, "batch_size": config.batch_size, "proxies": sorted(singles),
+           "distinct": config.distinct, "split": config.split}
     done = pd.DataFrame()
     if scores_path.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
         done = pd.read_csv(scores_path, dtype={"id": str})

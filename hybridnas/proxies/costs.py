@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .context import ProxyContext, ProxyError
+from .context import ProxyContext, ProxyError, prunable_layers
 from .registry import register_proxy
 
 
@@ -20,3 +20,9 @@ def macs(ctx: ProxyContext) -> float:
     if ctx.cost is None:
         raise ProxyError("macs needs an architecture of a space (the analytic cost model)")
     return float(ctx.cost.macs)
+
+
+@register_proxy("trainable_layers", needs_data=False, paper="baseline (Týbl & Neumann, CVPR 2025: the count of layers)")
+def trainable_layers(ctx: ProxyContext) -> float:
+    """Number of conv and linear layers in the built network."""
+    return float(len(prunable_layers(ctx.model)))

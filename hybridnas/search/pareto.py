@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import HybridNASError
 from .config import Objective
 from .store import RunStore
+from .where import apply_where
 
 
 def parse_objectives(text: str | Sequence[str | Objective]) -> list[Objective]:
@@ -87,14 +88,8 @@ def run_objectives(run: str | Path) -> list[Objective]:
 
 
 def filtered(frame: pd.DataFrame, where: str | None) -> pd.DataFrame:
-    """Rows matching a pandas query expression such as 'macs < 50e6'."""
-    if not where:
-        return frame
-    try:
-        return frame.query(where)
-    except (SyntaxError, ValueError, KeyError, NameError, TypeError) as exc:
-        raise HybridNASError(f"--where {where!r}: {exc}; columns: {list(frame.columns)} "
-                                 "(quote names with symbols in backticks, e.g. `ensemble:naswot+zico` > 0)") from None
+    """Rows matching a `--where` filter such as 'macs < 50M and naswot > 0' (see `where.py`; never eval'd)."""
+    return apply_where(frame, where)
 
 
 def plot(run: str | Path, objectives: Sequence[Objective], path: str | Path, where: str | None = None) -> Path:

@@ -16,3 +16,9 @@ TINY = {
 @pytest.fixture(scope="session")
 def tiny():
     return load_space(TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny10():
+    """The tiny space with CIFAR-10's ten classes, for tests on the shared real images."""
+    return load_space({**TINY, "name": "tiny10", "num_classes": 10})

@@ -150,9 +150,9 @@ def test_unknown_proxy_lists_the_registered_ones(tiny):
         score(tiny.sample(0), ["nasbot"], space=tiny)
 
 
-def test_real_images_work_with_the_shared_subset(tiny, shared):
+def test_real_images_work_with_the_shared_subset(tiny10, shared):
     source = f"npz:{shared / 'data' / 'cifar10_subset.npz'}"
-    result = score(tiny.sample(0), ["naswot", "grad_norm"], source, space=tiny, batch_size=8)
+    result = score(tiny10.sample(0), ["naswot", "grad_norm"], source, space=tiny10, batch_size=8)
     assert set(result.values) == {"naswot", "grad_norm"}
 
 
@@ -169,14 +169,14 @@ def test_synflow_turns_norm_layers_off_and_keeps_the_model_intact(tiny):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
-def test_random_labels_are_reported(tiny, shared):
+def test_random_labels_are_reported(tiny10, shared):
     from hybridnas.proxies.engine import random_label_note
 
-    arch = tiny.sample(0)
-    assert score(arch, ["grad_norm"], "gaussian", space=tiny, batch_size=8).random_labels
-    assert not score(arch, ["naswot"], "gaussian", space=tiny, batch_size=8).random_labels
+    arch = tiny10.sample(0)
+    assert score(arch, ["grad_norm"], "gaussian", space=tiny10, batch_size=8).random_labels
+    assert not score(arch, ["naswot"], "gaussian", space=tiny10, batch_size=8).random_labels
     real = f"npz:{shared / 'data' / 'cifar10_subset.npz'}"
-    assert not score(arch, ["grad_norm"], real, space=tiny, batch_size=8).random_labels
+    assert not score(arch, ["grad_norm"], real, space=tiny10, batch_size=8).random_labels
     assert "grad_norm" in random_label_note(["grad_norm", "naswot"], "gaussian")
     assert random_label_note(["grad_norm"], real) is None
 
