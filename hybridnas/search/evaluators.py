@@ -74,8 +74,12 @@ class ProxyEvaluator(Evaluator):
         from ..proxies import score
 
         start = time.perf_counter()
-        result = score(arch, self.proxies, self.data, self.seed, space=self.space, batch_size=self.batch_size,
-                       batch=self.batch)
+        try:
+            result = score(arch, self.proxies, self.data, self.seed, space=self.space, batch_size=self.batch_size,
+                           batch=self.batch)
+        except (MemoryError, RuntimeError, HybridNASError) as exc:  # this one network cannot be built or run
+            reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
+            return Evaluation(errors={"build": reason}, seconds=time.perf_counter() - start)
         return Evaluation(dict(result.values), dict(result.errors), time.perf_counter() - start)
 
 

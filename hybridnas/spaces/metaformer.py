@@ -47,6 +47,9 @@ class StageRules:
         return dim == "mlp_ratio" or dim in get_mixer(mixer).uses
 
 
+from .schema import MAX_STAGE_DEPTH as MAX_SCALED_DEPTH  # blocks a stage marked `scalable` may grow to
+
+
 def _num(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() else value
@@ -272,7 +275,9 @@ class MetaFormerSpace(MetaFormerParams, Space):
         if not sep or not head.startswith("w") or not head[1:].isdigit():
             raise ArchError(f"space {self.name!r}: stage {i} {piece!r}: expected w<width>:<blocks>, "
                             "e.g. w64:conv-k3-r4*2+attention-h2-r4")
-        blocks = []
+        blocks: list[dict] = []
+        depth = self.stages[i].config.depth if i < len(self.stages) else None
+        max_blocks = MAX_SCALED_DEPTH if depth is None or depth.scalable else max(depth.values)
         for token in filter(None, body.split("+")):
             match = _BLOCK.match(token)
             if not match:
@@ -285,7 +290,11 @@ class MetaFormerSpace(MetaFormerParams, Space):
                     block[dim] = _num(item[1:])
                 except ValueError:
                     raise ArchError(f"space {self.name!r}: stage {i} block {token!r}: bad number {item!r}") from None
-            blocks.extend(dict(block) for _ in range(int(match.group(3) or 1)))
+            repeat = int(match.group(3) or 1)
+            if len(blocks) + repeat > max_blocks:  # checked before anything is built: '*99999999999' is 13 bytes
+                raise ArchError(f"space {self.name!r}: stage {i} {piece[:80]!r} has more than {max_blocks} blocks; "
+                                f"stages[{i}].depth allows at most {max_blocks}")
+            blocks.extend(dict(block) for _ in range(repeat))
         return {"width": int(head[1:]), "blocks": blocks}
 
     # ---- graph ---------------------------------------------------------------------------------------

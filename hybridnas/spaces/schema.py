@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from .values import Param, parse_quantity, to_param
 
+MAX_STAGE_DEPTH = 1024  # declared blocks per stage; layouts are expanded for every declared depth
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -104,6 +105,13 @@ class Stage(Strict):
     layout: StrParam
     mlp_ratio: FloatParam = Param((4,))
     heads: IntParam = Param((1,))
+
+    @field_validator("depth")
+    @classmethod
+    def _bounded_depth(cls, value: Param) -> Param:
+        if max(value.values) > MAX_STAGE_DEPTH:
+            raise ValueError(f"a stage may have at most {MAX_STAGE_DEPTH} blocks, got {max(value.values)}")
+        return value
     kernel: IntParam = Param((3,))
     downsample: Downsample = Downsample()
     per_block: list[Literal["mlp_ratio", "heads", "kernel"]] = []

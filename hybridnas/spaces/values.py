@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+MAX_RANGE_VALUES = 10_000  # a range is enumerated when a space loads; more values than this is a mistake
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]?)\s*$")
 
@@ -89,6 +90,9 @@ def to_param(raw: Any, kind: type = int) -> Param:
         if step <= 0 or hi < lo:
             raise ValueError(f"'range' needs lo <= hi and step > 0, got range {list(bounds)!r} step {step!r}")
         count = int(round((hi - lo) / step)) + 1
+        if count > MAX_RANGE_VALUES:
+            raise ValueError(f"'range' {list(bounds)!r} with step {step!r} has {count} values; a searchable value "
+                             f"may have at most {MAX_RANGE_VALUES} (raise the step or narrow the range)")
         values = tuple(kind(lo + i * step) for i in range(count) if lo + i * step <= hi + 1e-9)
         return Param(values, scalable)
     raise ValueError(f"expected {forms}; got keys {sorted(keys)}")
