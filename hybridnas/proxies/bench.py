@@ -119,13 +119,17 @@ def run_bench(space: Space, config: BenchConfig, out: str | Path, progress: bool
     table = read_ground_truth(config.ground_truth, config.targets)
     rows = sample_rows(space, table, config)
     scores_path, key_path = out / "scores.csv", out / "scoring.json"
-    # what the scores depend on: targets and ensembles can change without rescoring
-    key = {"space": config.space, "ground_truth": str(config.ground_truth), "n": config.n, "data": config.data,
+    # what the scores depend on: targets, ensembles and n can change without rescoring (a smaller n takes
+    # the leading rows of the same seeded order, so every network it needs is already scored)
+    key = {"space": config.space, "ground_truth": str(config.ground_truth), "data": config.data,
            "seed": config.seed, "batch_size": config.batch_size, "proxies": sorted(singles),
            "distinct": config.distinct, "split": config.split}
     done = pd.DataFrame()
-    if scores_path.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
-        done = pd.read_csv(scores_path, dtype={"id": str})
+    if scores_path.is_file() and key_path.is_file():
+        previous = json.loads(key_path.read_text())
+        previous.pop("n", None)  # written by versions that keyed on n
+        if previous == key:
+            done = pd.read_csv(scores_path, dtype={"id": str})
     atomic_write_text(key_path, json.dumps(key, indent=1))
     atomic_write_text(out / "config.json", json.dumps(vars(config), indent=1))
     records = done.to_dict("records")

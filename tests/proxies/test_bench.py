@@ -65,3 +65,26 @@ def test_ground_truth_errors(gt, tmp_path):
         run_bench(space, BenchConfig(space.name, str(path), ["top1"], 4, ["params"], "gaussian", 0), tmp_path)
     with pytest.raises(HybridNASError, match="more than the 30 rows"):
         run_bench(space, BenchConfig(space.name, str(path), ["acc"], 99, ["params"], "gaussian", 0), tmp_path)
+
+
+def test_a_smaller_n_reuses_the_scores_of_a_larger_one(gt, tmp_path, monkeypatch):
+    space, path = gt
+    config = BenchConfig(space.name, str(path), ["acc"], 12, ["params", "synflow"], "gaussian", 0, 8, distinct=True)
+    run_bench(space, config, tmp_path / "out", progress=False)
+    monkeypatch.setattr(bench, "score", lambda *a, **k: (_ for _ in ()).throw(AssertionError("scored again")))
+    config.n = 5  # the leading rows of the same seeded order
+    small = pd.read_csv(tmp_path / "out" / "scored.csv")
+    run_bench(space, config, tmp_path / "out", progress=False)
+    assert list(pd.read_csv(tmp_path / "out" / "scored.csv")["arch"]) == list(small["arch"][:5])
+
+
+def test_split_folds_are_disjoint_and_distinct_rows_are_distinct_networks(gt):
+    space, path = gt
+    table = bench.read_ground_truth(path, ["acc"])
+    table = pd.concat([table, table.head(5)])  # repeated networks
+    folds = [bench.sample_rows(space, table, BenchConfig(space.name, str(path), ["acc"], 8, [], "gaussian", k, 8,
+                                                         distinct=True, split=f"{k}/2")) for k in (0, 1)]
+    assert not set(folds[0]["id"]) & set(folds[1]["id"])
+    assert all(f["id"].is_unique for f in folds)
+    with pytest.raises(HybridNASError, match="write K/N with 0 <= K < N"):
+        bench.parse_split("2/2")

@@ -115,8 +115,10 @@ def test_metaformer_identity_layout_is_elastic_depth():
     one = "|".join([base[0], "w16:conv-k3-r2", *base[2:]])
     assert space.parse(one).genes["stages"][0]["blocks"][0]["mixer"] == "conv"
     assert space.parse("|".join([base[0], "w16:", *base[2:]])).genes["stages"][0]["blocks"] == ()
-    with pytest.raises(ArchError, match="fit no layout"):
+    with pytest.raises(ArchError, match=r"more than 3 blocks; stages\[0\].depth allows at most 3"):
         space.parse("|".join([base[0], "w16:conv-k3-r2*4", *base[2:]]))
+    with pytest.raises(ArchError, match="is not allowed; allowed: \\['conv', 'identity'\\]"):
+        space.parse("|".join([base[0], "w16:attention-h2-r2", *base[2:]]))
 
 
 def test_metaformer_stage_shared_dims_must_agree(cifar):
