@@ -3,7 +3,8 @@
 Within a population, each member's scores are ranked (1 = worst, N = best, respecting each proxy's
 orientation) and the ensemble is sum_i w_i * log(rank_i / N), AZ-NAS's aggregation (weights 1 by default).
 Scores from different populations are comparable after `fit_reference`: ranks are then replaced by
-each value's percentile in a fixed reference population (e.g. a seeded sample of the space).
+each value's percentile in a fixed reference population (e.g. a seeded sample of the space), interpolated
+so that no two different values tie (`reference_percentile`).
 """
 
 from __future__ import annotations
@@ -50,13 +51,35 @@ class Ensemble:
                 raise HybridNASError(f"{self.name}: member proxy {member!r} was not computed")
             values = self._oriented(member, frame[member]).fillna(-np.inf)  # a failed proxy ranks last
             if self.reference:
-                ref = self.reference[member]
-                frac = (np.searchsorted(ref, values.to_numpy(), side="right") + 0.5) / (len(ref) + 1.0)
-                total += weight * np.log(np.clip(frac, 1e-9, 1.0))
+                total += weight * np.log(np.clip(reference_percentile(self.reference[member], values.to_numpy()),
+                                                 1e-300, 1.0))
             else:
                 ranks = values.rank(method="average")
                 total += weight * np.log(ranks / len(values))
         return total
+
+
+def reference_percentile(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's percentile in a sorted reference sample, strictly increasing in the value.
+
+    Between reference points the empirical CDF (plotting positions (i + 0.5) / (n + 1)) is interpolated
+    linearly; past either end it decays exponentially with the reference's spread as the scale, so values
+    beyond the reference still rank against each other instead of tying (a search's best networks are
+    usually better than every member of a small reference sample). -inf (a failed score) maps to 0.
+    """
+    ref = np.asarray(reference, dtype=float)
+    values = np.asarray(values, dtype=float)
+    n = len(ref)
+    if n == 0:
+        return np.full(values.shape, 0.5)
+    positions = (np.arange(n) + 0.5) / (n + 1.0)
+    spread = float(np.subtract(*np.percentile(ref, [75, 25]))) or float(np.ptp(ref)) or 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        inside = np.interp(values, ref, positions) if n > 1 else np.full(values.shape, positions[0])
+        above = 1.0 - (1.0 - positions[-1]) * np.exp(-(values - ref[-1]) / spread)
+        below = positions[0] * np.exp((values - ref[0]) / spread)
+    frac = np.where(values > ref[-1], above, np.where(values < ref[0], below, inside))
+    return np.where(np.isneginf(values), 0.0, np.nan_to_num(frac, nan=0.0))
 
 
 def parse_ensemble(name: str) -> Ensemble:

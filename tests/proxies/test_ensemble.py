@@ -43,3 +43,16 @@ def test_score_many_adds_ensemble_columns(tiny):
     frame = score_many(tiny, archs, ["params", "ensemble:naswot+synflow"], batch_size=8)
     assert {"params", "naswot", "synflow", "ensemble:naswot+synflow", "errors", "seconds"} <= set(frame.columns)
     assert frame["ensemble:naswot+synflow"].notna().all()
+
+
+def test_reference_percentiles_are_continuous_and_never_tie_past_the_reference():
+    import numpy as np
+
+    from hybridnas.proxies.ensemble import reference_percentile
+
+    ref = np.sort(np.random.default_rng(0).normal(size=16))
+    values = np.linspace(-10, 10, 2001)
+    frac = reference_percentile(ref, values)
+    assert np.all(np.diff(frac) > 0) and frac.min() > 0 and frac.max() < 1
+    assert reference_percentile(ref, ref) == pytest.approx((np.arange(16) + 0.5) / 17)
+    assert reference_percentile(ref, np.array([-np.inf]))[0] == 0.0
