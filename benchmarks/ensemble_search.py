@@ -1,84 +1,113 @@
-"""Which rank ensemble of the scored proxies ranks NAS-Bench-201 best, chosen on one sample, checked on another.
+"""Choose a training-free ranking on one NAS-Bench-201 sample, report it on a disjoint one (200-epoch truth).
 
-Reads the committed `hybridnas proxies bench` outputs (results/benchmarks/proxies_nb201_npz/scored.csv,
-seed 0, all 18 proxies; proxies_nb201_npz_seed1/scored.csv, a fresh sample with 8 of them;
-proxies_nb201_npz_n1000/scored.csv, seed 2, 1000 rows with the same 8) and
-1. tries every equal-weight ensemble of 2 to 5 proxies on the seed-0 sample (Kendall tau, CIFAR-10);
-2. tries weights {0, 0.5, 1, 2} for the proxies the seed-1 sample has, chosen on seed 0, reported on
-   seed 1 and on the 1000-row seed-2 sample too, so a weighting that only fits one sample shows, and
-   the best the grid can do when chosen on the seed-2 sample itself;
-3. prints how well the 12-epoch ground truth agrees with itself (cifar10-val vs cifar10-test, two
-   training runs of each network): a ceiling no proxy is expected to pass.
-Ensembles are scored with hybridnas's own `Ensemble` (sum of weighted log-ranks).
-    python benchmarks/ensemble_search.py
+Reads two `hybridnas proxies bench --distinct` outputs whose networks are disjoint (`--split 0/2` to choose,
+`--split 1/2` to report; each row a distinct network, ground truth the 200-epoch test accuracy):
+1. Kendall tau of every single proxy on the choice sample (CIFAR-10);
+2. every equal-weight rank ensemble of 2-4 proxies (sum of log-ranks, AZ-NAS's aggregation), best 10;
+3. a weight grid over the members of the best three ensembles; the best weighting is the choice;
+4. the choice, the best equal-weight ensemble and reference rankings on the report sample, for CIFAR-10,
+   CIFAR-100 and ImageNet16-120 (200-epoch), and CIFAR-10 after 12 epochs, with Kendall tau, Spearman
+   rho, top-10% precision and nDCG@10.
+Nothing on the report sample feeds any choice.
+    python benchmarks/ensemble_search.py --choose results/benchmarks/nb201_200ep_choose \
+        --report results/benchmarks/nb201_200ep_report
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hybridnas.proxies import get_proxy
+from hybridnas.proxies import get_proxy, list_proxies
+from hybridnas.proxies.bench import rank_metrics
 from hybridnas.proxies.ensemble import parse_ensemble
 
-RESULTS = Path("results/benchmarks")
-GROUND_TRUTH = Path("../shared/benchmarks/nasbench201_12epoch.csv.gz")
 TARGET = "cifar10-test"
-WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+REPORT_TARGETS = ("cifar10-test", "cifar100-test", "imagenet16-120-test", "cifar10-test@12ep")
+GROUND_TRUTH_12 = Path("../shared/benchmarks/nasbench201_12epoch.csv.gz")
+GRID = (0.5, 1.0, 1.5, 2.0)
+REFERENCES = ("params", "ensemble:naswot+synflow+zico", "ensemble:jacob_cov+meco+params")
 
 
-def tau(frame: pd.DataFrame, weights: dict[str, float]) -> float:
-    """Kendall tau of the weighted ensemble with the target over the rows of `frame`."""
-    name = "ensemble:" + label(weights)
-    return float(stats.kendalltau(parse_ensemble(name).score(frame), frame[TARGET]).statistic)
+def ensemble_name(weights: dict[str, float]) -> str:
+    return "ensemble:" + "+".join(m if w == 1 else f"{m}*{w:g}" for m, w in weights.items())
 
 
-def label(weights: dict[str, float]) -> str:
-    return "+".join(f"{m}*{w:g}" for m, w in weights.items() if w > 0)
+def ranking(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Scores oriented so that higher predicts better (an ensemble ranks within `frame`)."""
+    if name.startswith("ensemble:"):
+        return parse_ensemble(name).score(frame)
+    return frame[name] * (1.0 if get_proxy(name).higher_is_better else -1.0)
 
 
-def sign(proxy: str) -> float:
-    return 1.0 if get_proxy(proxy).higher_is_better else -1.0
+def tau(frame: pd.DataFrame, name: str, target: str = TARGET) -> float:
+    return float(stats.kendalltau(ranking(frame, name), frame[target], nan_policy="omit").statistic)
+
+
+def load(folder: Path) -> pd.DataFrame:
+    frame = pd.read_csv(folder / "scored.csv", dtype={"id": str})
+    low = pd.read_csv(GROUND_TRUTH_12, usecols=["index", "cifar10-test"]).rename(
+        columns={"cifar10-test": "cifar10-test@12ep"})
+    return frame.merge(low, on="index", how="left")
 
 
 def main() -> None:
-    seed0 = pd.read_csv(RESULTS / "proxies_nb201_npz" / "scored.csv")
-    seed1 = pd.read_csv(RESULTS / "proxies_nb201_npz_seed1" / "scored.csv")
-    large = pd.read_csv(RESULTS / "proxies_nb201_npz_n1000" / "scored.csv")
-    everything = sorted(c.removeprefix("sec_") for c in seed0 if c.startswith("sec_") and c != "sec_build")
-    shared = [p for p in everything if p in seed1]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--choose", type=Path, required=True, help="bench folder of the choice sample")
+    parser.add_argument("--report", type=Path, required=True, help="bench folder of the disjoint report sample")
+    parser.add_argument("--max-members", type=int, default=4)
+    args = parser.parse_args()
+    choose, report = load(args.choose), load(args.report)
+    assert not set(choose["id"]) & set(report["id"]), "the two samples share networks"
+    candidates = [p for p in list_proxies() if p in choose and p in report and choose[p].notna().mean() > 0.9]
 
-    print(f"1. equal-weight ensembles of 2-5 of {len(everything)} proxies, seed-0 sample ({len(seed0)} networks), "
-          f"Kendall tau with {TARGET}; the best 5:")
-    equal = [(tau(seed0, dict.fromkeys(members, 1.0)), members)
-             for k in range(2, 6) for members in itertools.combinations(everything, k)]
-    for value, members in sorted(equal, reverse=True)[:5]:
+    print(f"choice sample: {len(choose)} distinct networks ({args.choose}); report sample: {len(report)} "
+          f"({args.report}); no network in both")
+    print(f"\n1. single proxies on the choice sample, Kendall tau with {TARGET} (200 epochs):")
+    for value, name in sorted(((tau(choose, p), p) for p in candidates), reverse=True):
+        print(f"   {value:+.3f}  {name}")
+
+    print(f"\n2. equal-weight ensembles of 2-{args.max_members} of {len(candidates)} proxies, best 10:")
+    equal = sorted(((tau(choose, ensemble_name(dict.fromkeys(m, 1.0))), m)
+                    for k in range(2, args.max_members + 1) for m in itertools.combinations(candidates, k)),
+                   reverse=True)
+    for value, members in equal[:10]:
         print(f"   {value:.3f}  {'+'.join(members)}")
-    single = max((sign(p) * float(stats.kendalltau(seed0[p], seed0[TARGET], nan_policy="omit").statistic), p)
-                 for p in everything)
-    print(f"   best single proxy: {single[1]} {single[0]:.3f}")
 
-    print(f"\n2. weights {WEIGHTS} over {'+'.join(shared)}, chosen on seed 0; the best 5, with seed 1 "
-          f"and seed 2 ({len(large)} rows):")
-    weighted = []
-    for combo in itertools.product(WEIGHTS, repeat=len(shared)):
-        if sum(w > 0 for w in combo) >= 2:
-            weights = dict(zip(shared, combo))
-            weighted.append((tau(seed0, weights), weights, tau(large, weights)))
-    for value, weights, value_large in sorted(weighted, key=lambda item: -item[0])[:5]:
-        print(f"   seed 0 {value:.3f}  seed 1 {tau(seed1, weights):.3f}  seed 2 {value_large:.3f}  {label(weights)}")
-    _, weights, value_large = max(weighted, key=lambda item: item[2])
-    print(f"   the best weighting chosen on seed 2 itself (an in-sample ceiling for this grid): "
-          f"{value_large:.3f}  {label(weights)}")
+    print(f"\n3. weights {GRID} over the members of the best three ensembles, best 5:")
+    weighted = {}
+    for _, members in equal[:3]:
+        for combo in itertools.product(GRID, repeat=len(members)):
+            if min(combo) == 1.0:  # one member at weight 1 fixes the scale
+                weights = dict(zip(members, combo))
+                weighted[ensemble_name(weights)] = tau(choose, ensemble_name(weights))
+    best = sorted(weighted.items(), key=lambda item: -item[1])
+    for name, value in best[:5]:
+        print(f"   {value:.3f}  {name}")
+    chosen, best_equal = best[0][0], ensemble_name(dict.fromkeys(equal[0][1], 1.0))
 
-    truth = pd.read_csv(GROUND_TRUTH)
-    ceiling = float(stats.kendalltau(truth["cifar10-val"], truth[TARGET]).statistic)
-    print(f"\n3. the ground truth against itself: Kendall tau of cifar10-val vs {TARGET} over all "
-          f"{len(truth)} cells: {ceiling:.3f}")
+    print("\n4. on the report sample (chosen above, never fitted here): kendall / spearman / top-10% / nDCG@10")
+    rows = []
+    for label, name in [("chosen (weighted)", chosen), ("best equal-weight", best_equal),
+                        *[("reference", r) for r in REFERENCES]]:
+        members = parse_ensemble(name).members if name.startswith("ensemble:") else [name]
+        if not all(m in report for m in members):
+            continue
+        for target in REPORT_TARGETS:
+            metrics = rank_metrics(ranking(report, name), report[target])
+            rows.append({"what": label, "ranking": name, "target": target, **metrics})
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    seconds = sum(report[f"sec_{m}"].mean() for m in parse_ensemble(chosen).members if f"sec_{m}" in report)
+    print(f"\nchosen: {chosen}; its members took {seconds:.2f} s per network in this bench "
+          "(one thread, beside another scoring job; benchmarks/proxy_speed.py times it alone)")
 
 
 if __name__ == "__main__":
+    np.seterr(all="ignore")
     main()

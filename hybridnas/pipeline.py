@@ -201,7 +201,8 @@ def _export(space, seed_arch: str, family, folder: Path, tables: list, config: P
     seed = grown.parse(seed_arch)
     usable = [t for t in tables if not t.missing(grown, seed)]
     export_arch(grown if scorer is None else space, seed, folder / "members" / "seed", latency_tables=usable,
-                provenance={"pipeline": config.name, "role": "search winner (seed of the family)"}, supernet=scorer)
+                provenance={"pipeline": config.name, "role": "search winner (seed of the family)"}, supernet=scorer,
+                force=True)  # the pipeline owns this folder; a resumed run rewrites it
     out: dict[str, Any] = {"seed_export": str(folder / "members" / "seed")}
     if family is not None:
         files = write_family(space, family, folder, latency_tables=tables, rule=config.scale.rule, seed_arch=seed_arch)

@@ -16,10 +16,11 @@ from ..errors import HybridNASError
 @click.option("--supernet", default=None, help="A supernet checkpoint to take the weights from.")
 @click.option("--latency-table", "tables", multiple=True, help="Device latency table(s) for the card and latency.csv.")
 @click.option("--name", "model_name", default=None, help="Model name (an identifier); default hybridnas_<space>_<id>.")
-@click.option("--out", required=True, help="Output folder.")
+@click.option("--out", required=True, help="Output folder (new or empty; written atomically).")
+@click.option("--force", is_flag=True, help="Replace a non-empty --out whole.")
 @user_errors
 def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: str | None, supernet: str | None,
-               tables: tuple[str, ...], model_name: str | None, out: str) -> None:
+               tables: tuple[str, ...], model_name: str | None, out: str, force: bool) -> None:
     """Write model.py (standalone), card.yaml, latency.csv and, with weights, model.safetensors."""
     from ..latency import LatencyTable
     from ..spaces import load_space
@@ -34,11 +35,11 @@ def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: st
     inherited = _from_supernet(supernet) if supernet else None
     if rank is not None:
         result = export_from_run(source, rank, out, weights=state, latency_tables=loaded, model_name=model_name,
-                                 supernet=inherited)
+                                 supernet=inherited, force=force)
     else:
         space = load_space(source)
         result = export_arch(space, space.parse(arch_text), out, weights=state, latency_tables=loaded,
-                             model_name=model_name, supernet=inherited)
+                             model_name=model_name, supernet=inherited, force=force)
     state = state if state is not None else (True if inherited else None)
     click.echo(f"exported {result.model_name} to {result.out}:")
     for name, path in result.files.items():

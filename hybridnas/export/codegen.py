@@ -20,7 +20,8 @@ from ..models import modules
 from ..models.calls import Call
 from ..spaces import Arch, Space
 
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch: '$' would admit a trailing newline
+PLACEHOLDER = "_hybridnas_model_name_placeholder"
 ARCH_TEXT = re.compile(r"^[A-Za-z0-9_|:+*.~\-]+$")  # what Space.format produces; cannot close a string literal
 
 
@@ -30,7 +31,7 @@ class ExportError(HybridNASError):
 
 def identifier(name: Any, what: str) -> str:
     """`name` if it is a plain Python identifier (not a keyword), else ExportError."""
-    if not isinstance(name, str) or not IDENTIFIER.match(name) or keyword.iskeyword(name):
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name) or keyword.iskeyword(name):
         raise ExportError(f"{what} {name!r} is not a plain identifier (letters, digits, '_'); refusing to "
                           "write it into generated code")
     return name
@@ -106,9 +107,29 @@ def runtime_source(names: set[str]) -> str:
     return "\n".join(lines) + "\n\n\n" + "\n\n\n".join(body) + "\n"
 
 
+def reserved_names(source: str) -> set[str]:
+    """Names a generated file binds at module level or reads from builtins: a model name must be none of them."""
+    import builtins
+
+    names = set(dir(builtins))
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+    return names - {PLACEHOLDER}
+
+
 def model_source(space: Space, arch: Arch, model_name: str, meta: dict[str, Any]) -> str:
     """The complete model.py for `arch`: runtime definitions, `build_model`, `load_model`, timm registration."""
     model_name = identifier(model_name, "model name")
+    if model_name != PLACEHOLDER:
+        taken = reserved_names(model_source(space, arch, PLACEHOLDER, meta))
+        if model_name in taken:
+            raise ExportError(f"model name {model_name!r} is a name model.py already uses; choose another (names "
+                              "in use include build_model, load_model, GraphNet, torch, nn, os and Python's builtins)")
     text = space.format(arch)
     if not ARCH_TEXT.match(text):
         raise ExportError(f"architecture string {text!r} has characters other than letters, digits and _|:+*.~-")

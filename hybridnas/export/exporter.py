@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -97,8 +100,12 @@ def latency_breakdown(space: Space, arch: Arch, tables: Sequence[Any]) -> tuple[
 def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
                 latency_tables: Sequence[Any] = (), scores: Mapping[str, float] | None = None,
                 supernet_accuracy: float | None = None, provenance: Mapping[str, Any] | None = None,
-                model_name: str | None = None, supernet: Any = None) -> Exported:
-    """Write a standalone export of `arch` into `out` (created; existing files are replaced atomically).
+                model_name: str | None = None, supernet: Any = None, force: bool = False) -> Exported:
+    """Write a standalone export of `arch` into a fresh folder `out`, atomically.
+
+    Everything is written into a temporary folder beside `out`, which then takes its place: a reader sees
+    the old folder or the whole new one, never a mix. An existing non-empty `out` is refused unless
+    `force`, which replaces it whole (no stale model.safetensors from an earlier export survives).
 
     `supernet` (a `supernet.SubnetScorer`) supplies inherited weights (BatchNorm recalibrated) and the
     subnet's inherited test accuracy for the card.
@@ -110,9 +117,38 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
         model = supernet.materialize(arch)
         weights = {name: tensor.cpu() for name, tensor in model.state_dict().items()}
         supernet_accuracy = supernet.accuracy(model)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = identifier(model_name, "model name") if model_name else default_model_name(space, arch)
+    final = Path(out)
+    if final.exists() and not final.is_dir():
+        raise ExportError(f"--out {final} is a file; give a folder")
+    if final.is_dir() and any(final.iterdir()) and not force:
+        raise ExportError(f"--out {final} is not empty; choose a new folder, or pass --force to replace it")
+    name = identifier(model_name, "model name") if model_name is not None else default_model_name(space, arch)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    try:
+        exported = _write_export(space, arch, staging, name, weights, latency_tables, scores, supernet_accuracy,
+                                 provenance)
+        _swap_in(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Exported(final, name, {k: final / p.name for k, p in exported.items()})
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Put the finished folder `staging` where `final` is, replacing it whole."""
+    if final.is_dir():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(final)
+
+
+def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, latency_tables, scores,
+                  supernet_accuracy, provenance) -> dict[str, Path]:
+    """Write model.py, card.yaml, latency.csv (and model.safetensors with weights) into `out`."""
     cost = space.cost(arch)
     files = {"model.py": out / "model.py", "card.yaml": out / "card.yaml", "latency.csv": out / "latency.csv"}
     atomic_write_text(files["model.py"], model_source(space, arch, name, {"macs": cost.macs, "params": cost.params}))
@@ -120,9 +156,8 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
         from safetensors.torch import save_file
 
         files["model.safetensors"] = out / "model.safetensors"
-        tmp = out / ".model.safetensors.tmp"
-        save_file(_check_weights(space, arch, weights), str(tmp), metadata={"arch": space.format(arch)})
-        tmp.replace(files["model.safetensors"])
+        save_file(_check_weights(space, arch, weights), str(files["model.safetensors"]),
+                  metadata={"arch": space.format(arch)})
     frame, totals = latency_breakdown(space, arch, latency_tables)
     atomic_write_csv(frame, files["latency.csv"])
     c, h, w = space.input_shape
@@ -147,11 +182,12 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
                   "timm": f'import model, timm; net = timm.create_model("{name}", pretrained={weights is not None})'},
     }
     atomic_write_text(files["card.yaml"], yaml.safe_dump(card, sort_keys=False, width=120))
-    return Exported(out, name, files)
+    return files
 
 
 def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
-                    latency_tables: Sequence[Any] = (), model_name: str | None = None, supernet: Any = None) -> Exported:
+                    latency_tables: Sequence[Any] = (), model_name: str | None = None, supernet: Any = None,
+                    force: bool = False) -> Exported:
     """Export the `rank`-th architecture (1 = best) of a run's Pareto front, as `hybridnas pareto RUN` lists it."""
     from ..latency import LatencyTable
     from ..proxies.ensemble import is_ensemble
@@ -182,5 +218,5 @@ def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Map
                   "objectives": [f"{o.name}:{o.direction}" for o in objectives], "search_config": config}
     known = row.get("supernet_accuracy")
     return export_arch(space, arch, out, weights=weights, latency_tables=tables, scores=scores,
-                       provenance=provenance, model_name=model_name, supernet=supernet,
+                       provenance=provenance, model_name=model_name, supernet=supernet, force=force,
                        supernet_accuracy=float(known) if known is not None and known == known else None)

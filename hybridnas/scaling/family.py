@@ -87,6 +87,6 @@ def write_family(space: Space, family: Family, out: str | Path, *, latency_table
             export_arch(grown, arch, folder, latency_tables=usable,
                         scores={c: member[c] for c in score_columns if member[c] == member[c]},
                         provenance={"scaled_from": seed_arch or family.path["arch"][0], "target": member["target"],
-                                    "step": int(member["step"]), "rule": rule})
+                                    "step": int(member["step"]), "rule": rule}, force=True)
             files[f"members/{folder.name}"] = folder
     return files
