@@ -7,7 +7,9 @@ Reads two `hybridnas proxies bench --distinct` outputs whose networks are disjoi
 3. a weight grid over the members of the best three ensembles; the best weighting is the choice;
 4. the choice, the best equal-weight ensemble and reference rankings on the report sample, for CIFAR-10,
    CIFAR-100 and ImageNet16-120 (200-epoch), and CIFAR-10 after 12 epochs, with Kendall tau, Spearman
-   rho, top-10% precision and nDCG@10.
+   rho, top-10% precision and nDCG@10;
+5. with --all-scores (every network scored once), the same over every cell of the table, per fold, the
+   way published figures count NAS-Bench-201 (isomorphic cells are separate rows).
 Nothing on the report sample feeds any choice.
     python benchmarks/ensemble_search.py --choose results/benchmarks/nb201_200ep_choose \
         --report results/benchmarks/nb201_200ep_report
@@ -61,6 +63,8 @@ def main() -> None:
     parser.add_argument("--choose", type=Path, required=True, help="bench folder of the choice sample")
     parser.add_argument("--report", type=Path, required=True, help="bench folder of the disjoint report sample")
     parser.add_argument("--max-members", type=int, default=4)
+    parser.add_argument("--all-scores", type=Path, default=None,
+                        help="`hybridnas proxies score` output for every network: adds tau over all cells per fold")
     args = parser.parse_args()
     choose, report = load(args.choose), load(args.report)
     assert not set(choose["id"]) & set(report["id"]), "the two samples share networks"
@@ -106,6 +110,38 @@ def main() -> None:
     seconds = sum(report[f"sec_{m}"].mean() for m in parse_ensemble(chosen).members if f"sec_{m}" in report)
     print(f"\nchosen: {chosen}; its members took {seconds:.2f} s per network in this bench "
           "(one thread, beside another scoring job; benchmarks/proxy_speed.py times it alone)")
+    if args.all_scores:
+        whole_space(args.all_scores, [chosen, best_equal, *REFERENCES], fold_of=args.report)
+
+
+def whole_space(scores_path: Path, rankings: list[str], fold_of: Path) -> None:
+    """Kendall tau over every cell of the table, per fold of networks, as published results count (isomorphic
+    cells share their network's scores; each cell keeps its own accuracy)."""
+    import json
+
+    from hybridnas import load_space
+    from hybridnas.proxies.bench import in_fold, parse_split
+
+    space = load_space("nasbench201")
+    scores = pd.read_csv(scores_path, dtype={"id": str}).drop_duplicates("id")
+    truth = pd.read_csv("../shared/benchmarks/nasbench201_200epoch.csv.gz")
+    truth["id"] = [space.parse(a).id for a in truth["arch"]]
+    cells = truth.merge(scores.drop(columns=["arch"]), on="id", how="left")
+    report_fold = parse_split(json.loads((fold_of / "config.json").read_text())["split"])
+    cells["fold"] = ["report" if in_fold(i, report_fold) else "choice" for i in cells["id"]]
+    print(f"\n5. every cell of NAS-Bench-201 ({len(cells)} cells, {cells['id'].nunique()} networks scored once each, "
+          f"{scores_path}); the choice was made on the choice fold's 1000-network sample")
+    rows = []
+    for name in rankings:
+        members = parse_ensemble(name).members if name.startswith("ensemble:") else [name]
+        if not all(m in cells for m in members):
+            continue
+        for fold, part in [("report fold", cells[cells["fold"] == "report"]),
+                           ("choice fold", cells[cells["fold"] == "choice"]), ("all cells", cells)]:
+            for target in REPORT_TARGETS[:3]:
+                rows.append({"ranking": name, "cells": fold, "target": target,
+                             **rank_metrics(ranking(part, name), part[target])})
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .configfile import local_path, read_config, validate_config
 from .errors import HybridNASError
 from .io import atomic_write_text
+from .scaling.grow import DEFAULT_RULE
 from .spaces.loader import SHIPPED_DIR
 
 PIPELINE_DIR = SHIPPED_DIR.parent / "pipeline"
@@ -43,7 +44,7 @@ class ScaleStage(_Strict):
     enabled: bool = True
     pick: int = Field(1, gt=0)
     targets: str = "2x,4x"
-    rule: str = "ntk_cond:min,naswot:max"
+    rule: str = DEFAULT_RULE
     data: str = "gaussian"
     batch_size: int = Field(32, gt=1)
 

@@ -22,7 +22,9 @@ from ..spaces import Arch, Space
 from ..spaces.values import parse_quantity
 from .space import scaled_space
 
-DEFAULT_RULE = "ntk_cond:min,naswot:max"
+# the default search objective's proxies (jacob_cov+meco+params, chosen on NAS-Bench-201's 200-epoch table)
+# without its size term: each growth step compares proposals of different sizes, and the MACs target sets size
+DEFAULT_RULE = "jacob_cov:max,meco:max"
 WIDTH_WINDOW = (0.05, 0.20)
 
 
@@ -34,7 +36,7 @@ class Rule:
 
     @classmethod
     def parse(cls, text: str) -> "Rule":
-        """'ntk_cond:min,naswot:max' -> Rule; proxies are checked against the registry."""
+        """'jacob_cov:max,meco:max' -> Rule; proxies are checked against the registry."""
         from ..proxies import list_proxies
 
         terms = []

@@ -50,6 +50,13 @@ class StageRules:
 from .schema import MAX_STAGE_DEPTH as MAX_SCALED_DEPTH  # blocks a stage marked `scalable` may grow to
 
 
+INT_DIMS = ("kernel", "heads")  # declared as integers: 3.0 is refused, not read as 3
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _num(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() else value
@@ -184,14 +191,16 @@ class MetaFormerSpace(MetaFormerParams, Space):
                 raise self._bad("stem.width", width, "none: this patch stem takes the first stage's width")
         elif patch is not None:
             raise self._bad("stem.patch", patch, "none: this space has a conv stem")
-        if (cfg.width is not None) and width not in cfg.width:
+        if (cfg.width is not None) and (not _is_int(width) or width not in cfg.width):
             raise self._bad("stem.width", width, list(cfg.width.values))
+        if patch is not None and not _is_int(patch):
+            raise self._bad("stem.patch", patch, list(cfg.patch_size.values))
         return {"width": width, "patch": patch}
 
     def _canonical_stage(self, i: int, stage: Any) -> dict:
         rules = self.stages[i]
         width = stage.get("width")
-        if width not in rules.config.width:
+        if not _is_int(width) or width not in rules.config.width:
             raise self._bad(f"stages[{i}].width", width, list(rules.config.width.values))
         blocks = []
         for j, block in enumerate(stage.get("blocks", ())):
@@ -206,6 +215,8 @@ class MetaFormerSpace(MetaFormerParams, Space):
                 if not rules.uses(mixer, dim):
                     canon[dim] = None
                     continue
+                if dim in INT_DIMS and value is not None and not _is_int(value):
+                    raise self._bad(f"stages[{i}].blocks[{j}].{dim}", value, list(self._dim_values(i, dim, width)))
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
                 allowed = self._dim_values(i, dim, width)

@@ -70,3 +70,18 @@ def test_a_network_that_cannot_be_built_is_recorded_as_failed_not_raised(monkeyp
     monkeypatch.setattr("hybridnas.proxies.score", no_memory)
     result = evaluator.evaluate(space.sample(0))
     assert result.metrics == {} and "not enough memory" in result.errors["build"]
+
+
+@pytest.mark.parametrize("path, value", [(("stages", 0, "width"), 32.0), (("stem", "width"), 32.0),
+                                         (("stages", 0, "width"), True), (("stages", 0, "blocks", 0, "kernel"), 3.0)])
+def test_integer_genes_must_be_integers_in_json(path, value):
+    import json
+
+    space = load_space("hybrid_cifar")
+    genes = json.loads(space.sample(0).to_json())
+    node = genes["genes"]
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(HybridNASError, match="is not allowed"):
+        space.parse(json.dumps(genes))
