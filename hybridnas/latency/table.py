@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,8 @@ class LatencyTable:
             raise LatencyError(f"latency table {path}: no such file; build one with `hybridnas latency build`")
         try:
             doc = json.loads(path.read_text())
+        except RecursionError:
+            raise LatencyError(f"latency table {path} is nested too deeply to be a latency table") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise LatencyError(f"latency table {path} is not valid JSON (truncated or damaged?): {exc}") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -181,9 +184,24 @@ class LatencyTable:
             calibration = Calibration(**content["calibration"])
             entries = {Signature.from_record(e["layer"]): Timing(float(e["median_ms"]), float(e["spread"]))
                        for e in content["entries"]}
-        except (TypeError, KeyError, ValueError) as exc:
+        except (TypeError, KeyError, ValueError, AttributeError, RecursionError) as exc:
             raise LatencyError(f"latency table {path}: malformed content ({exc})") from None
+        _check_values(path, entries, calibration)
         return cls(conditions, content["meta"], entries, calibration, path)
+
+
+def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
+    """Latencies are finite and non-negative, and the calibration can only add time: a negative or NaN value
+    would pass every latency budget or crash a search, checksum or not."""
+    bad = [(str(sig), t.median_ms) for sig, t in entries.items()
+           if not (math.isfinite(t.median_ms) and t.median_ms >= 0 and math.isfinite(t.spread) and t.spread >= 0)]
+    if bad:
+        raise LatencyError(f"latency table {path}: {len(bad)} layer time(s) are negative or not finite, e.g. "
+                           f"{bad[0][1]!r} ms; times must be finite and >= 0; rebuild the table")
+    coefficients = {"scale": calibration.scale, "base_ms": calibration.base_ms, "per_layer_ms": calibration.per_layer_ms}
+    wrong = {k: v for k, v in coefficients.items() if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0)}
+    if wrong:
+        raise LatencyError(f"latency table {path}: calibration {wrong} must be finite and >= 0; rebuild the table")
 
 
 def _checksum(content: dict[str, Any]) -> str:

@@ -1,0 +1,44 @@
+"""Latency tables with a valid checksum but impossible values are refused on load (issue: hostile input)."""
+
+import json
+
+import pytest
+
+from hybridnas import load_space
+from hybridnas.latency import LatencyTable
+from hybridnas.latency.signature import LatencyError
+from hybridnas.latency.table import _checksum
+from tests.latency.test_latency import synthetic_table
+
+
+def forge(path, edit):
+    """Edit a table's content and write it back with a valid checksum, as an attacker would."""
+    doc = json.loads(path.read_text())
+    edit(doc)
+    content = {k: doc[k] for k in ("conditions", "meta", "calibration", "entries")}
+    doc["checksum"] = _checksum(content)
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf")])
+def test_negative_or_non_finite_layer_times_are_refused(tmp_path, value):
+    path = tmp_path / "t.json"
+    synthetic_table(load_space("nasbench_macro"), path)
+    forge(path, lambda doc: doc["entries"][0].update(median_ms=value))
+    with pytest.raises(LatencyError, match="negative or not finite"):
+        LatencyTable.load(path)
+
+
+def test_a_negative_calibration_is_refused(tmp_path):
+    path = tmp_path / "t.json"
+    synthetic_table(load_space("nasbench_macro"), path)
+    forge(path, lambda doc: doc["calibration"].update(base_ms=-100.0))
+    with pytest.raises(LatencyError, match="must be finite and >= 0"):
+        LatencyTable.load(path)
+
+
+def test_deeply_nested_json_is_an_error_not_a_recursion_traceback(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(LatencyError):
+        LatencyTable.load(path)
