@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from typing import Callable, TextIO
@@ -13,15 +14,38 @@ from .errors import HybridNASError
 from .spaces import Space
 
 
+# OS errors a user causes (a path, a permission, a full or read-only disk), not bugs in hybridnas
+USER_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOSPC,
+               errno.EROFS, errno.EDQUOT, errno.ENAMETOOLONG, errno.ENOTEMPTY, errno.EFBIG}
+
+
+def user_error_message(exc: BaseException) -> str | None:
+    """The one-line message for an error the user caused, or None for an internal error (keep its traceback)."""
+    if isinstance(exc, HybridNASError):
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        return f"input is not UTF-8 text ({exc.reason} at byte {exc.start}); give architecture strings as text"
+    if isinstance(exc, OSError) and exc.errno in USER_ERRNOS:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return None
+
+
 def user_errors(fn: Callable) -> Callable:
-    """Print HybridNASError messages without a traceback and exit with status 2."""
+    """Print a user's mistake (HybridNASError, bad encodings, OS errors on their paths) as one line, exit 2.
+
+    Anything else is a bug in hybridnas and keeps its traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except HybridNASError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except (HybridNASError, UnicodeDecodeError, OSError) as exc:
+            message = user_error_message(exc)
+            if message is None:
+                raise
+            click.echo(f"error: {message}", err=True)
             sys.exit(2)
 
     return wrapper

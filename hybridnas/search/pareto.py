@@ -22,7 +22,12 @@ from .where import apply_where
 def parse_objectives(text: str | Sequence[str | Objective]) -> list[Objective]:
     """'naswot:max,macs:min' (or a list) -> Objectives."""
     items = text.split(",") if isinstance(text, str) else text
-    return [o if isinstance(o, Objective) else Objective.parse(o.strip()) for o in items if o]
+    objectives = [o if isinstance(o, Objective) else Objective.parse(o.strip()) for o in items
+                  if isinstance(o, Objective) or o.strip()]
+    if not objectives:
+        raise HybridNASError(f"--objectives {text!r} names no objective; write NAME:max or NAME:min, comma-separated, "
+                             "e.g. 'ensemble:jacob_cov+meco+params:max,macs:min'")
+    return objectives
 
 
 def evaluated(run: str | Path) -> pd.DataFrame:
