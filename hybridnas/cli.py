@@ -238,8 +238,14 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
                  as_json: bool = False) -> None:
     from .search.pareto import evaluated, filtered, hypervolume, parse_objectives, pareto_front, run_objectives
 
+    from .search.store import RunStore
+
     objs = parse_objectives(objectives) if objectives else run_objectives(run)
     frame = filtered(evaluated(run), where)
+    store = RunStore(run)
+    store.records()
+    if store.damaged_note():
+        click.echo(store.damaged_note(), err=True)
     if frame.empty:
         raise HybridNASError(f"{run}: no feasible evaluated architectures" + (f" match {where!r}" if where else ""))
     front = pareto_front(frame, objs)

@@ -26,7 +26,7 @@ from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
 from .evaluators import CostEvaluator, ProxyEvaluator, TableEvaluator, metric_kind
-from .store import RunStore
+from .store import RunStore, check_resume_config
 from .strategies import enqueue_all, make_sampler
 from .workers import LocalPool, RayPool, init_ray
 
@@ -161,6 +161,15 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
         raise HybridNASError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     if resume and not store.exists():
         raise HybridNASError(f"{out} holds no run to resume (no config.yaml)")
+    with store.lock():
+        return _run_search(config, out, store, resume, progress, start)
+
+
+def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: bool, progress: bool,
+                start: float) -> SearchResult:
+    """run_search's body, under the run's writer lock."""
+    if resume:
+        check_resume_config(store.read_config(), config.model_dump(mode="json"), store.root)
     space = load_space(config.space)
     latency_table = _latency_table(space, config)
     if config.strategy == "exhaustive" and space.size() is None:

@@ -7,8 +7,10 @@ config is written atomically; the Optuna study lives beside it (SQLite by defaul
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,6 +22,21 @@ from ..io import atomic_write_text
 
 EVALUATIONS = "evaluations.jsonl"
 CONFIG = "config.yaml"
+LOCK = ".lock"
+# what `--resume` may change: how many trials (only more) and where and how wide the work runs
+RESUMABLE = {"trials", "workers", "ray_address", "ray_dashboard"}
+
+
+def check_resume_config(stored: dict[str, Any], new: dict[str, Any], root: Path) -> None:
+    """Refuse a resume whose settings differ from the run's (anything but more trials and where it runs)."""
+    changed = sorted(k for k in set(stored) | set(new) if k not in RESUMABLE and stored.get(k) != new.get(k))
+    if changed:
+        detail = "; ".join(f"{k}: {stored.get(k)!r} -> {new.get(k)!r}" for k in changed[:4])
+        raise HybridNASError(f"--resume {root}: the run was made with other settings ({detail}); a resume may only "
+                             "add trials or change --workers/--ray-address. Start a new --out for other settings")
+    if (new.get("trials") or 0) < (stored.get("trials") or 0):
+        raise HybridNASError(f"--resume {root}: --trials {new.get('trials')} is fewer than the run's "
+                             f"{stored.get('trials')}; a resume can only add trials")
 
 
 class JournalBackend:
@@ -27,15 +44,25 @@ class JournalBackend:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.damaged: list[int] = []  # numbers of complete lines that held no record, from the last read
 
     def read(self) -> Iterator[dict[str, Any]]:
+        """Every complete record; a complete line that is not a JSON object is skipped and noted in `damaged`."""
+        self.damaged = []
         if not self.path.is_file():
             return
         with self.path.open("rb") as handle:
-            for line in handle:
+            for number, line in enumerate(handle, 1):
                 if not line.endswith(b"\n"):
                     break  # a record cut short by a kill: not committed
-                yield json.loads(line)
+                try:
+                    record = json.loads(line)
+                except (ValueError, RecursionError):
+                    record = None
+                if isinstance(record, dict) and "id" in record and "status" in record:
+                    yield record
+                else:
+                    self.damaged.append(number)
 
     def append(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, sort_keys=True, default=float) + "\n").encode()
@@ -82,6 +109,30 @@ class RunStore:
     def append(self, record: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.journal.append(record)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run's exclusive writer lock; a second writer gets a HybridNASError at once."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LOCK).open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise HybridNASError(f"{self.root} is being written by another hybridnas process; wait for it to "
+                                     "finish (or stop it) before resuming this run") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def damaged_note(self) -> str | None:
+        """A sentence naming the journal lines the last read skipped, or None."""
+        lines = self.journal.damaged
+        if not lines:
+            return None
+        shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
+        return (f"note: {self.root / EVALUATIONS}: skipped {len(lines)} damaged line(s) ({shown}); the "
+                "architectures they held count as not evaluated")
 
     def records(self) -> list[dict[str, Any]]:
         return list(self.journal.read())

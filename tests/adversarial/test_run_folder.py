@@ -1,0 +1,49 @@
+"""A run folder is a contract: resumes cannot change it, one writer at a time, damaged lines are reported."""
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from hybridnas.cli import main
+from hybridnas.errors import HybridNASError
+from hybridnas.search import RunStore, load_search_config, run_search
+
+BASE = {"space": "nasbench_macro", "objectives": ["params:max"], "strategy": "random", "trials": 6, "workers": 0,
+        "data": "gaussian", "seed": 0}
+
+
+def search(tmp_path, resume=False, **changes):
+    return run_search(load_search_config({**BASE, **changes}), tmp_path / "run", resume=resume, progress=False)
+
+
+def test_a_resume_with_other_settings_is_refused_and_changes_nothing(tmp_path):
+    search(tmp_path)
+    before = (tmp_path / "run" / "config.yaml").read_text()
+    journal = (tmp_path / "run" / "evaluations.jsonl").read_bytes()
+    for change in [{"budget": {"max_macs": "60M"}}, {"objectives": ["params:min"]}, {"seed": 1},
+                   {"space": "nasbench201"}, {"trials": 3}]:
+        with pytest.raises(HybridNASError, match="--resume .*(other settings|can only add trials)"):
+            search(tmp_path, resume=True, **change)
+    assert (tmp_path / "run" / "config.yaml").read_text() == before
+    assert (tmp_path / "run" / "evaluations.jsonl").read_bytes() == journal
+    search(tmp_path, resume=True, trials=9)  # more trials is the one change a resume accepts
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["trials"] == 9
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_run(tmp_path):
+    search(tmp_path)
+    with RunStore(tmp_path / "run").lock():
+        with pytest.raises(HybridNASError, match="being written by another hybridnas process"):
+            search(tmp_path, resume=True, trials=8)
+
+
+def test_damaged_journal_lines_are_skipped_and_reported(tmp_path):
+    search(tmp_path)
+    journal = tmp_path / "run" / "evaluations.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(lines[0] + b"{not json\n" + b"[1, 2]\n" + b"".join(lines[1:]))
+    store = RunStore(tmp_path / "run")
+    assert len(store.records()) == len(lines) and store.journal.damaged == [2, 3]
+    result = CliRunner().invoke(main, ["pareto", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "skipped 2 damaged line(s) (2, 3)" in result.output
