@@ -16,6 +16,7 @@ First score every network (long; --out saves as it goes, so rerun the command to
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import tempfile
 import time
 from pathlib import Path
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--strategies", default="random,evolution,tpe")
     parser.add_argument("--cap-quantile", type=float, default=0.5, help="MACs cap = this quantile of all networks")
     parser.add_argument("--out", default=None, help="also write every run's row to this CSV")
+    parser.add_argument("--jobs", type=int, default=1, help="searches run side by side (one process each)")
     args = parser.parse_args()
     space = load_space("nasbench201")
     gt = ground_truth(space, args.ground_truth)
@@ -79,9 +81,10 @@ def main() -> None:
     scores = pd.read_csv(args.scores)
     per_net_seconds = float(scores["seconds"].mean()) if "seconds" in scores else float("nan")
 
-    runs = [one_search(args, strategy, budget, seed, c)
-            for strategy in args.strategies.split(",") for budget in map(int, args.budgets.split(","))
-            for seed in range(args.seeds) for c in (None, cap)]
+    jobs = [(args, strategy, budget, seed, c) for strategy in args.strategies.split(",")
+            for budget in map(int, args.budgets.split(",")) for seed in range(args.seeds) for c in (None, cap)]
+    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        runs = pool.starmap(one_search, jobs, chunksize=1)
     frame = pd.DataFrame(runs)
     for target in TARGETS:
         frame[target] = gt.loc[frame["id"], target].to_numpy()
