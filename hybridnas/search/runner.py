@@ -200,6 +200,10 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
         storage = None if config.storage == "memory" else (config.storage or store.storage_url)
         study = optuna.create_study(study_name=STUDY_NAME, storage=storage,
                                     directions=objectives.directions, sampler=sampler, load_if_exists=True)
+        if study.trials:  # a resumed run: continue the random stream instead of replaying its first draws
+            study.sampler = make_sampler(config.strategy, space, resumed_seed(config.seed, len(study.trials)),
+                                         len(config.objectives), population_size=config.population_size,
+                                         tournament_size=config.tournament_size)
         cache = {r["id"]: r for r in store.records() if r.get("status") == "ok"}
         _recover(study, cache, objectives)
         done = lambda: len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))  # noqa: E731
@@ -263,6 +267,13 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
             import ray
 
             ray.shutdown()
+
+
+def resumed_seed(seed: int, trials_so_far: int) -> int:
+    """The sampler seed after `trials_so_far` trials: a fresh stream, the same for the same run and point."""
+    import hashlib
+
+    return int(hashlib.sha1(f"{seed}:{trials_so_far}".encode()).hexdigest()[:8], 16)
 
 
 def _best(cache: dict[str, dict], config: SearchConfig) -> str:

@@ -47,3 +47,12 @@ def test_damaged_journal_lines_are_skipped_and_reported(tmp_path):
     result = CliRunner().invoke(main, ["pareto", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert "skipped 2 damaged line(s) (2, 3)" in result.output
+
+
+def test_extending_a_random_run_draws_new_architectures(tmp_path):
+    search(tmp_path, trials=8)
+    first = RunStore(tmp_path / "run").table()
+    search(tmp_path, resume=True, trials=16)
+    table = RunStore(tmp_path / "run").table()
+    later = table[table["trial"] >= 8]
+    assert len(later) > 0 and list(later["id"][:8]) != list(first["id"][:8])
