@@ -144,13 +144,25 @@ def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxie
 
 
 def _recover(study: optuna.Study, cache: dict[str, dict], objectives: _Objectives) -> None:
-    """Trials a killed run left RUNNING: complete them from the journal, or mark them failed."""
+    """Trials a killed run left RUNNING: complete them from the journal, or mark them failed and try their
+    architecture once more (a trial that was itself such a retry stays failed)."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         record = cache.get(trial.user_attrs.get("arch_id", ""))
         if record is not None and record.get("values") is not None:
             study.tell(trial.number, record["values"])
-        else:
-            study.tell(trial.number, state=TrialState.FAIL)
+            continue
+        study.tell(trial.number, state=TrialState.FAIL)
+        if "retry_of" not in trial.user_attrs and trial.params:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+
+
+def _check_study_matches_journal(study: optuna.Study, store: RunStore) -> None:
+    """A run whose journal has evaluations but whose study has no trials lost its study (deleted or replaced)."""
+    if study.trials or not store.records():
+        return
+    raise HybridNASError(f"{store.root}: evaluations.jsonl holds {len(store.records())} evaluation(s) but the Optuna "
+                         "study has no trials: study.db was deleted or replaced. Put it back to resume, or start a "
+                         f"new run with another --out (its evaluations stay readable: hybridnas pareto {store.root})")
 
 
 def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, progress: bool = True) -> SearchResult:
@@ -200,6 +212,8 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
         storage = None if config.storage == "memory" else (config.storage or store.storage_url)
         study = optuna.create_study(study_name=STUDY_NAME, storage=storage,
                                     directions=objectives.directions, sampler=sampler, load_if_exists=True)
+        if resume and config.storage != "memory":
+            _check_study_matches_journal(study, store)
         if study.trials:  # a resumed run: continue the random stream instead of replaying its first draws
             study.sampler = make_sampler(config.strategy, space, resumed_seed(config.seed, len(study.trials)),
                                          len(config.objectives), population_size=config.population_size,

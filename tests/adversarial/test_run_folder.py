@@ -56,3 +56,28 @@ def test_extending_a_random_run_draws_new_architectures(tmp_path):
     table = RunStore(tmp_path / "run").table()
     later = table[table["trial"] >= 8]
     assert len(later) > 0 and list(later["id"][:8]) != list(first["id"][:8])
+
+
+def test_a_trial_running_at_a_kill_is_retried_once(tmp_path):
+    import optuna
+
+    from hybridnas import load_space
+
+    search(tmp_path, trials=4)
+    study = optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url)
+    killed = study.ask()  # what a SIGKILL mid-evaluation leaves behind: a RUNNING trial with no record
+    arch = load_space("nasbench_macro").suggest(killed)
+    killed.set_user_attr("arch_id", arch.id)
+    search(tmp_path, resume=True, trials=8)
+    trials = optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url).trials
+    assert trials[killed.number].state == optuna.trial.TrialState.FAIL
+    retries = [t for t in trials if t.user_attrs.get("retry_of") == killed.number]
+    assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
+    assert retries[0].params == trials[killed.number].params
+
+
+def test_a_deleted_study_is_refused_not_restarted(tmp_path):
+    search(tmp_path)
+    (tmp_path / "run" / "study.db").unlink()
+    with pytest.raises(HybridNASError, match="study.db was deleted or replaced"):
+        search(tmp_path, resume=True, trials=8)
