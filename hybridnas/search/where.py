@@ -121,18 +121,18 @@ class _Parser:
         return depth + 1
 
     def disjunction(self, depth: int):
-        parts = [self.conjunction(self._depth(depth))]
-        while self.peek() in (("bool", "or"), ("bool", "|")):
-            self.take()
-            parts.append(self.conjunction(depth + 1))
-        return parts[0] if len(parts) == 1 else Logical("or", tuple(parts))
+        return self._joined(depth, (("bool", "or"), ("bool", "|")), "or", self.conjunction)
 
     def conjunction(self, depth: int):
-        parts = [self.negation(self._depth(depth))]
-        while self.peek() in (("bool", "and"), ("bool", "&")):
+        return self._joined(depth, (("bool", "and"), ("bool", "&")), "and", self.negation)
+
+    def _joined(self, depth: int, words: tuple, op: str, operand: Callable):
+        """operand (word operand)*: one operand as it is, several as a Logical node."""
+        parts = [operand(self._depth(depth))]
+        while self.peek() in words:
             self.take()
-            parts.append(self.negation(depth + 1))
-        return parts[0] if len(parts) == 1 else Logical("and", tuple(parts))
+            parts.append(operand(depth + 1))
+        return parts[0] if len(parts) == 1 else Logical(op, tuple(parts))
 
     def negation(self, depth: int):
         token = self.peek()
