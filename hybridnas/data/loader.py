@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .sources import DataSourceError, _normalise, load_arrays
+from .sources import DataSourceError, _normalise, check_labels_fit, load_arrays
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
@@ -42,7 +42,8 @@ class EpochLoader:
         if limit:
             images, labels = images[:limit], labels[:limit]
         self.x = _normalise(torch.from_numpy(images).float())
-        self.y = torch.from_numpy(labels) % num_classes
+        check_labels_fit(source, labels, num_classes)
+        self.y = torch.from_numpy(labels)
         self.batch_size, self.train, self.seed = batch_size, train, seed
         self.shard, self.shards = shard, shards
 

@@ -109,6 +109,13 @@ def _integer_labels(source: str, split: str, y: np.ndarray) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def check_labels_fit(source: str, labels: np.ndarray, num_classes: int) -> None:
+    """Refuse labels past the space's classes (they would otherwise be folded into range and train nonsense)."""
+    if len(labels) and int(labels.max()) >= num_classes:
+        raise DataSourceError(f"data source {source!r} has label {int(labels.max())}, but the space has "
+                              f"{num_classes} classes (labels 0..{num_classes - 1})")
+
+
 def _normalise(x: torch.Tensor) -> torch.Tensor:
     channels = x.shape[1]
     mean = torch.tensor(CIFAR_MEAN if channels == 3 else (0.5,) * channels).view(1, -1, 1, 1)
@@ -136,8 +143,6 @@ def get_batch(source: str, batch_size: int, input_shape: tuple[int, int, int], n
     x = _normalise(torch.from_numpy(images[index]).float())
     if tuple(x.shape[2:]) != tuple(input_shape[1:]):
         x = F.interpolate(x, size=input_shape[1:], mode="bilinear", align_corners=False)
-    if len(labels) and int(labels.max()) >= num_classes:
-        raise DataSourceError(f"data source {source!r} has label {int(labels.max())}, but the space has "
-                              f"{num_classes} classes (labels 0..{num_classes - 1})")
+    check_labels_fit(source, labels, num_classes)
     y = torch.from_numpy(labels[index])
     return Batch(x, y, source, random_labels=False)

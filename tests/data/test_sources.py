@@ -97,3 +97,12 @@ def test_cifar10_loader_refuses_code_in_pickles(tmp_path):
 def test_bad_sources_say_what_is_allowed(source, message):
     with pytest.raises(DataSourceError, match=message):
         get_batch(source, 2, (3, 8, 8), 10)
+
+
+def test_the_training_loader_refuses_labels_past_the_classes_too(tmp_path):
+    from hybridnas.data.loader import EpochLoader
+
+    x = np.zeros((4, 3, 2, 2), dtype=np.uint8)
+    np.savez(tmp_path / "big.npz", x_train=x, y_train=np.array([0, 1, 12, 2]), x_test=x, y_test=np.arange(4))
+    with pytest.raises(DataSourceError, match="label 12, but the space has 10 classes"):
+        EpochLoader(f"npz:{tmp_path / 'big.npz'}", "train", 2, train=True, num_classes=10)
