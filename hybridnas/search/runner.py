@@ -156,11 +156,11 @@ def _recover(study: optuna.Study, cache: dict[str, dict], objectives: _Objective
             study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
 
 
-def _check_study_matches_journal(study: optuna.Study, store: RunStore) -> None:
+def _check_study_matches_journal(study: optuna.Study, store: RunStore, records: list[dict]) -> None:
     """A run whose journal has evaluations but whose study has no trials lost its study (deleted or replaced)."""
-    if study.trials or not store.records():
+    if study.trials or not records:
         return
-    raise HybridNASError(f"{store.root}: evaluations.jsonl holds {len(store.records())} evaluation(s) but the Optuna "
+    raise HybridNASError(f"{store.root}: evaluations.jsonl holds {len(records)} evaluation(s) but the Optuna "
                          "study has no trials: study.db was deleted or replaced. Put it back to resume, or start a "
                          f"new run with another --out (its evaluations stay readable: hybridnas pareto {store.root})")
 
@@ -212,13 +212,14 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
         storage = None if config.storage == "memory" else (config.storage or store.storage_url)
         study = optuna.create_study(study_name=STUDY_NAME, storage=storage,
                                     directions=objectives.directions, sampler=sampler, load_if_exists=True)
+        records = store.records()
         if resume and config.storage != "memory":
-            _check_study_matches_journal(study, store)
+            _check_study_matches_journal(study, store, records)
         if study.trials:  # a resumed run: continue the random stream instead of replaying its first draws
             study.sampler = make_sampler(config.strategy, space, resumed_seed(config.seed, len(study.trials)),
                                          len(config.objectives), population_size=config.population_size,
                                          tournament_size=config.tournament_size)
-        cache = {r["id"]: r for r in store.records() if r.get("status") == "ok"}
+        cache = {r["id"]: r for r in records if r.get("status") == "ok"}
         _recover(study, cache, objectives)
         done = lambda: len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))  # noqa: E731
         if config.strategy == "exhaustive":
