@@ -241,10 +241,9 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
     from .search.store import RunStore
 
     objs = parse_objectives(objectives) if objectives else run_objectives(run)
-    frame = filtered(evaluated(run), where)
     store = RunStore(run)
-    store.records()
-    if store.damaged_note():
+    frame = filtered(evaluated(store), where)
+    if store.damaged_note():  # from the read evaluated() just made
         click.echo(store.damaged_note(), err=True)
     if frame.empty:
         raise HybridNASError(f"{run}: no feasible evaluated architectures" + (f" match {where!r}" if where else ""))

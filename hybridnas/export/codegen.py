@@ -125,11 +125,15 @@ def reserved_names(source: str) -> set[str]:
 def model_source(space: Space, arch: Arch, model_name: str, meta: dict[str, Any]) -> str:
     """The complete model.py for `arch`: runtime definitions, `build_model`, `load_model`, timm registration."""
     model_name = identifier(model_name, "model name")
-    if model_name != PLACEHOLDER:
-        taken = reserved_names(model_source(space, arch, PLACEHOLDER, meta))
-        if model_name in taken:
-            raise ExportError(f"model name {model_name!r} is a name model.py already uses; choose another (names "
-                              "in use include build_model, load_model, GraphNet, torch, nn, os and Python's builtins)")
+    # written once with a placeholder name, so the names the file uses are known before the model's is put in
+    source = _source_named(space, arch, PLACEHOLDER, meta)
+    if model_name in reserved_names(source):
+        raise ExportError(f"model name {model_name!r} is a name model.py already uses; choose another (names "
+                          "in use include build_model, load_model, GraphNet, torch, nn, os and Python's builtins)")
+    return source.replace(PLACEHOLDER, model_name)
+
+
+def _source_named(space: Space, arch: Arch, model_name: str, meta: dict[str, Any]) -> str:
     text = space.format(arch)
     if not ARCH_TEXT.match(text):
         raise ExportError(f"architecture string {text!r} has characters other than letters, digits and _|:+*.~-")

@@ -30,9 +30,9 @@ def parse_objectives(text: str | Sequence[str | Objective]) -> list[Objective]:
     return objectives
 
 
-def evaluated(run: str | Path) -> pd.DataFrame:
+def evaluated(run: str | Path | RunStore) -> pd.DataFrame:
     """Every feasible, successfully evaluated architecture of a run (one row per distinct network)."""
-    table = RunStore(run).table()
+    table = (run if isinstance(run, RunStore) else RunStore(run)).table()
     if table.empty:
         return table
     return table[table["status"] == "ok"].drop_duplicates("id").reset_index(drop=True)

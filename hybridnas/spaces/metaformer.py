@@ -28,6 +28,7 @@ from .base import Space, register_space_type
 from .graph import LayerPlan
 from .layout import Layout, LayoutError, matches, parse_layout
 from .metaformer_params import DIMS, MetaFormerParams
+from .schema import MAX_STAGE_DEPTH as MAX_SCALED_DEPTH  # blocks a stage marked `scalable` may grow to
 from .schema import MetaFormerConfig, PatchStem, Stage
 from .values import Param
 
@@ -45,9 +46,6 @@ class StageRules:
 
     def uses(self, mixer: str, dim: str) -> bool:
         return dim == "mlp_ratio" or dim in get_mixer(mixer).uses
-
-
-from .schema import MAX_STAGE_DEPTH as MAX_SCALED_DEPTH  # blocks a stage marked `scalable` may grow to
 
 
 INT_DIMS = ("kernel", "heads")  # declared as integers: 3.0 is refused, not read as 3
