@@ -190,12 +190,14 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
 @click.option("--data", default=None, help="gaussian | cifar10:DIR | npz:FILE")
 @click.option("--ray-address", default=None, help="Join an existing Ray cluster instead of starting one.")
 @click.option("--storage", default=None, help="An Optuna storage URL (default: sqlite in the run folder).")
+@click.option("--change-budget", is_flag=True,
+              help="With --resume: accept a new budget and re-check every recorded architecture against it.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @_user_errors
 def search_cmd(config_file: str | None, out: str | None, resume: str | None, trials: int | None, workers: int | None,
                strategy: str | None, max_macs: str | None, max_params: str | None, max_latency: str | None,
                latency_table: str | None, seed: int | None, data: str | None, ray_address: str | None,
-               storage: str | None, no_progress: bool) -> None:
+               storage: str | None, change_budget: bool, no_progress: bool) -> None:
     """Search SPACE under a budget; prints the Pareto front and where the run, plot and dashboard are."""
     from pathlib import Path
 
@@ -218,7 +220,11 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
     config = load_search_config(source, overrides)
     if out is None:
         out = str(Path("results") / (Path(config_file).stem if config_file else "search"))
-    result = run_search(config, out, resume=resume is not None, progress=not no_progress)
+    if change_budget and resume is None:
+        raise HybridNASError("--change-budget changes the budget of a run being resumed: use it with --resume RUN")
+    result = run_search(config, out, resume=resume is not None, progress=not no_progress, change_budget=change_budget)
+    for note in result.notes:
+        click.echo(f"note: {note.removeprefix('note: ')}", err=True)
     _print_front(out, None, None)
     click.echo(f"\nrun: {result.run} ({result.evaluated} networks evaluated, {result.seconds:.0f} s)")
     click.echo(f"front: hybridnas pareto {result.run} --plot {result.run}/front.png")

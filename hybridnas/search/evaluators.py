@@ -71,15 +71,11 @@ class ProxyEvaluator(Evaluator):
         self.batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed)
 
     def evaluate(self, arch: Arch) -> Evaluation:
-        from ..proxies import score
+        from ..proxies.engine import score_or_failure
 
         start = time.perf_counter()
-        try:
-            result = score(arch, self.proxies, self.data, self.seed, space=self.space, batch_size=self.batch_size,
-                           batch=self.batch)
-        except (MemoryError, RuntimeError, HybridNASError) as exc:  # this one network cannot be built or run
-            reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
-            return Evaluation(errors={"build": reason}, seconds=time.perf_counter() - start)
+        result = score_or_failure(arch, self.proxies, self.data, self.seed, space=self.space,
+                                  batch_size=self.batch_size, batch=self.batch)
         return Evaluation(dict(result.values), dict(result.errors), time.perf_counter() - start)
 
 

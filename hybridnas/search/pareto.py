@@ -35,7 +35,8 @@ def evaluated(run: str | Path | RunStore) -> pd.DataFrame:
     table = (run if isinstance(run, RunStore) else RunStore(run)).table()
     if table.empty:
         return table
-    return table[table["status"] == "ok"].drop_duplicates("id").reset_index(drop=True)
+    latest = table.drop_duplicates("id", keep="last")  # a budget change can supersede an architecture's status
+    return latest[latest["status"] == "ok"].reset_index(drop=True)
 
 
 def _losses(frame: pd.DataFrame, objectives: Sequence[Objective]) -> np.ndarray:

@@ -26,6 +26,7 @@ from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
 from .evaluators import CostEvaluator, ProxyEvaluator, TableEvaluator, metric_kind
+from .reconcile import FINISHED, rebuilt_trial, replace_study, require_default_storage, restore_lost_records
 from .store import RunStore, check_resume_config
 from .strategies import enqueue_all, make_sampler
 from .workers import LocalPool, RayPool, init_ray
@@ -39,6 +40,7 @@ class SearchResult:
     evaluated: int
     feasible: int
     seconds: float
+    notes: tuple[str, ...] = ()  # what a resume repaired or re-checked, one sentence each
 
 
 def budget_violations(cost: dict[str, float], config: SearchConfig) -> dict[str, float]:
@@ -165,8 +167,15 @@ def _check_study_matches_journal(study: optuna.Study, store: RunStore, records: 
                          f"new run with another --out (its evaluations stay readable: hybridnas pareto {store.root})")
 
 
-def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, progress: bool = True) -> SearchResult:
-    """Run (or resume) a search; every evaluation is journaled in `out` as soon as it finishes."""
+def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
+               change_budget: bool = False) -> SearchResult:
+    """Run (or resume) a search; every evaluation is journaled in `out` as soon as it finishes.
+
+    Args:
+        resume: continue the run in `out`; only `trials` (more), `workers` and the Ray address may change.
+        change_budget: with `resume`, also accept a new budget and re-check every recorded architecture
+            against it (now over budget: infeasible; now within it and never scored: scored now).
+    """
     start = time.perf_counter()
     store = RunStore(out)
     if store.exists() and not resume:
@@ -174,14 +183,19 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
     if resume and not store.exists():
         raise HybridNASError(f"{out} holds no run to resume (no config.yaml)")
     with store.lock():
-        return _run_search(config, out, store, resume, progress, start)
+        return _run_search(config, out, store, resume, progress, start, change_budget)
 
 
 def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: bool, progress: bool,
-                start: float) -> SearchResult:
+                start: float, change_budget: bool) -> SearchResult:
     """run_search's body, under the run's writer lock."""
+    rebudget = False
     if resume:
-        check_resume_config(store.read_config(), config.model_dump(mode="json"), store.root)
+        stored = store.read_config()
+        check_resume_config(stored, config.model_dump(mode="json"), store.root, change_budget)
+        rebudget = stored.get("budget") != config.model_dump(mode="json")["budget"]
+        if rebudget:
+            require_default_storage(config.storage, store.root)
     space = load_space(config.space)
     latency_table = _latency_table(space, config)
     if config.strategy == "exhaustive" and space.size() is None:
@@ -213,19 +227,29 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
         study = optuna.create_study(study_name=STUDY_NAME, storage=storage,
                                     directions=objectives.directions, sampler=sampler, load_if_exists=True)
         records = store.records()
+        notes = [store.damaged_note()] if store.damaged_note() else []
+        cost_eval = CostEvaluator(space, latency_table)
         if resume and config.storage != "memory":
             _check_study_matches_journal(study, store, records)
+            restored = restore_lost_records(study, store, records, space, lambda a: cost_eval.evaluate(a).metrics,
+                                            [o.name for o in config.objectives])
+            if restored:
+                records = store.records()
+                notes.append(f"restored {restored} journal record(s) from study.db (costs recomputed; objective "
+                             "values from the study; other metrics lost)")
         if study.trials:  # a resumed run: continue the random stream instead of replaying its first draws
             study.sampler = make_sampler(config.strategy, space, resumed_seed(config.seed, len(study.trials)),
                                          len(config.objectives), population_size=config.population_size,
                                          tournament_size=config.tournament_size)
         cache = {r["id"]: r for r in records if r.get("status") == "ok"}
         _recover(study, cache, objectives)
-        done = lambda: len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))  # noqa: E731
+        if rebudget:
+            study, note = _rebudget(study, store, records, space, cost_eval, config, objectives, cache, pool)
+            notes.append(note)
+        done = lambda: len(study.get_trials(deepcopy=False, states=FINISHED))  # noqa: E731
         if config.strategy == "exhaustive":
             enqueue_all(study, space, max(0, config.trials - done()))
         bar = _progress(progress, config.trials, done())
-        cost_eval = CostEvaluator(space, latency_table)
         feasible = len(cache)
         while done() < config.trials:
             waiting: dict[str, list] = {}
@@ -255,13 +279,9 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
                     waiting.setdefault(arch.id, []).append((trial, cost))
             for i, evaluation in pool.imap(todo):
                 arch = todo[i]
-                metrics = {**waiting[arch.id][0][1], **evaluation.metrics}
-                values, reason = objectives.values(metrics)
-                named = {o.name: v for o, v in zip(config.objectives, values or [])}
-                record = {"trial": waiting[arch.id][0][0].number, "arch": space.format(arch), "id": arch.id,
-                          "status": "ok" if values else "failed", **metrics, **named, "values": values,
-                          "errors": format_errors(evaluation.errors) or reason,
-                          "seconds": evaluation.seconds}
+                record = _evaluation_record(waiting[arch.id][0][0].number, space.format(arch), arch.id,
+                                            waiting[arch.id][0][1], evaluation, objectives)
+                values = record["values"]
                 store.append(record)
                 for trial, _ in waiting[arch.id]:
                     if values is None:
@@ -275,13 +295,79 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
                     feasible += 1
                     bar.set_postfix(feasible=feasible, best=_best(cache, config), refresh=False)
         bar.close()
-        return SearchResult(Path(out), len(cache), feasible, time.perf_counter() - start)
+        return SearchResult(Path(out), len(cache), feasible, time.perf_counter() - start, tuple(notes))
     finally:
         pool.close()
         if started_ray:
             import ray
 
             ray.shutdown()
+
+
+def _evaluation_record(trial: int, text: str, arch_id: str, cost: dict[str, float], evaluation,
+                       objectives: _Objectives) -> dict[str, Any]:
+    """The journal record of one scored architecture (status ok, or failed with the reason)."""
+    metrics = {**cost, **evaluation.metrics}
+    values, reason = objectives.values(metrics)
+    named = {o.name: v for o, v in zip(objectives.objectives, values or [])}
+    return {"trial": trial, "arch": text, "id": arch_id, "status": "ok" if values else "failed", **metrics, **named,
+            "values": values, "errors": format_errors(evaluation.errors) or reason, "seconds": evaluation.seconds}
+
+
+def _rebudget(study: optuna.Study, store: RunStore, records: list[dict], space: Space, cost_eval: CostEvaluator,
+              config: SearchConfig, objectives: _Objectives, cache: dict[str, dict],
+              pool) -> tuple[optuna.Study, str]:
+    """Re-check every finished trial against the new budget, score those that now fit and never were, and
+    swap in a study whose constraints and values say so. Returns the reloaded study and a one-line note."""
+    status = {r["id"]: r["status"] for r in records}  # the last word on each architecture
+    checked: list[tuple[Any, Arch | None, dict[str, float]]] = []
+    todo: dict[str, tuple[int, Arch, dict[str, float]]] = {}
+    for trial in study.get_trials(deepcopy=False, states=FINISHED):
+        text = trial.user_attrs.get("arch")
+        arch = space.parse(text) if text is not None else None
+        cost = cost_eval.evaluate(arch).metrics if arch is not None else {}
+        checked.append((trial, arch, cost))
+        fits = arch is not None and all(v <= 0 for v in budget_violations(cost, config).values())
+        if fits and trial.state == TrialState.COMPLETE and arch.id not in cache and arch.id not in todo:
+            todo[arch.id] = (trial.number, arch, cost)
+    newly_over = newly_scored = restored = 0
+    archs = list(todo.values())
+    for i, evaluation in pool.imap([a for _, a, _ in archs]):
+        number, arch, cost = archs[i]
+        record = _evaluation_record(number, space.format(arch), arch.id, cost, evaluation, objectives)
+        store.append(record)
+        status[arch.id] = record["status"]
+        if record["values"] is not None:
+            cache[arch.id] = record
+            newly_scored += 1
+    rebuilt = []
+    for trial, arch, cost in checked:
+        if arch is None:
+            rebuilt.append(trial)
+            continue
+        violations = budget_violations(cost, config)
+        fits = all(v <= 0 for v in violations.values())
+        if not fits and status.get(arch.id) != "over_budget":
+            store.append({"trial": trial.number, "arch": space.format(arch), "id": arch.id, "status": "over_budget",
+                          **cost, "values": None})
+            status[arch.id] = "over_budget"
+            newly_over += 1
+        elif fits and arch.id in cache and status.get(arch.id) != "ok":  # scored before a tighter budget
+            store.append(cache[arch.id])
+            status[arch.id] = "ok"
+            restored += 1
+        if trial.state == TrialState.FAIL:
+            values = None
+        elif fits:
+            values = cache[arch.id]["values"] if arch.id in cache else None
+        else:
+            values = objectives.worst()
+        rebuilt.append(rebuilt_trial(trial, violations, values))
+    sampler = study.sampler
+    replace_study(store, study, STUDY_NAME, objectives.directions, rebuilt)
+    study = optuna.load_study(study_name=STUDY_NAME, storage=store.storage_url, sampler=sampler)
+    return study, (f"budget changed: re-checked {len(rebuilt)} trial(s); {newly_over} architecture(s) now over "
+                   f"budget, {newly_scored + restored} now within it ({newly_scored} scored now)")
 
 
 def resumed_seed(seed: int, trials_so_far: int) -> int:

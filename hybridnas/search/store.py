@@ -27,13 +27,17 @@ LOCK = ".lock"
 RESUMABLE = {"trials", "workers", "ray_address", "ray_dashboard"}
 
 
-def check_resume_config(stored: dict[str, Any], new: dict[str, Any], root: Path) -> None:
-    """Refuse a resume whose settings differ from the run's (anything but more trials and where it runs)."""
-    changed = sorted(k for k in set(stored) | set(new) if k not in RESUMABLE and stored.get(k) != new.get(k))
+def check_resume_config(stored: dict[str, Any], new: dict[str, Any], root: Path, change_budget: bool = False) -> None:
+    """Refuse a resume whose settings differ from the run's (anything but more trials and where it runs;
+    with `change_budget`, the budget too)."""
+    allowed = RESUMABLE | ({"budget"} if change_budget else set())
+    changed = sorted(k for k in set(stored) | set(new) if k not in allowed and stored.get(k) != new.get(k))
     if changed:
         detail = "; ".join(f"{k}: {stored.get(k)!r} -> {new.get(k)!r}" for k in changed[:4])
+        hint = " (pass --change-budget to change the budget)" if "budget" in changed and not change_budget else ""
         raise HybridNASError(f"--resume {root}: the run was made with other settings ({detail}); a resume may only "
-                             "add trials or change --workers/--ray-address. Start a new --out for other settings")
+                             f"add trials or change --workers/--ray-address{hint}. Start a new --out for other "
+                             "settings")
     if (new.get("trials") or 0) < (stored.get("trials") or 0):
         raise HybridNASError(f"--resume {root}: --trials {new.get('trials')} is fewer than the run's "
                              f"{stored.get('trials')}; a resume can only add trials")
@@ -45,16 +49,18 @@ class JournalBackend:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.damaged: list[int] = []  # numbers of complete lines that held no record, from the last read
+        self.torn = False  # whether the last read found a final line cut short (a kill mid-write)
 
     def read(self) -> Iterator[dict[str, Any]]:
         """Every complete record; a complete line that is not a JSON object is skipped and noted in `damaged`."""
-        self.damaged = []
+        self.damaged, self.torn = [], False
         if not self.path.is_file():
             return
         with self.path.open("rb") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.endswith(b"\n"):
-                    break  # a record cut short by a kill: not committed
+                    self.torn = True  # a record cut short by a kill: not committed
+                    break
                 try:
                     record = json.loads(line)
                 except (ValueError, RecursionError):
@@ -127,12 +133,17 @@ class RunStore:
 
     def damaged_note(self) -> str | None:
         """A sentence naming the journal lines the last read skipped, or None."""
-        lines = self.journal.damaged
-        if not lines:
+        lines, torn = self.journal.damaged, self.journal.torn
+        if not lines and not torn:
             return None
-        shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
-        return (f"note: {self.root / EVALUATIONS}: skipped {len(lines)} damaged line(s) ({shown}); the "
-                "architectures they held count as not evaluated")
+        parts = []
+        if lines:
+            shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
+            parts.append(f"skipped {len(lines)} damaged line(s) ({shown})")
+        if torn:
+            parts.append("the last line was cut short (a kill while writing)")
+        return (f"note: {self.root / EVALUATIONS}: {'; '.join(parts)}; the architectures they held count as not "
+                "evaluated (a resume restores them from study.db or evaluates them again)")
 
     def records(self) -> list[dict[str, Any]]:
         return list(self.journal.read())

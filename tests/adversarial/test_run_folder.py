@@ -81,3 +81,85 @@ def test_a_deleted_study_is_refused_not_restarted(tmp_path):
     (tmp_path / "run" / "study.db").unlink()
     with pytest.raises(HybridNASError, match="study.db was deleted or replaced"):
         search(tmp_path, resume=True, trials=8)
+
+
+def _last_status(run) -> dict[str, str]:
+    return {r["id"]: r["status"] for r in RunStore(run).records()}
+
+
+def test_a_budget_change_needs_the_flag_then_rechecks_every_recorded_architecture(tmp_path):
+    import optuna
+
+    from hybridnas.search.pareto import evaluated
+
+    search(tmp_path, trials=12)
+    run = tmp_path / "run"
+    before = evaluated(run)
+    limit = float(before["params"].median())
+    with pytest.raises(HybridNASError, match="--change-budget"):
+        search(tmp_path, resume=True, trials=12, budget={"max_params": limit})
+    result = run_search(load_search_config({**BASE, "trials": 12, "budget": {"max_params": limit}}), run,
+                        resume=True, progress=False, change_budget=True)
+    assert any("budget changed" in n for n in result.notes)
+    after = evaluated(run)
+    assert len(after) < len(before) and (after["params"] <= limit).all()
+    status = _last_status(run)
+    over = before[before["params"] > limit]
+    assert len(over) > 0 and all(status[i] == "over_budget" for i in over["id"])
+    study = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url)
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(finished) == 12
+    for trial in finished:  # the sampler sees the new budget on every old trial
+        fits = trial.system_attrs["constraints:params"] <= 0
+        assert trial.user_attrs["feasible"] == fits
+        assert (trial.values[0] != float("-inf")) == fits
+
+
+def test_loosening_a_budget_scores_the_architectures_it_had_refused(tmp_path):
+    from hybridnas.search.pareto import evaluated
+
+    search(tmp_path, trials=10, budget={"max_params": "1.6M"})
+    run = tmp_path / "run"
+    refused = {i for i, s in _last_status(run).items() if s == "over_budget"}
+    assert refused and evaluated(run)["params"].max() <= 1.6e6
+    result = run_search(load_search_config({**BASE, "trials": 10}), run, resume=True, progress=False,
+                        change_budget=True)
+    assert any(f"{len(refused)} now within it ({len(refused)} scored now)" in n for n in result.notes)
+    assert refused <= set(evaluated(run)["id"])
+
+
+def test_a_journal_line_lost_after_its_trial_finished_is_restored_from_the_study(tmp_path):
+    from hybridnas.search.pareto import evaluated
+
+    search(tmp_path)
+    run = tmp_path / "run"
+    before = evaluated(run)
+    journal = run / "evaluations.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:-1]) + b"{damaged\n")
+    assert len(evaluated(run)) == len(before) - 1
+    result = search(tmp_path, resume=True)
+    assert any("restored 1 journal record(s) from study.db" in n for n in result.notes)
+    after = evaluated(run)
+    assert sorted(after["id"]) == sorted(before["id"])
+    restored = after[after["id"] == before["id"].iloc[-1]].iloc[0]
+    assert restored["params"] == before["params"].iloc[-1] and restored["restored"] == "study.db"
+
+
+def test_a_line_cut_short_by_a_kill_is_reported_and_its_trial_retried(tmp_path):
+    import optuna
+
+    from hybridnas import load_space
+
+    search(tmp_path, trials=4)
+    run = tmp_path / "run"
+    study = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url)
+    killed = study.ask()  # killed between starting the journal line and telling the study
+    killed.set_user_attr("arch_id", load_space("nasbench_macro").suggest(killed).id)
+    with (run / "evaluations.jsonl").open("ab") as handle:
+        handle.write(b'{"trial": 4, "arch": "12')
+    result = search(tmp_path, resume=True, trials=6)
+    assert any("cut short" in n for n in result.notes)
+    trials = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url).trials
+    assert [t.user_attrs.get("retry_of") for t in trials].count(killed.number) == 1
+    assert (run / "evaluations.jsonl").read_bytes().endswith(b"\n")
