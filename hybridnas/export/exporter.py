@@ -68,15 +68,24 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ExportError(f"weights file {path} does not exist")
     if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        return load_file(str(path))
-    data = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            return load_file(str(path))
+        except SafetensorError as exc:
+            raise ExportError(f"weights file {path} is not a readable safetensors file ({exc})") from None
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain data only, never code
+    except Exception as exc:  # torch raises many types for files that are not checkpoints
+        raise ExportError(f"weights file {path} is neither .safetensors nor a torch checkpoint of plain tensors "
+                          f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     for key in ("state_dict", "model"):
         if isinstance(data, dict) and isinstance(data.get(key), dict):
             data = data[key]
-    if not isinstance(data, dict):
-        raise ExportError(f"{path}: expected a state dict, found {type(data).__name__}")
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise ExportError(f"{path}: expected a state dict (names to tensors), found {type(data).__name__}"
+                          + (" with non-tensor values" if isinstance(data, dict) else ""))
     return data
 
 

@@ -133,6 +133,18 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
     return result
 
 
+def score_or_failure(arch: Arch, proxies: Sequence[str], data: str, seed: int, *, space: Space,
+                     batch: Batch | None = None, batch_size: int = DEFAULT_BATCH) -> ProxyScores:
+    """`score`, except that a network that cannot be built or run (too large, out of memory) comes back as
+    one `build` error with its reason instead of raising: one bad network must not stop a population."""
+    start = time.perf_counter()
+    try:
+        return score(arch, proxies, data, seed, space=space, batch=batch, batch_size=batch_size)
+    except (MemoryError, RuntimeError, HybridNASError) as exc:
+        reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
+        return ProxyScores(errors={"build": reason}, build_seconds=time.perf_counter() - start)
+
+
 def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data: str = "gaussian", seed: int = 0,
                *, batch_size: int = DEFAULT_BATCH, progress: bool = False, checkpoint: str | Path | None = None,
                every: int = 25) -> pd.DataFrame:
@@ -159,7 +171,7 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
 
         iterator = tqdm(todo, desc="scoring", unit="arch")
     for k, arch in enumerate(iterator, 1):
-        result = score(arch, singles, data, seed, space=space, batch=batch)
+        result = score_or_failure(arch, singles, data, seed, space=space, batch=batch)
         done[arch.id] = {"arch": space.format(arch), "id": arch.id, **result.values, "seconds": result.total_seconds,
                          "labels": "random" if result.random_labels else "data",
                          "errors": format_errors(result.errors)}

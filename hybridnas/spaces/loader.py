@@ -102,7 +102,7 @@ def load_space(source: str | Path | Mapping[str, Any]) -> Space:
         raise SpaceError(f"{where}: a space must be a mapping with keys name, input, num_classes, ...; "
                          f"got {type(raw).__name__}")
     kind = raw.get("type", "metaformer")
-    if kind not in SPACE_TYPES:
+    if not isinstance(kind, str) or kind not in SPACE_TYPES:
         raise SpaceError(f"{where}: type: unknown space type {kind!r}; allowed: {', '.join(SPACE_TYPES.list())}")
     space_cls = SPACE_TYPES.get(kind)
     try:

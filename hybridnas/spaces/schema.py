@@ -11,6 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from .values import Param, parse_quantity, to_param
 
 MAX_STAGE_DEPTH = 1024  # declared blocks per stage; layouts are expanded for every declared depth
+# a count that sizes a list the space builds (cells, layers per stage): an int (not a bool), 1..MAX_STAGE_DEPTH
+Depth = Annotated[int, Field(ge=1, le=MAX_STAGE_DEPTH, strict=True)]
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -138,12 +140,12 @@ NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3
 
 class NB201Cell(Strict):
     nodes: Literal[4] = 4
-    ops: list[Literal[NB201_OPS]] = list(NB201_OPS)  # type: ignore[valid-type]
+    ops: list[Literal[NB201_OPS]] = Field(list(NB201_OPS), min_length=1)  # type: ignore[valid-type]
 
 
 class NB201Skeleton(Strict):
     channels: int = Field(16, gt=0)
-    cells_per_stage: int = Field(5, gt=0)
+    cells_per_stage: Depth = 5
 
 
 class NB201Config(SpaceBase):
@@ -161,7 +163,7 @@ class MacroOp(Strict):
 class MacroConfig(SpaceBase):
     type: Literal["nasbench_macro"]
     stem_width: int = Field(32, gt=0)
-    stages: list[int] = Field(min_length=1)
+    stages: list[Depth] = Field(min_length=1, max_length=64)
     ops: list[MacroOp] = Field(min_length=1, max_length=10)
     head_hidden: int = Field(1280, ge=0)
     constraints: Constraints = Constraints()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -82,12 +83,24 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise HybridNASError(f"supernet checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from None
 
 
+@contextmanager
+def checkpoint_contents(path: str | Path) -> Iterator[None]:
+    """Turn a checkpoint that reads but holds the wrong things (keys, shapes, config) into a HybridNASError."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ValidationError is a ValueError
+        detail = f"missing entry {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())[:300]
+        raise HybridNASError(f"supernet checkpoint {path} does not hold a hybridnas supernet ({detail}); pass the "
+                             "checkpoint.pt that 'hybridnas supernet train' wrote") from None
+
+
 def load_supernet(path: str | Path) -> tuple[Supernet, SupernetConfig]:
     """The trained supernet of a checkpoint (eval mode) and its training config."""
     state = load_checkpoint(path)
-    config = SupernetConfig.model_validate(state["config"])
-    net = Supernet(load_space(config.space))
-    net.load_state_dict(state["supernet"])
+    with checkpoint_contents(path):
+        config = SupernetConfig.model_validate(state["config"])
+        net = Supernet(load_space(config.space))
+        net.load_state_dict(state["supernet"])
     return net.eval(), config
 
 
@@ -111,17 +124,18 @@ def train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, 
     path = out / CHECKPOINT
     if resume:
         state = load_checkpoint(path)
-        if state["config"] != config.model_dump(mode="json"):
+        if not isinstance(state, dict) or state.get("config") != config.model_dump(mode="json"):
             raise HybridNASError(f"{path} was trained with a different config; resume with the same one "
                                  "(epochs may grow) or train into another --out")
-        net.load_state_dict(state["supernet"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        sampler.load_state_dict(state["sampler"])
-        torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and "cuda_rng" in state:  # dropout and drop-path draw on the GPU's generator
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
-        start, history = state["epoch"], state["history"]
+        with checkpoint_contents(path):
+            net.load_state_dict(state["supernet"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            sampler.load_state_dict(state["sampler"])
+            torch.set_rng_state(state["torch_rng"])
+            if device.type == "cuda" and "cuda_rng" in state:  # dropout and drop-path draw on the GPU's generator
+                torch.cuda.set_rng_state(state["cuda_rng"], device)
+            start, history = state["epoch"], state["history"]
     from tqdm.auto import tqdm
 
     for epoch in range(start, config.epochs):

@@ -60,16 +60,30 @@ def test_huge_declared_sizes_are_refused_quickly(path, value, message):
     assert peak < 50 * 2**20
 
 
+def _no_memory(*args, **kwargs):
+    raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 4000000000000 bytes.")
+
+
 def test_a_network_that_cannot_be_built_is_recorded_as_failed_not_raised(monkeypatch):
     space = load_space("hybrid_cifar")
     evaluator = ProxyEvaluator(space, ["naswot"], "gaussian", 0, 4)
-
-    def no_memory(*args, **kwargs):
-        raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 4000000000000 bytes.")
-
-    monkeypatch.setattr("hybridnas.proxies.score", no_memory)
+    monkeypatch.setattr("hybridnas.proxies.engine.score", _no_memory)
     result = evaluator.evaluate(space.sample(0))
     assert result.metrics == {} and "not enough memory" in result.errors["build"]
+
+
+def test_proxies_score_lists_a_network_that_cannot_be_built_in_its_errors_column(monkeypatch):
+    from click.testing import CliRunner
+
+    from hybridnas.cli import main
+
+    space = load_space("hybrid_cifar")
+    monkeypatch.setattr(type(space), "build", _no_memory)
+    archs = "\n".join(space.format(space.sample(i)) for i in range(2)) + "\n"
+    result = CliRunner().invoke(main, ["proxies", "score", "hybrid_cifar", "--proxies", "naswot", "--csv"],
+                                input=archs)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("build: RuntimeError: DefaultCPUAllocator: not enough memory") == 2
 
 
 @pytest.mark.parametrize("path, value", [(("stages", 0, "width"), 32.0), (("stem", "width"), 32.0),
