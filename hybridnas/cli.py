@@ -17,6 +17,16 @@ from .spaces import Space, load_space
 @click.version_option(package_name="hybridnas")
 def main() -> None:
     """Neural architecture search and auto-scaling for hybrid conv/attention vision backbones."""
+    from .allocator import keep_freed_memory
+
+    keep_freed_memory()  # the command line owns its process; a library import changes nothing (allocator.py)
+
+
+def _quiet_optuna() -> None:
+    """Optuna's per-trial INFO lines drown the progress bar; the command line shows warnings only."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 @main.group()
@@ -220,6 +230,7 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
     config = load_search_config(source, overrides)
     if out is None:
         out = str(Path("results") / (Path(config_file).stem if config_file else "search"))
+    _quiet_optuna()
     if change_budget and resume is None:
         raise HybridNASError("--change-budget changes the budget of a run being resumed: use it with --resume RUN")
     result = run_search(config, out, resume=resume is not None, progress=not no_progress, change_budget=change_budget)
@@ -299,6 +310,7 @@ def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool
 
     config = load_pipeline_config(pipeline_file)
     out = out or str(Path("results") / config.name)
+    _quiet_optuna()
     summary = run_pipeline(config, out, resume=resume, progress=not no_progress, echo=click.echo)
     click.echo(f"\n== summary of {out} ==")
     click.echo(f"search run: {summary['search_run']} (front of {summary['front_size']}; "

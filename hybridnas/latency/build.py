@@ -13,6 +13,7 @@ import torch
 from ..spaces import Arch, Space
 from .signature import arch_signatures, space_signatures
 from .table import Conditions, LatencyTable
+from ..rng import seeded
 from .timing import (check_device, device_name, layer_runner, network_runner, reference_runner, threads_set,
                      time_all)
 
@@ -94,9 +95,9 @@ def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, r
     references = []
     bar = _bar(progress, len(archs), "networks")
     for start in range(0, len(archs), group):
-        torch.manual_seed(0)
-        runners = [network_runner(space.build(a), space.input_shape, c.batch, device, c.dtype)
-                   for a in archs[start:start + group]]
+        with seeded(0):
+            runners = [network_runner(space.build(a), space.input_shape, c.batch, device, c.dtype)
+                       for a in archs[start:start + group]]
         *timings, reference = time_all(runners + [reference_runner(c.batch, device, c.dtype)], device, warmup,
                                        repeats, rounds)
         out += [t.median_ms for t in timings]

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..devices import require_device
 from .signature import LatencyError, Signature
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -26,9 +27,7 @@ class Timing:
 def device_name(device: str) -> str:
     """The CPU model or GPU name of `device` on this machine."""
     if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise LatencyError("device 'cuda' asked for, but torch sees no CUDA device here; use --device cpu")
-        return torch.cuda.get_device_name(torch.device(device))
+        return torch.cuda.get_device_name(require_device(device, LatencyError))
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -41,11 +40,9 @@ def device_name(device: str) -> str:
 
 def check_device(device: str, dtype: str) -> None:
     """Raise LatencyError for a device or dtype this machine cannot time."""
-    if device != "cpu" and not device.startswith("cuda"):
-        raise LatencyError(f"device {device!r}: use 'cpu' or 'cuda' (or 'cuda:N')")
+    require_device(device, LatencyError)
     if dtype not in DTYPES:
         raise LatencyError(f"dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-    device_name(device)
 
 
 def measure_many(fns: list[Callable[[], object]], device: str, warmup: int, repeats: int,

@@ -13,9 +13,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..allocator import keep_freed_memory
 from ..data import Batch, get_batch
 from ..errors import HybridNASError
+from ..rng import seeded
 from ..spaces import Arch, Space
 from .context import ProxyContext
 from .ensemble import is_ensemble, parse_ensemble
@@ -90,10 +90,16 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
     if ensembles:
         raise HybridNASError(f"{ensembles[0]!r} ranks a population of architectures; use score_many() or "
                              "'hybridnas proxies score' on several archs")
-    keep_freed_memory()
+    with seeded(seed):  # the caller's torch RNG comes back unchanged
+        return _score(target, singles, data, seed, space, batch_size, input_shape, num_classes, batch, channels_last)
+
+
+def _score(target: Arch | nn.Module, singles: list[str], data: str, seed: int, space: Space | None, batch_size: int,
+           input_shape: tuple[int, int, int] | None, num_classes: int | None, batch: Batch | None,
+           channels_last: bool) -> ProxyScores:
+    """score()'s body, under its seeded generator."""
     result = ProxyScores()
     start = time.perf_counter()
-    torch.manual_seed(seed)
     if isinstance(target, Arch):
         if space is None:
             raise HybridNASError("scoring an Arch needs its space: score(arch, ..., space=space)")

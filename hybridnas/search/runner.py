@@ -220,7 +220,6 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
     try:
         ensembles = _reference(store, space, config, pool, proxies, ensemble_names)
         objectives = _Objectives(config, ensembles)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = make_sampler(config.strategy, space, config.seed, len(config.objectives),
                                population_size=config.population_size, tournament_size=config.tournament_size)
         storage = None if config.storage == "memory" else (config.storage or store.storage_url)

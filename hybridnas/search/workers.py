@@ -39,7 +39,10 @@ class _Worker:
     def __init__(self, space: Space, factory: EvaluatorFactory, threads: int) -> None:
         import torch
 
+        from ..allocator import keep_freed_memory
+
         torch.set_num_threads(max(1, threads))
+        keep_freed_memory()  # this process is ours: it only evaluates networks (see allocator.py)
         self.space = space
         self.evaluators = factory()
         for evaluator in self.evaluators:

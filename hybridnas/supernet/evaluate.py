@@ -7,12 +7,12 @@ from pathlib import Path
 
 import torch
 
+from ..devices import require_device
 from ..errors import HybridNASError
 from ..search.evaluators import Evaluation, Evaluator
 from ..spaces import Arch, Space
 from .config import SupernetConfig
 from .elastic import Supernet
-from .train import require_cuda
 
 
 def accuracy(model: torch.nn.Module, loader, device: str | torch.device = "cpu") -> float:
@@ -33,8 +33,7 @@ def scoring_device(config: SupernetConfig, device: str | None = None) -> torch.d
     given no GPU): accuracy does not depend on the device, only the speed does.
     """
     if device is not None:
-        require_cuda(device)
-        return torch.device(device)
+        return require_device(device)
     return torch.device("cuda" if config.device == "cuda" and torch.cuda.is_available() else "cpu")
 
 

@@ -7,6 +7,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from ..rng import seeded
 from .config import SupernetConfig
 from .train import _optimizer, _schedule, training_device
 
@@ -20,7 +21,6 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
     from .evaluate import accuracy
 
     device = training_device(config)
-    torch.manual_seed(config.seed)
     model = model.to(device)
     train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
                         limit=config.train_limit)
@@ -28,14 +28,15 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
     optimizer = _optimizer(config, model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(train)))
     start = time.perf_counter()
-    for epoch in range(config.epochs):
-        model.train()
-        for x, y in tqdm(train.epoch(epoch), total=len(train), disable=not progress, desc=f"epoch {epoch + 1}"):
-            optimizer.zero_grad(set_to_none=True)
-            x, y = x.to(device), y.to(device)
-            F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing).backward()
-            optimizer.step()
-            scheduler.step()
+    with seeded(config.seed, device):  # dropout and drop-path draws; the caller's RNG comes back unchanged
+        for epoch in range(config.epochs):
+            model.train()
+            for x, y in tqdm(train.epoch(epoch), total=len(train), disable=not progress, desc=f"epoch {epoch + 1}"):
+                optimizer.zero_grad(set_to_none=True)
+                x, y = x.to(device), y.to(device)
+                F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing).backward()
+                optimizer.step()
+                scheduler.step()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start

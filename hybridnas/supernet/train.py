@@ -17,7 +17,10 @@ from typing import Any, Iterator
 import torch
 import torch.nn.functional as F
 
+from ..devices import require_device
 from ..errors import HybridNASError
+from ..io import atomic_torch_save
+from ..rng import seeded
 from ..spaces import load_space
 from .config import SupernetConfig
 from .elastic import Supernet
@@ -51,23 +54,10 @@ def _optimizer(config: SupernetConfig, params) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def require_cuda(device: str) -> None:
-    """A HybridNASError if `device` is a CUDA device and torch sees none here."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise HybridNASError(f"device {device!r} asked for, but torch sees no CUDA device here; use 'cpu'")
-
-
 def training_device(config: SupernetConfig) -> torch.device:
     """The device `config` trains on; 'cuda' on a machine where torch sees none is a HybridNASError."""
-    require_cuda(config.device)
+    require_device(config.device)
     return torch.device("cuda", torch.cuda.current_device()) if config.device == "cuda" else torch.device("cpu")
-
-
-def save_atomic(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, then rename over `path`."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -105,11 +95,20 @@ def load_supernet(path: str | Path) -> tuple[Supernet, SupernetConfig]:
 
 
 def train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, rank: int = 0, world: int = 1) -> TrainResult:
-    """The training loop every worker runs (rank 0 writes checkpoints and shows progress)."""
+    """The training loop every worker runs (rank 0 writes checkpoints and shows progress).
+
+    Seeded from `config.seed` on a forked generator: the caller's torch RNG comes back unchanged.
+    """
+    device = training_device(config)
+    with seeded(config.seed, device):
+        return _train_loop(config, out, resume, progress, rank, world, device)
+
+
+def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, rank: int, world: int,
+                device: torch.device) -> TrainResult:
+    """train_loop's body, under its seeded generators."""
     from ..data.loader import EpochLoader
 
-    device = training_device(config)
-    torch.manual_seed(config.seed)
     space = load_space(config.space)
     net = Supernet(space).to(device)
     loader = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
@@ -175,7 +174,7 @@ def train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, 
                         "seconds": time.perf_counter() - began, "subnets": subnets})
         if rank == 0:
             out.mkdir(parents=True, exist_ok=True)
-            save_atomic({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "history": history,
+            atomic_torch_save({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "history": history,
                          "supernet": net.state_dict(), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "sampler": sampler.state_dict(),
                          "torch_rng": torch.get_rng_state(),

@@ -141,7 +141,13 @@ def config(shared, **changes):
 
 
 def test_resume_continues_exactly(shared, tmp_path):
-    torch.set_num_threads(1)
+    from hybridnas.latency.timing import threads_set
+
+    with threads_set(1):
+        _resume_continues_exactly(shared, tmp_path)
+
+
+def _resume_continues_exactly(shared, tmp_path):
     straight = train_supernet(config(shared), tmp_path / "a", progress=False)
     train_supernet(config(shared, epochs=1), tmp_path / "b", progress=False)
     # the same run asked for more epochs continues where it stopped
