@@ -7,6 +7,9 @@ processes showed it most. Raising both thresholds lets the heap keep and reuse t
 resident size does not grow, because the same sizes are allocated each time. On this project's 2-core
 machine `benchmarks/search_scaling.py` measured 1.00 -> 1.09 evaluations/s on one Ray worker and
 1.70 -> 1.99 on two (results/benchmarks/search_scaling.txt, with and without HYBRIDNAS_KEEP_FREED_MEMORY=0).
+
+It changes the whole process, so only code that owns its process calls it: the `hybridnas` command and
+the Ray search workers. A program that imports hybridnas opts in by calling `keep_freed_memory()`.
 """
 
 from __future__ import annotations

@@ -23,12 +23,17 @@ def test_opt_out_leaves_the_allocator_alone(fresh, monkeypatch):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
-def test_scoring_a_batch_tunes_the_allocator(fresh):
+def test_the_command_line_tunes_the_allocator_and_a_library_call_does_not(fresh):
+    from click.testing import CliRunner
+
     from hybridnas import load_space
+    from hybridnas.cli import main
     from hybridnas.proxies import score_many
 
     space = load_space("nasbench201")
     score_many(space, [space.sample(0)], ["params"], batch_size=2)
+    assert allocator._done is False
+    assert CliRunner().invoke(main, ["space", "validate", "nasbench201"]).exit_code == 0
     assert allocator._done is True
 
 
