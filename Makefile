@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install quickstart test bench
+.PHONY: install quickstart test test-quick lint-imports bench
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,7 +21,12 @@ quickstart: install
 	$(VENV)/bin/hybridnas pareto $(RUN) --plot $(RUN)/front.png
 
 test: install
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n 2
+
+# The quick tier: no slow, Ray or subprocess tests (markers in tests/conftest.py).
+test-quick: install
+	$(PY) -m pytest -q -n 2 -m "not slow and not ray and not subprocess"
 
 bench: install
 	taskset -c 0 $(PY) benchmarks/cost_speed.py --space hybrid_cifar

@@ -1,4 +1,9 @@
-"""Shared fixtures: shipped spaces (loaded once) and the read-only ground-truth folder ../shared."""
+"""Shared fixtures (shipped spaces, the read-only ground-truth folder ../shared) and the test tiers.
+
+Tiers are markers: `slow` (over about 3 s on the 2-core CI machine), `ray` (starts a Ray cluster),
+`subprocess` (starts a Python process) and `needs_shared_data` (reads ../shared; added to every test
+that takes the `shared` fixture). The quick tier is `pytest -m "not slow and not ray and not subprocess"`.
+"""
 
 from __future__ import annotations
 
@@ -23,3 +28,53 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"ground-truth folder {SHARED} is missing")
     return SHARED
+
+
+# Measured with `pytest -n 2 --durations=60` on the 2-core CI machine (2026-11-29); re-measure when they change.
+SLOW = {
+    "tests/spaces/test_cost.py::test_cost_equals_flop_counter_and_parameter_count",
+    "tests/supernet/test_supernet.py::test_complexity_aware_walks_banks_and_stays_in_them",
+    "tests/supernet/test_supernet.py::test_resume_continues_exactly",
+    "tests/supernet/test_supernet.py::test_cli_train_eval_and_export_with_supernet_weights",
+    "tests/supernet/test_supernet.py::test_supernet_accuracy_objective_and_export",
+    "tests/supernet/test_supernet.py::test_materialized_subnets_equal_the_supernet",
+    "tests/scaling/test_scaling.py::test_dimensions_grow_past_declared_values_only_when_scalable",
+    "tests/scaling/test_scaling.py::test_growth_is_monotonic_and_meets_each_target_within_one_step",
+    "tests/scaling/test_scaling.py::test_cli_scale",
+    "tests/test_pipeline.py::test_pipeline_runs_every_stage_and_resumes_only_what_is_left",
+    "tests/test_pipeline.py::test_supernet_stage_reranks_the_front_and_exports_inherited_weights",
+    "tests/search/test_search.py::test_canonical_duplicates_are_evaluated_once",
+    "tests/search/test_search.py::test_exhaustive_covers_a_small_space",
+    "tests/search/test_search.py::test_every_strategy_respects_the_budget_and_never_builds_over_budget",
+    "tests/search/test_search.py::test_pareto_query_where_and_plot",
+    "tests/export/test_export.py::test_without_weights_the_timm_model_builds_fresh",
+    "tests/export/test_export.py::test_export_from_a_run_uses_its_front_scores_and_latency_table",
+    "tests/latency/test_latency.py::test_extending_measures_only_missing_layers",
+    "tests/latency/test_latency.py::test_signature_records_round_trip_through_json",
+    "tests/latency/test_latency.py::test_search_never_keeps_an_arch_over_the_latency_budget",
+}
+RAY = {
+    "tests/search/test_ray.py",
+    "tests/supernet/test_supernet.py::test_ray_train_with_two_workers",
+}
+SUBPROCESS = {
+    "tests/export/test_export.py::test_exported_model_equals_space_build_outside_hybridnas",
+    "tests/search/test_search.py::test_resume_after_sigkill_loses_no_completed_evaluation",
+    "tests/spaces/test_loader.py::test_cli_validate_reports_without_traceback",
+    "tests/test_allocator.py::test_freed_blocks_are_reused_without_page_faults",
+    "tests/test_no_global_state.py::test_a_library_search_changes_neither_the_allocator_nor_optunas_logging",
+}
+
+
+def _listed(nodeid: str, names: set[str]) -> bool:
+    function = nodeid.split("[", 1)[0]
+    return function in names or function.split("::", 1)[0] in names
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for marker, names in (("slow", SLOW), ("ray", RAY), ("subprocess", SUBPROCESS)):
+            if _listed(item.nodeid, names):
+                item.add_marker(marker)
+        if "shared" in getattr(item, "fixturenames", ()):
+            item.add_marker("needs_shared_data")

@@ -8,16 +8,16 @@ import click
 import numpy as np
 import pandas as pd
 
-from .cliutil import emit as _emit, read_archs as _read_archs, user_errors as _user_errors
-from .errors import HybridNASError
-from .spaces import Space, load_space
+from .util import emit as _emit, read_archs as _read_archs, user_errors as _user_errors
+from ..errors import HybridNASError
+from ..spaces import Space, load_space
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hybridnas")
 def main() -> None:
     """Neural architecture search and auto-scaling for hybrid conv/attention vision backbones."""
-    from .allocator import keep_freed_memory
+    from ..allocator import keep_freed_memory
 
     keep_freed_memory()  # the command line owns its process; a library import changes nothing (allocator.py)
 
@@ -103,7 +103,7 @@ def proxies() -> None:
 
 
 def _proxy_names(text: str | None) -> list[str]:
-    from .proxies import list_proxies
+    from ..proxies import list_proxies
 
     return [p.strip() for p in text.split(",") if p.strip()] if text else list_proxies()
 
@@ -112,7 +112,7 @@ def _proxy_names(text: str | None) -> list[str]:
 @_user_errors
 def proxies_list() -> None:
     """Registered proxies, what they need, and their papers."""
-    from .proxies import PROXIES, get_proxy
+    from ..proxies import PROXIES, get_proxy
 
     rows = []
     for name in PROXIES.list():
@@ -139,9 +139,9 @@ def proxies_list() -> None:
 def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: str, seed: int, batch_size: int,
                   as_csv: bool, as_json: bool, checkpoint: str | None) -> None:
     """Score architectures with proxies; failures are listed in the 'errors' column with their reason."""
-    from .proxies import score_many
+    from ..proxies import score_many
 
-    from .proxies.engine import random_label_note
+    from ..proxies.engine import random_label_note
 
     s = load_space(space_file)
     archs = [arch for _, arch in _read_archs(s, archs_file)]
@@ -169,9 +169,9 @@ def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: 
 def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, names: str | None, data: str,
                   seed: int, batch_size: int, distinct: bool, split: str, out: str) -> None:
     """Rank correlation of proxies with ground truth: Kendall, Spearman, top-10% precision, nDCG@10, s/arch."""
-    from .proxies.bench import BenchConfig, run_bench
+    from ..proxies.bench import BenchConfig, run_bench
 
-    from .proxies.engine import random_label_note
+    from ..proxies.engine import random_label_note
 
     s = load_space(space_file)
     note = random_label_note(_proxy_names(names), data)
@@ -211,8 +211,8 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
     """Search SPACE under a budget; prints the Pareto front and where the run, plot and dashboard are."""
     from pathlib import Path
 
-    from .search import load_search_config, run_search
-    from .search.store import RunStore
+    from ..search import load_search_config, run_search
+    from ..search.store import RunStore
 
     if resume is not None:
         out = resume or out
@@ -253,9 +253,9 @@ def _milliseconds(text: str) -> float:
 
 def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bool = False,
                  as_json: bool = False) -> None:
-    from .search.pareto import evaluated, filtered, hypervolume, parse_objectives, pareto_front, run_objectives
+    from ..search.pareto import evaluated, filtered, hypervolume, parse_objectives, pareto_front, run_objectives
 
-    from .search.store import RunStore
+    from ..search.store import RunStore
 
     objs = parse_objectives(objectives) if objectives else run_objectives(run)
     store = RunStore(run)
@@ -288,7 +288,7 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
 def pareto_cmd(run: str, objectives: str | None, where: str | None, as_csv: bool, as_json: bool,
                plot_file: str | None) -> None:
     """The non-dominated architectures of a run, with its hypervolume."""
-    from .search.pareto import parse_objectives, plot, run_objectives
+    from ..search.pareto import parse_objectives, plot, run_objectives
 
     _print_front(run, objectives, where, as_csv, as_json)
     if plot_file:
@@ -306,7 +306,7 @@ def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool
     """Search -> scale the winner -> latency table -> export the family, in one resumable command."""
     from pathlib import Path
 
-    from .pipeline import load_pipeline_config, run_pipeline
+    from ..pipeline import load_pipeline_config, run_pipeline
 
     config = load_pipeline_config(pipeline_file)
     out = out or str(Path("results") / config.name)
@@ -325,10 +325,10 @@ def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool
 
 
 def _add_groups() -> None:
-    from .export.cli import export_cmd
-    from .latency.cli import latency
-    from .scaling.cli import scale_cmd
-    from .supernet.cli import supernet
+    from .export import export_cmd
+    from .latency import latency
+    from .scale import scale_cmd
+    from .supernet import supernet
 
     main.add_command(latency)
     main.add_command(export_cmd)

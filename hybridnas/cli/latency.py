@@ -9,7 +9,7 @@ from typing import TextIO
 import click
 import pandas as pd
 
-from ..cliutil import emit, read_archs, user_errors
+from .util import emit, read_archs, user_errors
 from ..io import atomic_write_csv
 from ..spaces import load_space
 
@@ -34,7 +34,7 @@ def latency() -> None:
 def build_cmd(space_file: str, device: str, threads: int, batch: int, dtype: str, repeats: int, warmup: int,
               calibrate: int, out: str, no_progress: bool) -> None:
     """Time every layer SPACE_FILE can contain on this device (only those the table lacks), then calibrate."""
-    from .build import build_table
+    from ..latency.build import build_table
 
     space = load_space(space_file)
     table = build_table(space, out, device=device, threads=threads, batch=batch, dtype=dtype, warmup=warmup,
@@ -59,8 +59,8 @@ def build_cmd(space_file: str, device: str, threads: int, batch: int, dtype: str
 def validate_cmd(space_file: str, table_file: str, count: int, seed: int, plot_file: str | None,
                  csv_file: str | None, as_json: bool, no_progress: bool) -> None:
     """Measure N random architectures end to end here and report the table's prediction error."""
-    from .build import plot_validation, validate_table
-    from .table import LatencyTable
+    from ..latency.build import plot_validation, validate_table
+    from ..latency.table import LatencyTable
 
     space = load_space(space_file)
     table = LatencyTable.load(table_file)
@@ -94,7 +94,7 @@ def validate_cmd(space_file: str, table_file: str, count: int, seed: int, plot_f
 def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown: bool, as_csv: bool,
                 as_json: bool) -> None:
     """Predicted latency (ms) of each architecture, from the table alone (nothing is run)."""
-    from .table import LatencyTable
+    from ..latency.table import LatencyTable
 
     space = load_space(space_file)
     table = LatencyTable.load(table_file)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cliutil import user_errors
+from .util import user_errors
 from ..errors import HybridNASError
 
 
@@ -24,7 +24,7 @@ def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: st
     """Write model.py (standalone), card.yaml, latency.csv and, with weights, model.safetensors."""
     from ..latency import LatencyTable
     from ..spaces import load_space
-    from .exporter import export_arch, export_from_run, load_weights
+    from ..export.exporter import export_arch, export_from_run, load_weights
 
     if (rank is None) == (arch_text is None):
         raise HybridNASError("give either RUN --rank K or SPACE --arch STR")

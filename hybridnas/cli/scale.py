@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..cliutil import user_errors
-from .grow import DEFAULT_RULE
+from .util import user_errors
+from ..scaling.grow import DEFAULT_RULE
 
 
 @click.command("scale")
@@ -28,8 +28,8 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     """Grow SEED_ARCH step by step (training-free) and export one family member per target."""
     from ..latency import LatencyTable
     from ..spaces import load_space
-    from .family import write_family
-    from .grow import scale
+    from ..scaling.family import write_family
+    from ..scaling.grow import scale
 
     space = load_space(space_file)
     loaded = [LatencyTable.load(t) for t in tables]

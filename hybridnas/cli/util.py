@@ -10,8 +10,8 @@ from typing import Callable, TextIO
 import click
 import pandas as pd
 
-from .errors import HybridNASError
-from .spaces import Space
+from ..errors import HybridNASError
+from ..spaces import Space
 
 
 # OS errors a user causes (a path, a permission, a full or read-only disk), not bugs in hybridnas

@@ -8,7 +8,7 @@ from typing import TextIO
 import click
 import pandas as pd
 
-from ..cliutil import emit, read_archs, user_errors
+from .util import emit, read_archs, user_errors
 
 
 @click.group()
@@ -30,8 +30,8 @@ def supernet() -> None:
 def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: str | None, workers: int | None,
               device: str | None, data: str | None, resume: bool, no_progress: bool) -> None:
     """Train the supernet of CONFIG_FILE's space; a checkpoint is written atomically every epoch."""
-    from .config import load_supernet_config
-    from .train import train_supernet
+    from ..supernet.config import load_supernet_config
+    from ..supernet.train import train_supernet
 
     config = load_supernet_config(config_file, {"epochs": epochs, "sampler": sampler, "workers": workers,
                                                 "device": device, "data": data})
@@ -50,8 +50,8 @@ def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: st
 @user_errors
 def eval_cmd(checkpoint: str, archs_file: TextIO, test_limit: int | None, as_csv: bool, as_json: bool) -> None:
     """Test accuracy (%) of each architecture with inherited weights (BatchNorm recalibrated)."""
-    from .evaluate import SubnetScorer
-    from .train import load_supernet
+    from ..supernet.evaluate import SubnetScorer
+    from ..supernet.train import load_supernet
 
     net, config = load_supernet(checkpoint)
     scorer = SubnetScorer(net, config, test_limit)
