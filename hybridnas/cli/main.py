@@ -338,5 +338,3 @@ def _add_groups() -> None:
 
 _add_groups()
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
