@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import HybridNASError
 from ..models import modules
-from ..models.calls import Call
+from ..ir.calls import Call
 from ..spaces import Arch, Space
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch: '$' would admit a trailing newline

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any, Iterator, NamedTuple
 
 from ..errors import HybridNASError
-from ..models.layers import LAYERS, LayerSpec, Shape
+from ..ir.layers import LAYERS, LayerSpec, Shape
 from ..spaces import Arch, Space
 
 

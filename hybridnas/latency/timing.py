@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..devices import require_device
+from ..models import build_layer
 from .signature import LatencyError, Signature
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -89,7 +90,7 @@ def _inputs(shape: tuple[int, ...], count: int, device: str, dtype: torch.dtype)
 def layer_runner(sig: Signature, batch: int, device: str, dtype: str) -> Callable[[], object]:
     """A function that runs one layer alone: its summed inputs, then its module (eval mode)."""
     torch_dtype = DTYPES[dtype]
-    module = sig.spec.build()
+    module = build_layer(sig.spec)
     if module is not None:
         module = module.to(device=device, dtype=torch_dtype).eval()
     xs = _inputs((batch, *sig.in_shape), sig.inputs, device, torch_dtype)
@@ -118,7 +119,7 @@ def reference_runner(batch: int, device: str, dtype: str) -> Callable[[], object
     Its time at build and at validation tells how much faster or slower the machine runs now, which
     separates the predictor's error from drift of a shared machine.
     """
-    from ..models.layers import ConvNormAct, MetaBlock
+    from ..ir.layers import ConvNormAct, MetaBlock
 
     sigs = [Signature(ConvNormAct(64, 64, 3), (64, 16, 16)),
             Signature(MetaBlock(64, "attention", 2, heads=2), (64, 8, 8))]

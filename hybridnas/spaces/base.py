@@ -13,8 +13,9 @@ from torch import nn
 from ..errors import ArchError, HybridNASError
 from ..registry import Registry
 from .arch import Arch, freeze
-from .cost import Cost, plan_cost
-from .graph import INPUT, LayerPlan, to_networkx
+from ..ir.cost import Cost, plan_cost
+from ..models.builder import build_plan
+from ..ir.plan import INPUT, LayerPlan, to_networkx
 
 SPACE_TYPES: Registry[type["Space"]] = Registry("space type")
 register_space_type = SPACE_TYPES.register
@@ -176,8 +177,6 @@ class Space(ABC):
 
     def build(self, arch: Arch) -> nn.Module:
         """The static PyTorch network; build under `torch.device('meta')` to skip allocation."""
-        from ..models.builder import build_plan
-
         return build_plan(self.plan(arch))
 
     def feature_nodes(self, arch: Arch) -> tuple[str, ...]:

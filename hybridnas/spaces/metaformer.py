@@ -21,11 +21,11 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..errors import ArchError, SpaceError
-from ..models import layers as L
-from ..models.mixers import get_mixer, list_mixers
+from ..ir import layers as L
+from ..ir.mixers import get_mixer, list_mixers
 from .arch import Arch
 from .base import Space, register_space_type
-from .graph import LayerPlan
+from ..ir.plan import LayerPlan
 from .layout import Layout, LayoutError, matches, parse_layout
 from .metaformer_params import DIMS, MetaFormerParams
 from .schema import MAX_STAGE_DEPTH as MAX_SCALED_DEPTH  # blocks a stage marked `scalable` may grow to

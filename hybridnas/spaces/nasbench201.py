@@ -22,10 +22,10 @@ import networkx as nx
 import numpy as np
 
 from ..errors import ArchError
-from ..models import layers as L
+from ..ir import layers as L
 from .arch import Arch
 from .base import Space, register_space_type
-from .graph import LayerPlan
+from ..ir.plan import LayerPlan
 from .schema import NB201Config
 
 # Edge order of the benchmark's cell string |op~0|+|op~0|op~1|+|op~0|op~1|op~2|: (to, from)

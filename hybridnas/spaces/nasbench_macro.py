@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArchError
-from ..models import layers as L
+from ..ir import layers as L
 from .arch import Arch
 from .base import Space, register_space_type
-from .graph import LayerPlan
+from ..ir.plan import LayerPlan
 from .schema import MacroConfig
 
 

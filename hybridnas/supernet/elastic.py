@@ -20,6 +20,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ..errors import HybridNASError
+from ..models import build_layer
 from ..spaces import Arch, Space
 from ..spaces.schema import PatchStem
 
@@ -63,7 +64,7 @@ class Supernet(nn.Module):
         self.space = space
         self.slots = nn.ModuleDict()
         for key, spec in self._slot_specs():
-            self.slots[key] = spec.build()
+            self.slots[key] = build_layer(spec)
         self._skeletons: OrderedDict[str, tuple[nn.Module, list[tuple[str, str, tuple[int, ...]]]]] = OrderedDict()
 
     # ---- slots ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import yaml
 from hybridnas import load_space
 from hybridnas.export import ExportError, export_arch, export_from_run
 from hybridnas.export.codegen import literal, render_call
-from hybridnas.models.calls import Call
+from hybridnas.ir.calls import Call
 
 # Runs an exported model.py where `import hybridnas` fails, and checks outputs, timm, jit.trace, torch.export.
 CHECK = textwrap.dedent('''

@@ -5,7 +5,7 @@ import torch
 
 from hybridnas import RegistryError, get_mixer, list_mixers, load_space
 from hybridnas.models import Mixer, register_mixer
-from hybridnas.models.mixers import MIXERS
+from hybridnas.ir.mixers import MIXERS
 
 from ..spaces.test_cost import counted
 

@@ -1,4 +1,7 @@
-"""Token-mixer registry (MetaFormer): each mixer builds its module and states its exact analytic cost.
+"""Token-mixer registry (MetaFormer): each mixer describes its module (`call`) and states its exact cost.
+
+A mixer may instead define a `build(dim, kernel, heads, qkv_bias)` classmethod that returns its own module;
+`models.build_mixer` prefers it.
 
 MACs count multiply-accumulates of convolutions, linear layers and attention matmuls, nothing else
 (no bias adds, norms, activations, softmax, pooling or residual adds); this equals
@@ -8,8 +11,6 @@ MACs count multiply-accumulates of convolutions, linear layers and attention mat
 from __future__ import annotations
 
 from typing import ClassVar
-
-from torch import nn
 
 from ..registry import Registry
 from .calls import Call
@@ -41,11 +42,6 @@ class Mixer:
     def call(cls, dim: int, kernel: int | None, heads: int | None, qkv_bias: bool) -> Call:
         """The constructor call of the mixer module (a class in `hybridnas.models.modules`)."""
         raise NotImplementedError(f"mixer {cls.__name__} has no module")
-
-    @classmethod
-    def build(cls, dim: int, kernel: int | None, heads: int | None, qkv_bias: bool) -> nn.Module:
-        """A freshly initialised mixer module."""
-        return cls.call(dim, kernel, heads, qkv_bias).instantiate()
 
     @classmethod
     def macs(cls, dim: int, h: int, w: int, kernel: int | None, heads: int | None) -> int:

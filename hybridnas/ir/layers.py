@@ -1,7 +1,8 @@
-"""Typed layer specs: the nodes of the architecture graph. Each builds its module and knows its exact cost.
+"""Typed layer specs: the nodes of the architecture graph. Each knows its exact cost and its module's call.
 
 A spec is a frozen, hashable record of everything that determines its module, so the same record
-serves the cost model, the builder, latency tables (as a key) and code export.
+serves the cost model, the builder (`models.build_layer`), latency tables (as a key) and code export.
+A spec holds no torch objects; a spec class may still define `build()` returning its own module.
 """
 
 from __future__ import annotations
@@ -10,10 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-from torch import nn
-
 from ..registry import Registry
-from . import modules
 from .calls import Call
 from .mixers import get_mixer
 from .norms import norm_params
@@ -40,7 +38,7 @@ def hidden_width(dim: int, ratio: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class LayerSpec:
-    """Base: `out_shape`, `macs` and `params` are analytic; `build` returns a module (None: pass-through)."""
+    """Base: `out_shape`, `macs` and `params` are analytic; `call` describes the module (None: pass-through)."""
 
     kind: ClassVar[str] = ""
 
@@ -56,11 +54,6 @@ class LayerSpec:
     def call(self) -> Call | None:
         """The module constructor call of this layer (None: the layer has no module)."""
         return None
-
-    def build(self) -> nn.Module | None:
-        """A freshly initialised module for this layer, or None for a pass-through."""
-        call = self.call()
-        return None if call is None else call.instantiate()
 
 
 def _register(cls):
@@ -165,11 +158,6 @@ class MetaBlock(LayerSpec):
     def call(self):
         mixer = get_mixer(self.mixer).call(self.dim, self.kernel, self.heads, self.qkv_bias)
         return Call.of("MetaFormerBlock", self.dim, mixer, self.hidden, self.norm, self.act, self.layer_scale)
-
-    def build(self):
-        # Through the mixer's own build, so a registered mixer that only defines `build` works too.
-        mixer = get_mixer(self.mixer).build(self.dim, self.kernel, self.heads, self.qkv_bias)
-        return modules.MetaFormerBlock(self.dim, mixer, self.hidden, self.norm, self.act, self.layer_scale)
 
 
 @_register

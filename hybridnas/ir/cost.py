@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from ..models.layers import LayerSpec, Shape
-from .graph import LayerPlan
+from .layers import LayerSpec, Shape
+from .plan import LayerPlan
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import networkx as nx
 
-from ..models.layers import LayerSpec, Shape
+from .layers import LayerSpec, Shape
 
 INPUT = "input"
 
