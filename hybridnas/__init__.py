@@ -3,6 +3,7 @@
 from .errors import ArchError, HybridNASError, RegistryError, SpaceError
 from .models import get_mixer, list_mixers, register_mixer
 from .spaces import Arch, Cost, Space, load_space, shipped_spaces
+from . import supernet as _supernet  # noqa: E402,F401  (registers the supernet_accuracy metric source)
 
 __version__ = "0.1.0"
 

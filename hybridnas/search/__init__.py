@@ -1,7 +1,7 @@
 """Search under budgets: Optuna strategies on Ray workers, a resumable run store, Pareto queries."""
 
 from .config import Objective, SearchConfig, load_search_config
-from .evaluators import CostEvaluator, Evaluation, Evaluator, ProxyEvaluator
+from ..evaluation import CostEvaluator, Evaluation, Evaluator, ProxyEvaluator
 from .pareto import hypervolume, pareto_front, query
 from .runner import SearchResult, run_search
 from .store import RunStore

@@ -20,12 +20,12 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from ..errors import HybridNASError
+from ..evaluation import METRIC_SOURCES, CostEvaluator, metric_source
 from ..io import atomic_write_csv
 from ..proxies.engine import expand, format_errors
 from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
-from .evaluators import CostEvaluator, ProxyEvaluator, TableEvaluator, metric_kind
 from .reconcile import FINISHED, rebuilt_trial, replace_study, require_default_storage, restore_lost_records
 from .store import RunStore, check_resume_config
 from .strategies import enqueue_all, make_sampler
@@ -104,19 +104,13 @@ def _latency_table(space: Space, config: SearchConfig):
     return table
 
 
-def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], supernet: bool):
-    """Proxies come from the scores table when one is given, else are computed; then supernet accuracy."""
+def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], others: dict[str, list[str]]):
+    """The evaluators a worker builds: the proxy source's (for `proxies`, ensemble members included), then one per
+    other registered metric source the objectives use (e.g. the supernet's)."""
 
     def factory():
-        evaluators = []
-        if proxies and config.scores_table:
-            evaluators.append(TableEvaluator(space, config.scores_table, proxies))
-        elif proxies:
-            evaluators.append(ProxyEvaluator(space, proxies, config.data, config.seed, config.proxy_batch_size))
-        if supernet:
-            from ..supernet import SupernetEvaluator
-
-            evaluators.append(SupernetEvaluator(space, config.supernet, config.supernet_test_limit))
+        evaluators = [METRIC_SOURCES.get("proxy").make(space, config, proxies)] if proxies else []
+        evaluators += [METRIC_SOURCES.get(name).make(space, config, metrics) for name, metrics in others.items()]
         return evaluators
 
     return factory
@@ -201,18 +195,20 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
     if config.strategy == "exhaustive" and space.size() is None:
         raise HybridNASError(f"strategy 'exhaustive' needs a space that can be enumerated; {space.name!r} cannot. "
                              "Use nsga2, tpe, random or evolution")
-    kinds = {o.name: metric_kind(o.name) for o in config.objectives}
-    proxies, ensemble_names = expand([n for n, k in kinds.items() if k in ("proxy", "ensemble")])
+    sources = {o.name: metric_source(o.name) for o in config.objectives}
+    proxies, ensemble_names = expand([n for n, s in sources.items() if s.name == "proxy"])
+    others: dict[str, list[str]] = {}
+    for name, source in sources.items():
+        if source.name not in ("cost", "proxy"):
+            others.setdefault(source.name, []).append(name)
+            if source.check is not None:
+                source.check(config)
     store.root.mkdir(parents=True, exist_ok=True)
     store.write_config(config.model_dump(mode="json"))
 
-    use_supernet = "supernet" in kinds.values()
-    if use_supernet and not config.supernet:
-        raise HybridNASError("objective supernet_accuracy needs a trained supernet: set `supernet: CKPT` in the "
-                             "search config (train one with `hybridnas supernet train`)")
     started_ray = False
-    factory = _evaluator_factory(space, config, proxies, use_supernet)
-    if config.workers == 0 or not (use_supernet or (proxies and not config.scores_table)):
+    factory = _evaluator_factory(space, config, proxies, others)
+    if config.workers == 0 or not (others or (proxies and not config.scores_table)):
         pool = LocalPool(space, factory)
     else:
         started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)

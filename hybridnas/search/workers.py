@@ -10,7 +10,7 @@ import os
 from typing import Callable, Iterator, Sequence
 
 from ..spaces import Arch, Space
-from .evaluators import Evaluation, Evaluator, evaluate_all
+from ..evaluation import Evaluation, Evaluator, evaluate_all
 
 EvaluatorFactory = Callable[[], "list[Evaluator]"]
 

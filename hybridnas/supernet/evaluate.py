@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from ..devices import require_device
 from ..errors import HybridNASError
-from ..search.evaluators import Evaluation, Evaluator
+from ..evaluation import Evaluation, Evaluator, MetricSource, register_metric_source
 from ..spaces import Arch, Space
 from .config import SupernetConfig
 from .elastic import Supernet
@@ -94,3 +95,15 @@ class SupernetEvaluator(Evaluator):
             return Evaluation({"supernet_accuracy": self.scorer(arch)}, seconds=time.perf_counter() - start)
         except Exception as exc:  # a bad arch must not stop the search
             return Evaluation(errors={"supernet_accuracy": f"{type(exc).__name__}: {exc}"})
+
+
+def _needs_checkpoint(settings: Any) -> None:
+    if not settings.supernet:
+        raise HybridNASError("objective supernet_accuracy needs a trained supernet: set `supernet: CKPT` in the "
+                             "search config (train one with `hybridnas supernet train`)")
+
+
+register_metric_source(MetricSource(
+    "supernet", lambda name: name == "supernet_accuracy",
+    lambda space, settings, metrics: SupernetEvaluator(space, settings.supernet, settings.supernet_test_limit),
+    "supernet_accuracy (with `supernet: CKPT`)", _needs_checkpoint))

@@ -8,7 +8,7 @@ ray = pytest.importorskip("ray")
 
 from hybridnas import load_space  # noqa: E402
 from hybridnas.search import RunStore, load_search_config, run_search  # noqa: E402
-from hybridnas.search.evaluators import Evaluation, Evaluator  # noqa: E402
+from hybridnas.evaluation import Evaluation, Evaluator  # noqa: E402
 from hybridnas.search.workers import RayPool, init_ray  # noqa: E402
 
 

@@ -1,41 +1,19 @@
-"""Evaluators: what a search measures for an architecture. Latency and supernet evaluators plug in here.
+"""The built-in evaluators: exact cost (and table latency), training-free proxies, and a scores table.
 
-An evaluator names the metrics it provides and implements `evaluate`; `setup` runs once per worker
-(build data batches, set threads) and defaults to nothing (Optuna-style small base).
+Registered as metric sources `cost` (macs, params, activations, latency_ms) and `proxy` (every registered
+proxy and `ensemble:...` of them).
 """
 
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import HybridNASError
+from ..proxies import list_proxies
+from ..proxies.ensemble import is_ensemble, parse_ensemble
 from ..spaces import Arch, Space
-
-COST_METRICS = ("macs", "params", "activations")
-
-
-@dataclass
-class Evaluation:
-    """Metrics of one architecture, the failures with their reasons, and the seconds spent."""
-
-    metrics: dict[str, float] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-
-
-class Evaluator(ABC):
-    """Measures some metrics of architectures of one space."""
-
-    metrics: tuple[str, ...] = ()
-
-    def setup(self) -> None:
-        """Once per worker before the first evaluation (optional)."""
-
-    @abstractmethod
-    def evaluate(self, arch: Arch) -> Evaluation:
-        """The metrics of one architecture; failures go in `errors`, never raise for a bad arch."""
+from .base import COST_METRICS, Evaluation, Evaluator, MetricSource, register_metric_source
 
 
 class CostEvaluator(Evaluator):
@@ -105,32 +83,21 @@ class TableEvaluator(Evaluator):
         return Evaluation(values, {k: "missing in table" for k, v in row.items() if v != v})
 
 
-def metric_kind(name: str) -> str:
-    """'cost', 'proxy', 'ensemble', or raises naming what metrics are available."""
-    from ..proxies import list_proxies
-    from ..proxies.ensemble import is_ensemble, parse_ensemble
-
-    if name in COST_METRICS:
-        return "cost"
+def _is_proxy_metric(name: str) -> bool:
     if is_ensemble(name):
-        parse_ensemble(name)
-        return "ensemble"
-    if name in list_proxies():
-        return "proxy"
-    if name == "latency_ms":
-        return "cost"
-    if name == "supernet_accuracy":
-        return "supernet"
-    raise HybridNASError(f"unknown objective {name!r}; use a proxy ({', '.join(list_proxies())}), "
-                         f"an ensemble (ensemble:a+b), or one of {', '.join(COST_METRICS + ('latency_ms', 'supernet_accuracy'))}")
+        parse_ensemble(name)  # a malformed ensemble is an error naming its members, not "unknown objective"
+        return True
+    return name in list_proxies()
 
 
-def evaluate_all(evaluators: list[Evaluator], arch: Arch) -> Evaluation:
-    """Run several evaluators on one architecture and merge their results."""
-    merged = Evaluation()
-    for evaluator in evaluators:
-        part = evaluator.evaluate(arch)
-        merged.metrics.update(part.metrics)
-        merged.errors.update(part.errors)
-        merged.seconds += part.seconds
-    return merged
+def _proxy_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluator:
+    """Scores come from `settings.scores_table` when one is given, else are computed."""
+    if settings.scores_table:
+        return TableEvaluator(space, settings.scores_table, metrics)
+    return ProxyEvaluator(space, metrics, settings.data, settings.seed, settings.proxy_batch_size)
+
+
+register_metric_source(MetricSource("cost", lambda n: n in COST_METRICS or n == "latency_ms", None,
+                                    "macs, params, activations, latency_ms"))
+register_metric_source(MetricSource("proxy", _is_proxy_metric, _proxy_evaluator,
+                                    "a proxy (hybridnas proxies list) or ensemble:a+b"))
