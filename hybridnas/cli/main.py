@@ -10,6 +10,7 @@ import pandas as pd
 
 from .util import emit as _emit, read_archs as _read_archs, user_errors as _user_errors
 from ..errors import HybridNASError
+from ..search.strategies import STRATEGIES
 from ..spaces import Space, load_space
 
 
@@ -191,7 +192,7 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
               help="Continue an interrupted run: --resume RUN, or --resume with --out RUN.")
 @click.option("--trials", type=int, default=None, help="Total trials (a resumed run can be extended).")
 @click.option("--workers", type=int, default=None, help="Ray workers (0: evaluate in this process).")
-@click.option("--strategy", type=click.Choice(["nsga2", "tpe", "random", "evolution", "exhaustive"]), default=None)
+@click.option("--strategy", type=click.Choice(STRATEGIES.list()), default=None)
 @click.option("--max-macs", default=None, help="MACs budget, e.g. 100M.")
 @click.option("--max-params", default=None, help="Parameter budget, e.g. 2M.")
 @click.option("--max-latency", default=None, help="Latency budget in ms (needs --latency-table).")

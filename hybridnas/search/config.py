@@ -12,8 +12,8 @@ from ..errors import HybridNASError
 from ..configfile import local_path, read_config, validate_config
 from ..spaces.loader import SHIPPED_DIR
 from ..spaces.values import parse_quantity
+from .strategies import STRATEGIES
 
-STRATEGIES = ("nsga2", "tpe", "random", "evolution", "exhaustive")
 SEARCH_DIR = SHIPPED_DIR.parent / "search"
 Quantity = Annotated[float, BeforeValidator(parse_quantity)]
 
@@ -59,7 +59,7 @@ class SearchConfig(BaseModel):
     space: str
     objectives: Annotated[list[Objective], BeforeValidator(_objectives)] = Field(min_length=1)
     budget: Budget = Budget()
-    strategy: Literal["nsga2", "tpe", "random", "evolution", "exhaustive"] = "nsga2"
+    strategy: str = "nsga2"  # a registered strategy (search.strategies.STRATEGIES)
     trials: int = Field(200, gt=0)
     batch_size: int = Field(8, gt=0, description="architectures asked and evaluated together")
     seed: int = 0
@@ -75,6 +75,13 @@ class SearchConfig(BaseModel):
     reference_size: int = Field(32, ge=4, description="archs scored once to normalise ensemble objectives")
     population_size: int = Field(32, gt=1)
     tournament_size: int = Field(8, gt=1)
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy_registered(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(f"unknown strategy {value!r}; registered: {', '.join(map(repr, STRATEGIES.list()))}")
+        return value
 
     @field_validator("space")
     @classmethod

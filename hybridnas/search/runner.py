@@ -28,7 +28,7 @@ from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
 from .reconcile import FINISHED, rebuilt_trial, replace_study, require_default_storage, restore_lost_records
 from .store import RunStore, check_resume_config
-from .strategies import enqueue_all, make_sampler
+from .strategies import STRATEGIES, enqueue_all, make_strategy_sampler
 from .workers import LocalPool, RayPool, init_ray
 
 STUDY_NAME = "hybridnas"
@@ -192,9 +192,10 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
             require_default_storage(config.storage, store.root)
     space = load_space(config.space)
     latency_table = _latency_table(space, config)
-    if config.strategy == "exhaustive" and space.size() is None:
-        raise HybridNASError(f"strategy 'exhaustive' needs a space that can be enumerated; {space.name!r} cannot. "
-                             "Use nsga2, tpe, random or evolution")
+    if STRATEGIES.get(config.strategy).enumerates and space.size() is None:
+        others = [n for n in STRATEGIES.list() if not STRATEGIES.get(n).enumerates]
+        raise HybridNASError(f"strategy {config.strategy!r} needs a space that can be enumerated; {space.name!r} "
+                             f"cannot. Use {', '.join(others)}")
     sources = {o.name: metric_source(o.name) for o in config.objectives}
     proxies, ensemble_names = expand([n for n, s in sources.items() if s.name == "proxy"])
     others: dict[str, list[str]] = {}
@@ -216,7 +217,7 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
     try:
         ensembles = _reference(store, space, config, pool, proxies, ensemble_names)
         objectives = _Objectives(config, ensembles)
-        sampler = make_sampler(config.strategy, space, config.seed, len(config.objectives),
+        sampler = make_strategy_sampler(config.strategy, space, config.seed, len(config.objectives),
                                population_size=config.population_size, tournament_size=config.tournament_size)
         storage = None if config.storage == "memory" else (config.storage or store.storage_url)
         study = optuna.create_study(study_name=STUDY_NAME, storage=storage,
@@ -233,7 +234,7 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
                 notes.append(f"restored {restored} journal record(s) from study.db (costs recomputed; objective "
                              "values from the study; other metrics lost)")
         if study.trials:  # a resumed run: continue the random stream instead of replaying its first draws
-            study.sampler = make_sampler(config.strategy, space, resumed_seed(config.seed, len(study.trials)),
+            study.sampler = make_strategy_sampler(config.strategy, space, resumed_seed(config.seed, len(study.trials)),
                                          len(config.objectives), population_size=config.population_size,
                                          tournament_size=config.tournament_size)
         cache = {r["id"]: r for r in records if r.get("status") == "ok"}
@@ -242,7 +243,7 @@ def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: 
             study, note = _rebudget(study, store, records, space, cost_eval, config, objectives, cache, pool)
             notes.append(note)
         done = lambda: len(study.get_trials(deepcopy=False, states=FINISHED))  # noqa: E731
-        if config.strategy == "exhaustive":
+        if STRATEGIES.get(config.strategy).enumerates:
             enqueue_all(study, space, max(0, config.trials - done()))
         bar = _progress(progress, config.trials, done())
         feasible = len(cache)

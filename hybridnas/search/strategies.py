@@ -9,7 +9,8 @@ every distinct network of a small space.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import optuna
@@ -19,6 +20,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import HybridNASError
+from ..registry import Registry
 from ..spaces import Space
 
 PLAN_KEY = "evolution:plan"
@@ -80,21 +82,50 @@ class RegularizedEvolutionSampler(BaseSampler):
         return self._random.sample_independent(study, trial, param_name, param_distribution)
 
 
-def make_sampler(strategy: str, space: Space, seed: int, n_objectives: int, *, population_size: int = 32,
-                 tournament_size: int = 8) -> BaseSampler:
-    """The Optuna sampler for a strategy name; budgets reach samplers through trial constraints."""
-    if strategy == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=population_size)
-    if strategy == "tpe":
-        if n_objectives > 1:
-            return optuna.samplers.TPESampler(seed=seed, multivariate=True)
-        return optuna.samplers.TPESampler(seed=seed)
-    if strategy == "evolution":
-        return RegularizedEvolutionSampler(space, population_size=population_size, tournament_size=tournament_size,
-                                           seed=seed)
-    if strategy in ("random", "exhaustive"):
-        return RandomSampler(seed=seed)
-    raise HybridNASError(f"unknown strategy {strategy!r}; use nsga2, tpe, random, evolution or exhaustive")
+@dataclass(frozen=True)
+class Strategy:
+    """A search strategy: how to make its Optuna sampler, and whether it enumerates the whole space.
+
+    `make(space, seed, n_objectives, population_size=..., tournament_size=...)` returns the sampler.
+    """
+
+    name: str
+    make: Callable[..., BaseSampler]
+    description: str
+    enumerates: bool = False
+
+
+STRATEGIES: Registry[Strategy] = Registry("strategy")
+
+
+def register_strategy(strategy: Strategy) -> Strategy:
+    """Add (or replace) a strategy under its name; config validation, the CLI and errors read the registry."""
+    return STRATEGIES.register(strategy.name)(strategy)
+
+
+def _tpe(space: Space, seed: int, n_objectives: int, **_: Any) -> BaseSampler:
+    return optuna.samplers.TPESampler(seed=seed, multivariate=n_objectives > 1)
+
+
+register_strategy(Strategy("nsga2", lambda space, seed, n, population_size=32, **_: optuna.samplers.NSGAIISampler(
+    seed=seed, population_size=population_size), "NSGA-II (multi-objective, constraint-aware)"))
+register_strategy(Strategy("tpe", _tpe, "Tree-structured Parzen estimator (multivariate for several objectives)"))
+register_strategy(Strategy("random", lambda space, seed, n, **_: RandomSampler(seed=seed), "uniform random"))
+register_strategy(Strategy("evolution", lambda space, seed, n, population_size=32, tournament_size=8, **_:
+                           RegularizedEvolutionSampler(space, population_size=population_size,
+                                                       tournament_size=tournament_size, seed=seed),
+                           "regularized (aging) evolution with the space's mutation and crossover"))
+register_strategy(Strategy("exhaustive", lambda space, seed, n, **_: RandomSampler(seed=seed),
+                           "every distinct network of a space that can be enumerated", enumerates=True))
+
+
+def make_strategy_sampler(strategy: str, space: Space, seed: int, n_objectives: int, *, population_size: int = 32,
+                          tournament_size: int = 8) -> BaseSampler:
+    """The Optuna sampler of a registered strategy; budgets reach samplers through trial constraints."""
+    if strategy not in STRATEGIES:
+        raise HybridNASError(f"unknown strategy {strategy!r}; registered: {', '.join(STRATEGIES.list())}")
+    return STRATEGIES.get(strategy).make(space, seed, n_objectives, population_size=population_size,
+                                         tournament_size=tournament_size)
 
 
 def enqueue_all(study: Study, space: Space, limit: int) -> int:
