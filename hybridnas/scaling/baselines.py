@@ -27,7 +27,7 @@ def multiply(space: Space, arch: Arch, depth: float, width: float) -> Arch | Non
         allowed = np.array(grown.stages[i].config.width.values)
         target = stage["width"] * width
         _with_width(grown, genes, i, int(allowed[np.argmin(np.abs(allowed - target))]))
-    return grown._arch(genes) if _valid(grown, copy.deepcopy(genes)) else None
+    return grown.from_genes(genes) if _valid(grown, copy.deepcopy(genes)) else None
 
 
 def scale_to(space: Space, arch: Arch, target_macs: float, mode: str) -> Arch:

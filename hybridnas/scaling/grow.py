@@ -94,7 +94,7 @@ def _with_width(space: Space, genes: dict, i: int, width: int) -> None:
     stage["width"] = width
     for block in stage["blocks"]:
         if block.get("heads") is not None:
-            heads = space._heads_for(i, width)
+            heads = space.heads_for(i, width)
             if block["heads"] not in heads and heads:
                 block["heads"] = min(heads, key=lambda h: abs(h - block["heads"]))
 
@@ -115,7 +115,7 @@ def _deeper(space: Space, genes: dict, i: int) -> list[dict]:
 
 def _valid(space: Space, genes: dict) -> bool:
     try:
-        space._arch(genes)
+        space.from_genes(genes)
         return True
     except HybridNASError:
         return False
@@ -148,7 +148,7 @@ def growth_candidates(space: Space, arch: Arch) -> list[tuple[str, Arch]]:
                 variants.append((f"+1 block in stage {i}, stages {[j for j, w in gentle.items() if w]} 5-20% wider", g))
             for description, genes in variants:
                 if _valid(space, genes):
-                    child = space._arch(genes)
+                    child = space.from_genes(genes)
                     out.setdefault(child.id, (description, child))
     return list(out.values())
 

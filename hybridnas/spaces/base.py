@@ -93,6 +93,10 @@ class Space(ABC):
     def _arch(self, genes: Any) -> Arch:
         return Arch(self.name, freeze(self._canonical(genes)))
 
+    def from_genes(self, genes: Any) -> Arch:
+        """The canonical architecture of `genes` (a dict like `arch.genes`); an ArchError if the space refuses it."""
+        return self._arch(genes)
+
     def sample(self, seed_or_rng: int | np.random.Generator | None = None) -> Arch:
         """A random valid architecture (inside the space's cost windows), from a seed or a Generator."""
         rng = as_rng(seed_or_rng)

@@ -23,11 +23,12 @@ import numpy as np
 from ..errors import ArchError, SpaceError
 from ..ir import layers as L
 from ..ir.mixers import get_mixer, list_mixers
+from ..ir.plan import LayerPlan
 from .arch import Arch
 from .base import Space, register_space_type
-from ..ir.plan import LayerPlan
 from .layout import Layout, LayoutError, matches, parse_layout
 from .metaformer_params import DIMS, MetaFormerParams
+from .metaformer_protocols import MetaFormerProtocols
 from .schema import MAX_STAGE_DEPTH as MAX_SCALED_DEPTH  # blocks a stage marked `scalable` may grow to
 from .schema import MetaFormerConfig, PatchStem, Stage
 from .values import Param
@@ -61,7 +62,7 @@ def _num(text: str) -> int | float:
 
 
 @register_space_type("metaformer")
-class MetaFormerSpace(MetaFormerParams, Space):
+class MetaFormerSpace(MetaFormerParams, MetaFormerProtocols, Space):
     """Hybrid conv/attention spaces (hybrid_cifar, hybrid_imagenet, vit) in one language."""
 
     type_name = "metaformer"
@@ -101,7 +102,7 @@ class MetaFormerSpace(MetaFormerParams, Space):
             stage = rules.config
             if cfg.constraints.heads_divide_width and any("heads" in get_mixer(m).uses for m in rules.mixers):
                 for width in stage.width.values:
-                    if not self._heads_for(i, width):
+                    if not self.heads_for(i, width):
                         raise self._fail(f"stages[{i}].heads", f"no heads choice {list(stage.heads.values)} "
                                          f"divides width {width}; add a divisor or drop that width")
             if stage.downsample.type == "none":
@@ -113,14 +114,15 @@ class MetaFormerSpace(MetaFormerParams, Space):
                                      "the previous width (both fixed), or a patch stem without its own width; "
                                      "use type 'conv' with stride 1 to change width")
 
-    def _heads_for(self, i: int, width: int) -> tuple[int, ...]:
+    def heads_for(self, i: int, width: int) -> tuple[int, ...]:
+        """The head counts allowed at `width` in stage `i` (those dividing it, when the space requires that)."""
         heads = self.stages[i].config.heads.values
         if not self.config.constraints.heads_divide_width:
             return heads
         return tuple(h for h in heads if width % h == 0)
 
     def _dim_values(self, i: int, dim: str, width: int) -> tuple:
-        return self._heads_for(i, width) if dim == "heads" else getattr(self.stages[i].config, dim).values
+        return self.heads_for(i, width) if dim == "heads" else getattr(self.stages[i].config, dim).values
 
     # ---- sampling ------------------------------------------------------------------------------------
     def _sample_stem(self, rng: np.random.Generator) -> dict:

@@ -22,7 +22,7 @@ from torch.func import functional_call
 from ..errors import HybridNASError
 from ..models import build_layer
 from ..spaces import Arch, Space
-from ..spaces.schema import PatchStem
+from ..spaces.protocol import WeightSharingSpace, require_protocol
 
 SKELETON_CACHE = 64
 
@@ -57,58 +57,12 @@ class Supernet(nn.Module):
 
     def __init__(self, space: Space) -> None:
         super().__init__()
-        from ..spaces.metaformer import MetaFormerSpace
-
-        if not isinstance(space, MetaFormerSpace):
-            raise HybridNASError(f"a supernet needs a metaformer space; {space.name!r} is a {space.type_name} space")
+        require_protocol(space, WeightSharingSpace, "a supernet", "the metaformer spaces implement it")
         self.space = space
         self.slots = nn.ModuleDict()
-        for key, spec in self._slot_specs():
+        for key, spec in space.supernet_slots():
             self.slots[key] = build_layer(spec)
         self._skeletons: OrderedDict[str, tuple[nn.Module, list[tuple[str, str, tuple[int, ...]]]]] = OrderedDict()
-
-    # ---- slots ---------------------------------------------------------------------------------------
-    def _slot_specs(self) -> Iterable[tuple[str, object]]:
-        """(slot key, largest layer spec) for every slot."""
-        sp, cfg = self.space, self.space.config
-        widths = [max(s.config.width.values) for s in sp.stages]
-        if isinstance(cfg.stem, PatchStem):
-            stem_widths = (max(cfg.stem.width.values),) if cfg.stem.width else (widths[0],)
-            for patch in cfg.stem.patch_size.values:
-                (_, spec), = sp._stem_layers({"width": stem_widths[0], "patch": patch}, widths[0])
-                yield f"stem__p{patch}", spec
-            channels = stem_widths[0]
-        else:
-            stem_width = max(cfg.stem.width.values)
-            for name, spec in sp._stem_layers({"width": stem_width, "patch": None}, widths[0]):
-                yield name, spec
-            channels = stem_width
-        for i, rules in enumerate(sp.stages):
-            down = sp._down_layer(i, channels, widths[i])
-            if down is not None:
-                yield f"s{i}_down", down
-            depth = max(len(slots) for _, _, slots in rules.options)
-            biggest = {"mlp_ratio": max(rules.config.mlp_ratio.values), "kernel": max(rules.config.kernel.values)}
-            heads = sp._dim_values(i, "heads", widths[i])
-            for j, mixer in itertools.product(range(depth), rules.mixers):
-                if mixer == "identity":
-                    continue
-                block = {"mixer": mixer, "heads": heads[0] if heads else None, **biggest}
-                if not rules.uses(mixer, "kernel"):
-                    block["kernel"] = None
-                if not rules.uses(mixer, "heads"):
-                    block["heads"] = None
-                yield f"s{i}_b{j}__{mixer}", sp._block_layer(widths[i], block)
-            channels = widths[i]
-        yield "head", sp._head_layer(channels)
-
-    def _slot_of(self, arch: Arch, node: str) -> str:
-        if node == "stem" and arch.genes["stem"]["patch"] is not None:
-            return f"stem__p{arch.genes['stem']['patch']}"
-        if "_b" in node and node.startswith("s"):
-            i, j = (int(v) for v in node[1:].split("_b"))
-            return f"{node}__{arch.genes['stages'][i]['blocks'][j]['mixer']}"
-        return node
 
     # ---- subnet execution ----------------------------------------------------------------------------
     def skeleton(self, arch: Arch) -> tuple[nn.Module, list[tuple[str, str, tuple[int, ...]]]]:
@@ -125,7 +79,7 @@ class Supernet(nn.Module):
         for named in (module.named_parameters(), module.named_buffers()):
             for name, tensor in named:
                 _, node, rest = name.split(".", 2)
-                slot_name = f"{self._slot_of(arch, node)}.{rest}"
+                slot_name = f"{self.space.slot_of(arch, node)}.{rest}"
                 if slot_name not in slot_tensors:
                     raise HybridNASError(f"supernet of {self.space.name!r} has no slot tensor {slot_name} for {name}")
                 mapping.append((name, slot_name, tuple(tensor.shape)))
@@ -186,35 +140,5 @@ def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Modu
 def largest_and_smallest(space: Space) -> tuple[Arch, Arch]:
     """The space's largest and smallest architectures by MACs, built stage by stage (exact for spaces whose
     stages are chosen independently; stage MACs only depend on the stage's own and previous width)."""
-    return _extreme(space, max), _extreme(space, min)
-
-
-def _extreme(space: Space, pick: Callable) -> Arch:
-    cfg = space.config
-    stem = {"width": pick(cfg.stem.width.values) if cfg.stem.width is not None else None,
-            "patch": pick(cfg.stem.patch_size.values, key=lambda p: -p) if isinstance(cfg.stem, PatchStem) else None}
-    base = space.sample(0)
-    genes = {"stem": stem, "stages": [dict(s) for s in base.genes["stages"]]}
-    for i, rules in enumerate(space.stages):
-        width = pick(rules.config.width.values)
-        options = []
-        for _, _, slots in rules.options:
-            for mixers in itertools.product(*[sorted(s) for s in slots]):
-                if len(options) > 512:
-                    break
-                options.append([m for m in mixers if m != "identity"])
-        candidates = []
-        for mixers in options:
-            for values in itertools.product(*[(pick(space._dim_values(i, d, width)),) for d in
-                                              ("mlp_ratio", "heads", "kernel")]):
-                blocks = [{"mixer": m, **{d: (v if rules.uses(m, d) else None)
-                                          for d, v in zip(("mlp_ratio", "heads", "kernel"), values)}} for m in mixers]
-                trial = {"stem": genes["stem"], "stages": [*genes["stages"][:i], {"width": width, "blocks": blocks},
-                                                          *genes["stages"][i + 1:]]}
-                try:
-                    arch = space._arch(trial)
-                except HybridNASError:
-                    continue
-                candidates.append((space.cost(arch).macs, arch))
-        genes["stages"][i] = dict(pick(candidates, key=lambda c: c[0])[1].genes["stages"][i])
-    return space._arch(genes)
+    require_protocol(space, WeightSharingSpace, "the largest and smallest subnets")
+    return space.extreme_arch(max), space.extreme_arch(min)
