@@ -24,7 +24,7 @@ import torch
 
 from hybridnas import load_space
 from hybridnas.allocator import OPT_OUT
-from hybridnas.evaluation import ProxyEvaluator
+from hybridnas.proxies import ProxyEvaluator
 from hybridnas.search.workers import LocalPool, RayPool, init_ray
 
 

@@ -1,8 +1,12 @@
-"""Evaluators and the metric-source registry, one level below search and supernet."""
+"""The Evaluator protocol and the metric-source registry, below the packages that register evaluators.
+
+Proxies (`proxies.evaluator`), latency-table cost (here) and the supernet (`supernet.evaluate`) each register
+a source; the search asks `metric_source(name)` and never imports them for it.
+"""
 
 from .base import (COST_METRICS, METRIC_SOURCES, Evaluation, Evaluator, MetricSource, evaluate_all, metric_source,
                    register_metric_source)
-from .builtin import CostEvaluator, ProxyEvaluator, TableEvaluator
+from .builtin import CostEvaluator, TableEvaluator
 
 __all__ = ["COST_METRICS", "CostEvaluator", "Evaluation", "Evaluator", "METRIC_SOURCES", "MetricSource",
-           "ProxyEvaluator", "TableEvaluator", "evaluate_all", "metric_source", "register_metric_source"]
+           "TableEvaluator", "evaluate_all", "metric_source", "register_metric_source"]

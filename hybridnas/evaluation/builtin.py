@@ -1,17 +1,12 @@
-"""The built-in evaluators: exact cost (and table latency), training-free proxies, and a scores table.
+"""The domain-free evaluators: exact cost (and table latency), and metrics looked up in a scores table.
 
-Registered as metric sources `cost` (macs, params, activations, latency_ms) and `proxy` (every registered
-proxy and `ensemble:...` of them).
+Registered as the metric source `cost` (macs, params, activations, latency_ms). Proxies (proxies/evaluator.py)
+and the supernet (supernet/evaluate.py) register their own sources.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from ..errors import HybridNASError
-from ..proxies import list_proxies
-from ..proxies.ensemble import is_ensemble, parse_ensemble
 from ..spaces import Arch, Space
 from .base import COST_METRICS, Evaluation, Evaluator, MetricSource, register_metric_source
 
@@ -32,29 +27,6 @@ class CostEvaluator(Evaluator):
         if self.latency_table is not None:
             metrics["latency_ms"] = self.latency_table.predict(self.space, arch)
         return Evaluation(metrics)
-
-
-class ProxyEvaluator(Evaluator):
-    """Training-free proxies from one shared-pass score per architecture."""
-
-    def __init__(self, space: Space, proxies: list[str], data: str, seed: int, batch_size: int) -> None:
-        self.space, self.proxies, self.data, self.seed, self.batch_size = space, proxies, data, seed, batch_size
-        self.metrics = tuple(proxies)
-        self.batch = None
-
-    def setup(self) -> None:
-        """Build the data batch once per worker; every evaluation reuses it."""
-        from ..data import get_batch
-
-        self.batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed)
-
-    def evaluate(self, arch: Arch) -> Evaluation:
-        from ..proxies.engine import score_or_failure
-
-        start = time.perf_counter()
-        result = score_or_failure(arch, self.proxies, self.data, self.seed, space=self.space,
-                                  batch_size=self.batch_size, batch=self.batch)
-        return Evaluation(dict(result.values), dict(result.errors), time.perf_counter() - start)
 
 
 class TableEvaluator(Evaluator):
@@ -83,21 +55,5 @@ class TableEvaluator(Evaluator):
         return Evaluation(values, {k: "missing in table" for k, v in row.items() if v != v})
 
 
-def _is_proxy_metric(name: str) -> bool:
-    if is_ensemble(name):
-        parse_ensemble(name)  # a malformed ensemble is an error naming its members, not "unknown objective"
-        return True
-    return name in list_proxies()
-
-
-def _proxy_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluator:
-    """Scores come from `settings.scores_table` when one is given, else are computed."""
-    if settings.scores_table:
-        return TableEvaluator(space, settings.scores_table, metrics)
-    return ProxyEvaluator(space, metrics, settings.data, settings.seed, settings.proxy_batch_size)
-
-
 register_metric_source(MetricSource("cost", lambda n: n in COST_METRICS or n == "latency_ms", None,
                                     "macs, params, activations, latency_ms"))
-register_metric_source(MetricSource("proxy", _is_proxy_metric, _proxy_evaluator,
-                                    "a proxy (hybridnas proxies list) or ensemble:a+b"))

@@ -1,7 +1,8 @@
 """Search under budgets: Optuna strategies on Ray workers, a resumable run store, Pareto queries."""
 
 from .config import Objective, SearchConfig, load_search_config
-from ..evaluation import CostEvaluator, Evaluation, Evaluator, ProxyEvaluator
+from ..evaluation import CostEvaluator, Evaluation, Evaluator
+from ..proxies import ProxyEvaluator
 from .pareto import hypervolume, pareto_front, query
 from .runner import SearchResult, run_search
 from .store import RunStore

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from hybridnas import SpaceError, load_space
 from hybridnas.cli import main
 from hybridnas.errors import HybridNASError
-from hybridnas.evaluation import ProxyEvaluator
+from hybridnas.proxies import ProxyEvaluator
 from hybridnas.spaces.loader import SHIPPED_DIR
 
 CIFAR = yaml.safe_load((SHIPPED_DIR / "hybrid_cifar.yaml").read_text())

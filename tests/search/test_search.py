@@ -174,7 +174,7 @@ def test_scores_table_lookup_replaces_computation(tmp_path, monkeypatch):
 def test_proxy_evaluator_builds_its_batch_once(monkeypatch):
     from hybridnas import load_space
     from hybridnas.proxies import engine
-    from hybridnas.evaluation import ProxyEvaluator
+    from hybridnas.proxies import ProxyEvaluator
 
     space = load_space("nasbench_macro")
     evaluator = ProxyEvaluator(space, ["synflow", "naswot"], "gaussian", 0, 4)

@@ -1,0 +1,56 @@
+"""The proxies' evaluator for a search, registered as the metric source `proxy`.
+
+It provides every registered proxy and every `ensemble:...` of them; with a scores table in the search
+settings, the scores are looked up there instead of computed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..data import get_batch
+from ..evaluation import Evaluation, Evaluator, MetricSource, TableEvaluator, register_metric_source
+from ..spaces import Arch, Space
+from .engine import score_or_failure
+from .ensemble import is_ensemble, parse_ensemble
+from .registry import list_proxies
+
+
+class ProxyEvaluator(Evaluator):
+    """Training-free proxies from one shared-pass score per architecture."""
+
+    def __init__(self, space: Space, proxies: list[str], data: str, seed: int, batch_size: int) -> None:
+        self.space, self.proxies, self.data, self.seed, self.batch_size = space, proxies, data, seed, batch_size
+        self.metrics = tuple(proxies)
+        self.batch = None
+
+    def setup(self) -> None:
+        """Build the data batch once per worker; every evaluation reuses it."""
+        self.batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed)
+
+    def evaluate(self, arch: Arch) -> Evaluation:
+        start = time.perf_counter()
+        result = score_or_failure(arch, self.proxies, self.data, self.seed, space=self.space,
+                                  batch_size=self.batch_size, batch=self.batch)
+        return Evaluation(dict(result.values), dict(result.errors), time.perf_counter() - start)
+
+
+def _is_proxy_metric(name: str) -> bool:
+    if is_ensemble(name):
+        parse_ensemble(name)  # a malformed ensemble is an error naming its members, not "unknown objective"
+        return True
+    return name in list_proxies()
+
+
+def _proxy_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluator:
+    """Scores come from `settings.scores_table` when one is given, else are computed."""
+    if settings.scores_table:
+        return TableEvaluator(space, settings.scores_table, metrics)
+    return ProxyEvaluator(space, metrics, settings.data, settings.seed, settings.proxy_batch_size)
+
+
+register_metric_source(MetricSource("proxy", _is_proxy_metric, _proxy_evaluator,
+                                    "a proxy (hybridnas proxies list) or ensemble:a+b"))
+register_metric_source(MetricSource("proxy", _is_proxy_metric, _proxy_evaluator,
+                                    "a proxy (hybridnas proxies list) or ensemble:a+b"))
