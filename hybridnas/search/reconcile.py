@@ -16,7 +16,10 @@ from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import HybridNASError
+from ..evaluation import CostEvaluator
 from ..spaces import Arch, Space
+from .config import SearchConfig
+from .objectives import Objectives, budget_violations, evaluation_record
 from .store import RunStore
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
@@ -87,3 +90,81 @@ def require_default_storage(storage: str | None, root: Path) -> None:
     if storage:
         raise HybridNASError(f"--resume {root} --change-budget needs the run's own study.db; this run keeps its "
                              f"study in {storage}. Start a new run with the new budget instead")
+
+
+def recover_running(study: optuna.Study, cache: dict[str, dict]) -> None:
+    """Trials a killed run left RUNNING: complete them from the journal, or mark them failed and try their
+    architecture once more (a trial that was itself such a retry stays failed)."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        record = cache.get(trial.user_attrs.get("arch_id", ""))
+        if record is not None and record.get("values") is not None:
+            study.tell(trial.number, record["values"])
+            continue
+        study.tell(trial.number, state=TrialState.FAIL)
+        if "retry_of" not in trial.user_attrs and trial.params:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+
+
+def check_study_matches_journal(study: optuna.Study, store: RunStore, records: list[dict]) -> None:
+    """A run whose journal has evaluations but whose study has no trials lost its study (deleted or replaced)."""
+    if study.trials or not records:
+        return
+    raise HybridNASError(f"{store.root}: evaluations.jsonl holds {len(records)} evaluation(s) but the Optuna "
+                         "study has no trials: study.db was deleted or replaced. Put it back to resume, or start a "
+                         f"new run with another --out (its evaluations stay readable: hybridnas pareto {store.root})")
+
+
+def rebudget(study: optuna.Study, store: RunStore, records: list[dict], space: Space, cost_eval: CostEvaluator,
+             config: SearchConfig, objectives: Objectives, cache: dict[str, dict], pool: Any,
+             study_name: str) -> tuple[optuna.Study, str]:
+    """Re-check every finished trial against the new budget, score those that now fit and never were, and
+    swap in a study whose constraints and values say so. Returns the reloaded study and a one-line note."""
+    status = {r["id"]: r["status"] for r in records}  # the last word on each architecture
+    checked: list[tuple[Any, Arch | None, dict[str, float]]] = []
+    todo: dict[str, tuple[int, Arch, dict[str, float]]] = {}
+    for trial in study.get_trials(deepcopy=False, states=FINISHED):
+        text = trial.user_attrs.get("arch")
+        arch = space.parse(text) if text is not None else None
+        cost = cost_eval.evaluate(arch).metrics if arch is not None else {}
+        checked.append((trial, arch, cost))
+        fits = arch is not None and all(v <= 0 for v in budget_violations(cost, config).values())
+        if fits and trial.state == TrialState.COMPLETE and arch.id not in cache and arch.id not in todo:
+            todo[arch.id] = (trial.number, arch, cost)
+    newly_over = newly_scored = restored = 0
+    archs = list(todo.values())
+    for i, evaluation in pool.imap([a for _, a, _ in archs]):
+        number, arch, cost = archs[i]
+        record = evaluation_record(number, space.format(arch), arch.id, cost, evaluation, objectives)
+        store.append(record)
+        status[arch.id] = record["status"]
+        if record["values"] is not None:
+            cache[arch.id] = record
+            newly_scored += 1
+    rebuilt = []
+    for trial, arch, cost in checked:
+        if arch is None:
+            rebuilt.append(trial)
+            continue
+        violations = budget_violations(cost, config)
+        fits = all(v <= 0 for v in violations.values())
+        if not fits and status.get(arch.id) != "over_budget":
+            store.append({"trial": trial.number, "arch": space.format(arch), "id": arch.id, "status": "over_budget",
+                          **cost, "values": None})
+            status[arch.id] = "over_budget"
+            newly_over += 1
+        elif fits and arch.id in cache and status.get(arch.id) != "ok":  # scored before a tighter budget
+            store.append(cache[arch.id])
+            status[arch.id] = "ok"
+            restored += 1
+        if trial.state == TrialState.FAIL:
+            values = None
+        elif fits:
+            values = cache[arch.id]["values"] if arch.id in cache else None
+        else:
+            values = objectives.worst()
+        rebuilt.append(rebuilt_trial(trial, violations, values))
+    sampler = study.sampler
+    replace_study(store, study, study_name, objectives.directions, rebuilt)
+    study = optuna.load_study(study_name=study_name, storage=store.storage_url, sampler=sampler)
+    return study, (f"budget changed: re-checked {len(rebuilt)} trial(s); {newly_over} architecture(s) now over "
+                   f"budget, {newly_scored + restored} now within it ({newly_scored} scored now)")

@@ -8,7 +8,6 @@ moment resumes with `resume=True`; trials left running are completed from the jo
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +19,15 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from ..errors import HybridNASError
-from ..evaluation import METRIC_SOURCES, CostEvaluator, metric_source
+from ..evaluation import METRIC_SOURCES, CostEvaluator, Evaluation, metric_source
 from ..io import atomic_write_csv
-from ..proxies.engine import expand, format_errors
+from ..proxies.engine import expand
 from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
-from .reconcile import FINISHED, rebuilt_trial, replace_study, require_default_storage, restore_lost_records
+from .objectives import Objectives, budget_violations, evaluation_record
+from .reconcile import (FINISHED, check_study_matches_journal, rebudget, recover_running, require_default_storage,
+                        restore_lost_records)
 from .store import RunStore, check_resume_config
 from .strategies import STRATEGIES, enqueue_all, make_strategy_sampler
 from .workers import LocalPool, RayPool, init_ray
@@ -41,47 +42,6 @@ class SearchResult:
     feasible: int
     seconds: float
     notes: tuple[str, ...] = ()  # what a resume repaired or re-checked, one sentence each
-
-
-def budget_violations(cost: dict[str, float], config: SearchConfig) -> dict[str, float]:
-    """Relative excess over each budget (<= 0 when within it)."""
-    out = {}
-    budget = config.budget
-    for metric, limit in (("macs", budget.max_macs), ("params", budget.max_params),
-                          ("latency_ms", budget.max_latency_ms)):
-        if limit is not None:
-            out[metric] = (cost[metric] - limit) / limit
-    return out
-
-
-class _Objectives:
-    """Turns an evaluation into the objective vector; ensembles are normalised on a reference sample."""
-
-    def __init__(self, config: SearchConfig, ensembles: dict[str, Ensemble]) -> None:
-        self.objectives = config.objectives
-        self.ensembles = ensembles
-        self.directions = ["maximize" if o.direction == "max" else "minimize" for o in self.objectives]
-
-    def values(self, metrics: dict[str, float]) -> tuple[list[float] | None, str]:
-        out = []
-        for obj in self.objectives:
-            if obj.name in self.ensembles:
-                members = self.ensembles[obj.name].members
-                missing = [m for m in members if m not in metrics]
-                if missing:
-                    return None, f"ensemble member(s) failed: {', '.join(missing)}"
-                value = float(self.ensembles[obj.name].score(pd.DataFrame([metrics]))[0])
-            elif obj.name in metrics:
-                value = float(metrics[obj.name])
-            else:
-                return None, f"objective {obj.name} failed"
-            if not math.isfinite(value):
-                return None, f"objective {obj.name} is {value}"
-            out.append(value)
-        return out, ""
-
-    def worst(self) -> list[float]:
-        return [-math.inf if d == "maximize" else math.inf for d in self.directions]
 
 
 def _latency_table(space: Space, config: SearchConfig):
@@ -139,28 +99,6 @@ def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxie
     return ensembles
 
 
-def _recover(study: optuna.Study, cache: dict[str, dict], objectives: _Objectives) -> None:
-    """Trials a killed run left RUNNING: complete them from the journal, or mark them failed and try their
-    architecture once more (a trial that was itself such a retry stays failed)."""
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        record = cache.get(trial.user_attrs.get("arch_id", ""))
-        if record is not None and record.get("values") is not None:
-            study.tell(trial.number, record["values"])
-            continue
-        study.tell(trial.number, state=TrialState.FAIL)
-        if "retry_of" not in trial.user_attrs and trial.params:
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
-
-
-def _check_study_matches_journal(study: optuna.Study, store: RunStore, records: list[dict]) -> None:
-    """A run whose journal has evaluations but whose study has no trials lost its study (deleted or replaced)."""
-    if study.trials or not records:
-        return
-    raise HybridNASError(f"{store.root}: evaluations.jsonl holds {len(records)} evaluation(s) but the Optuna "
-                         "study has no trials: study.db was deleted or replaced. Put it back to resume, or start a "
-                         f"new run with another --out (its evaluations stay readable: hybridnas pareto {store.root})")
-
-
 def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
                change_budget: bool = False) -> SearchResult:
     """Run (or resume) a search; every evaluation is journaled in `out` as soon as it finishes.
@@ -177,193 +115,174 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
     if resume and not store.exists():
         raise HybridNASError(f"{out} holds no run to resume (no config.yaml)")
     with store.lock():
-        return _run_search(config, out, store, resume, progress, start, change_budget)
+        search = _Search(config, store, resume, change_budget)
+        try:
+            search.open()
+            feasible = search.run(progress)
+        finally:
+            search.close()
+    return SearchResult(Path(out), len(search.cache), feasible, time.perf_counter() - start, tuple(search.notes))
 
 
-def _run_search(config: SearchConfig, out: str | Path, store: RunStore, resume: bool, progress: bool,
-                start: float, change_budget: bool) -> SearchResult:
-    """run_search's body, under the run's writer lock."""
-    rebudget = False
-    if resume:
-        stored = store.read_config()
-        check_resume_config(stored, config.model_dump(mode="json"), store.root, change_budget)
-        rebudget = stored.get("budget") != config.model_dump(mode="json")["budget"]
-        if rebudget:
-            require_default_storage(config.storage, store.root)
-    space = load_space(config.space)
-    latency_table = _latency_table(space, config)
-    if STRATEGIES.get(config.strategy).enumerates and space.size() is None:
-        others = [n for n in STRATEGIES.list() if not STRATEGIES.get(n).enumerates]
-        raise HybridNASError(f"strategy {config.strategy!r} needs a space that can be enumerated; {space.name!r} "
-                             f"cannot. Use {', '.join(others)}")
-    sources = {o.name: metric_source(o.name) for o in config.objectives}
-    proxies, ensemble_names = expand([n for n, s in sources.items() if s.name == "proxy"])
-    others: dict[str, list[str]] = {}
-    for name, source in sources.items():
-        if source.name not in ("cost", "proxy"):
-            others.setdefault(source.name, []).append(name)
-            if source.check is not None:
-                source.check(config)
-    store.root.mkdir(parents=True, exist_ok=True)
-    store.write_config(config.model_dump(mode="json"))
+class _Search:
+    """One search over a run folder, in Optuna's steps: open the run, then ask a batch, evaluate it, tell.
 
-    started_ray = False
-    factory = _evaluator_factory(space, config, proxies, others)
-    if config.workers == 0 or not (others or (proxies and not config.scores_table)):
-        pool = LocalPool(space, factory)
-    else:
-        started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
-        pool = RayPool(space, factory, config.workers)
-    try:
-        ensembles = _reference(store, space, config, pool, proxies, ensemble_names)
-        objectives = _Objectives(config, ensembles)
-        sampler = make_strategy_sampler(config.strategy, space, config.seed, len(config.objectives),
-                               population_size=config.population_size, tournament_size=config.tournament_size)
+    `__init__` checks everything and writes nothing; `open` writes the config, starts the workers and
+    brings the study back in line with the journal; `run` loops ask -> evaluate -> tell; `close` stops
+    the workers.
+    """
+
+    def __init__(self, config: SearchConfig, store: RunStore, resume: bool, change_budget: bool) -> None:
+        self.config, self.store, self.resume = config, store, resume
+        self.rebudget = False
+        if resume:
+            stored = store.read_config()
+            check_resume_config(stored, config.model_dump(mode="json"), store.root, change_budget)
+            self.rebudget = stored.get("budget") != config.model_dump(mode="json")["budget"]
+            if self.rebudget:
+                require_default_storage(config.storage, store.root)
+        self.space = load_space(config.space)
+        self.cost_eval = CostEvaluator(self.space, _latency_table(self.space, config))
+        strategy = STRATEGIES.get(config.strategy)
+        if strategy.enumerates and self.space.size() is None:
+            others = [n for n in STRATEGIES.list() if not STRATEGIES.get(n).enumerates]
+            raise HybridNASError(f"strategy {config.strategy!r} needs a space that can be enumerated; "
+                                 f"{self.space.name!r} cannot. Use {', '.join(others)}")
+        sources = {o.name: metric_source(o.name) for o in config.objectives}
+        self.proxies, self.ensemble_names = expand([n for n, s in sources.items() if s.name == "proxy"])
+        self.others: dict[str, list[str]] = {}
+        for name, source in sources.items():
+            if source.name not in ("cost", "proxy"):
+                self.others.setdefault(source.name, []).append(name)
+                if source.check is not None:
+                    source.check(config)
+        self.pool: Any = None
+        self.started_ray = False
+        self.notes: list[str] = []
+
+    # ---- open ----------------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Write the config, start the evaluators, fit ensembles, and load (or create) the study."""
+        config, store, space = self.config, self.store, self.space
+        store.root.mkdir(parents=True, exist_ok=True)
+        store.write_config(config.model_dump(mode="json"))
+        factory = _evaluator_factory(space, config, self.proxies, self.others)
+        if config.workers == 0 or not (self.others or (self.proxies and not config.scores_table)):
+            self.pool = LocalPool(space, factory)
+        else:
+            self.started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
+            self.pool = RayPool(space, factory, config.workers)
+        self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
+                                                        self.ensemble_names))
         storage = None if config.storage == "memory" else (config.storage or store.storage_url)
-        study = optuna.create_study(study_name=STUDY_NAME, storage=storage,
-                                    directions=objectives.directions, sampler=sampler, load_if_exists=True)
+        self.study = optuna.create_study(study_name=STUDY_NAME, storage=storage, directions=self.objectives.directions,
+                                         sampler=self._sampler(config.seed), load_if_exists=True)
+        self._reconcile()
+        if STRATEGIES.get(config.strategy).enumerates:
+            enqueue_all(self.study, space, max(0, config.trials - self.done()))
+
+    def _sampler(self, seed: int) -> Any:
+        c = self.config
+        return make_strategy_sampler(c.strategy, self.space, seed, len(c.objectives),
+                                     population_size=c.population_size, tournament_size=c.tournament_size)
+
+    def _reconcile(self) -> None:
+        """Bring the study in line with the journal: lost records, running trials, a changed budget."""
+        config, store, study = self.config, self.store, self.study
         records = store.records()
-        notes = [store.damaged_note()] if store.damaged_note() else []
-        cost_eval = CostEvaluator(space, latency_table)
-        if resume and config.storage != "memory":
-            _check_study_matches_journal(study, store, records)
-            restored = restore_lost_records(study, store, records, space, lambda a: cost_eval.evaluate(a).metrics,
+        if store.damaged_note():
+            self.notes.append(store.damaged_note())
+        if self.resume and config.storage != "memory":
+            check_study_matches_journal(study, store, records)
+            restored = restore_lost_records(study, store, records, self.space,
+                                            lambda a: self.cost_eval.evaluate(a).metrics,
                                             [o.name for o in config.objectives])
             if restored:
                 records = store.records()
-                notes.append(f"restored {restored} journal record(s) from study.db (costs recomputed; objective "
-                             "values from the study; other metrics lost)")
+                self.notes.append(f"restored {restored} journal record(s) from study.db (costs recomputed; "
+                                  "objective values from the study; other metrics lost)")
         if study.trials:  # a resumed run: continue the random stream instead of replaying its first draws
-            study.sampler = make_strategy_sampler(config.strategy, space, resumed_seed(config.seed, len(study.trials)),
-                                         len(config.objectives), population_size=config.population_size,
-                                         tournament_size=config.tournament_size)
-        cache = {r["id"]: r for r in records if r.get("status") == "ok"}
-        _recover(study, cache, objectives)
-        if rebudget:
-            study, note = _rebudget(study, store, records, space, cost_eval, config, objectives, cache, pool)
-            notes.append(note)
-        done = lambda: len(study.get_trials(deepcopy=False, states=FINISHED))  # noqa: E731
-        if STRATEGIES.get(config.strategy).enumerates:
-            enqueue_all(study, space, max(0, config.trials - done()))
-        bar = _progress(progress, config.trials, done())
-        feasible = len(cache)
-        while done() < config.trials:
-            waiting: dict[str, list] = {}
-            todo: list[Arch] = []
-            for _ in range(min(config.batch_size, config.trials - done())):
-                trial = study.ask()
-                arch = space.suggest(trial)
-                cost = cost_eval.evaluate(arch).metrics
-                trial.set_user_attr("arch", space.format(arch))
-                trial.set_user_attr("arch_id", arch.id)
-                violations = budget_violations(cost, config)
-                for key, value in violations.items():
-                    trial.set_constraint(key, value)
-                ok = all(v <= 0 for v in violations.values())
-                trial.set_user_attr("feasible", ok)
-                if not ok:
-                    store.append({"trial": trial.number, "arch": space.format(arch), "id": arch.id,
-                                  "status": "over_budget", **cost, "values": None})
-                    study.tell(trial, objectives.worst())
-                    bar.update(1)
-                elif arch.id in cache:
-                    study.tell(trial, cache[arch.id]["values"])
-                    bar.update(1)
-                else:
-                    if arch.id not in waiting:
-                        todo.append(arch)
-                    waiting.setdefault(arch.id, []).append((trial, cost))
-            for i, evaluation in pool.imap(todo):
-                arch = todo[i]
-                record = _evaluation_record(waiting[arch.id][0][0].number, space.format(arch), arch.id,
-                                            waiting[arch.id][0][1], evaluation, objectives)
-                values = record["values"]
-                store.append(record)
-                for trial, _ in waiting[arch.id]:
-                    if values is None:
-                        trial.set_user_attr("error", record["errors"])
-                        study.tell(trial, state=TrialState.FAIL)
-                    else:
-                        study.tell(trial, values)
-                    bar.update(1)
-                if values is not None:
-                    cache[arch.id] = record
+            study.sampler = self._sampler(resumed_seed(config.seed, len(study.trials)))
+        self.cache = {r["id"]: r for r in records if r.get("status") == "ok"}
+        recover_running(study, self.cache)
+        if self.rebudget:
+            self.study, note = rebudget(study, store, records, self.space, self.cost_eval, config, self.objectives,
+                                        self.cache, self.pool, STUDY_NAME)
+            self.notes.append(note)
+
+    # ---- the loop ------------------------------------------------------------------------------------
+    def done(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=FINISHED))
+
+    def ask(self, bar: Any) -> tuple[list[Arch], dict[str, list]]:
+        """Ask a batch of trials. Over-budget and already-scored architectures are told at once; the rest come
+        back as distinct architectures to evaluate, each with the trials (and costs) waiting for it."""
+        config, space, study, store = self.config, self.space, self.study, self.store
+        waiting: dict[str, list] = {}
+        todo: list[Arch] = []
+        for _ in range(min(config.batch_size, config.trials - self.done())):
+            trial = study.ask()
+            arch = space.suggest(trial)
+            cost = self.cost_eval.evaluate(arch).metrics
+            trial.set_user_attr("arch", space.format(arch))
+            trial.set_user_attr("arch_id", arch.id)
+            violations = budget_violations(cost, config)
+            for key, value in violations.items():
+                trial.set_constraint(key, value)
+            ok = all(v <= 0 for v in violations.values())
+            trial.set_user_attr("feasible", ok)
+            if not ok:
+                store.append({"trial": trial.number, "arch": space.format(arch), "id": arch.id,
+                              "status": "over_budget", **cost, "values": None})
+                study.tell(trial, self.objectives.worst())
+                bar.update(1)
+            elif arch.id in self.cache:
+                study.tell(trial, self.cache[arch.id]["values"])
+                bar.update(1)
+            else:
+                if arch.id not in waiting:
+                    todo.append(arch)
+                waiting.setdefault(arch.id, []).append((trial, cost))
+        return todo, waiting
+
+    def tell(self, arch: Arch, evaluation: Evaluation, waiting: list, bar: Any) -> bool:
+        """Journal one evaluation, then tell every trial that waited for it; True when it scored."""
+        first_trial, cost = waiting[0]
+        record = evaluation_record(first_trial.number, self.space.format(arch), arch.id, cost, evaluation,
+                                   self.objectives)
+        self.store.append(record)  # journal first: a kill between the two leaves a trial that resume completes
+        values = record["values"]
+        for trial, _ in waiting:
+            if values is None:
+                trial.set_user_attr("error", record["errors"])
+                self.study.tell(trial, state=TrialState.FAIL)
+            else:
+                self.study.tell(trial, values)
+            bar.update(1)
+        if values is not None:
+            self.cache[arch.id] = record
+        return values is not None
+
+    def run(self, progress: bool) -> int:
+        """Ask, evaluate and tell until the run has `trials` finished trials; returns how many networks scored."""
+        bar = _progress(progress, self.config.trials, self.done())
+        feasible = len(self.cache)
+        while self.done() < self.config.trials:
+            todo, waiting = self.ask(bar)
+            for i, evaluation in self.pool.imap(todo):
+                if self.tell(todo[i], evaluation, waiting[todo[i].id], bar):
                     feasible += 1
-                    bar.set_postfix(feasible=feasible, best=_best(cache, config), refresh=False)
+                    bar.set_postfix(feasible=feasible, best=_best(self.cache, self.config), refresh=False)
         bar.close()
-        return SearchResult(Path(out), len(cache), feasible, time.perf_counter() - start, tuple(notes))
-    finally:
-        pool.close()
-        if started_ray:
+        return feasible
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+        if self.started_ray:
             import ray
 
             ray.shutdown()
-
-
-def _evaluation_record(trial: int, text: str, arch_id: str, cost: dict[str, float], evaluation,
-                       objectives: _Objectives) -> dict[str, Any]:
-    """The journal record of one scored architecture (status ok, or failed with the reason)."""
-    metrics = {**cost, **evaluation.metrics}
-    values, reason = objectives.values(metrics)
-    named = {o.name: v for o, v in zip(objectives.objectives, values or [])}
-    return {"trial": trial, "arch": text, "id": arch_id, "status": "ok" if values else "failed", **metrics, **named,
-            "values": values, "errors": format_errors(evaluation.errors) or reason, "seconds": evaluation.seconds}
-
-
-def _rebudget(study: optuna.Study, store: RunStore, records: list[dict], space: Space, cost_eval: CostEvaluator,
-              config: SearchConfig, objectives: _Objectives, cache: dict[str, dict],
-              pool) -> tuple[optuna.Study, str]:
-    """Re-check every finished trial against the new budget, score those that now fit and never were, and
-    swap in a study whose constraints and values say so. Returns the reloaded study and a one-line note."""
-    status = {r["id"]: r["status"] for r in records}  # the last word on each architecture
-    checked: list[tuple[Any, Arch | None, dict[str, float]]] = []
-    todo: dict[str, tuple[int, Arch, dict[str, float]]] = {}
-    for trial in study.get_trials(deepcopy=False, states=FINISHED):
-        text = trial.user_attrs.get("arch")
-        arch = space.parse(text) if text is not None else None
-        cost = cost_eval.evaluate(arch).metrics if arch is not None else {}
-        checked.append((trial, arch, cost))
-        fits = arch is not None and all(v <= 0 for v in budget_violations(cost, config).values())
-        if fits and trial.state == TrialState.COMPLETE and arch.id not in cache and arch.id not in todo:
-            todo[arch.id] = (trial.number, arch, cost)
-    newly_over = newly_scored = restored = 0
-    archs = list(todo.values())
-    for i, evaluation in pool.imap([a for _, a, _ in archs]):
-        number, arch, cost = archs[i]
-        record = _evaluation_record(number, space.format(arch), arch.id, cost, evaluation, objectives)
-        store.append(record)
-        status[arch.id] = record["status"]
-        if record["values"] is not None:
-            cache[arch.id] = record
-            newly_scored += 1
-    rebuilt = []
-    for trial, arch, cost in checked:
-        if arch is None:
-            rebuilt.append(trial)
-            continue
-        violations = budget_violations(cost, config)
-        fits = all(v <= 0 for v in violations.values())
-        if not fits and status.get(arch.id) != "over_budget":
-            store.append({"trial": trial.number, "arch": space.format(arch), "id": arch.id, "status": "over_budget",
-                          **cost, "values": None})
-            status[arch.id] = "over_budget"
-            newly_over += 1
-        elif fits and arch.id in cache and status.get(arch.id) != "ok":  # scored before a tighter budget
-            store.append(cache[arch.id])
-            status[arch.id] = "ok"
-            restored += 1
-        if trial.state == TrialState.FAIL:
-            values = None
-        elif fits:
-            values = cache[arch.id]["values"] if arch.id in cache else None
-        else:
-            values = objectives.worst()
-        rebuilt.append(rebuilt_trial(trial, violations, values))
-    sampler = study.sampler
-    replace_study(store, study, STUDY_NAME, objectives.directions, rebuilt)
-    study = optuna.load_study(study_name=STUDY_NAME, storage=store.storage_url, sampler=sampler)
-    return study, (f"budget changed: re-checked {len(rebuilt)} trial(s); {newly_over} architecture(s) now over "
-                   f"budget, {newly_scored + restored} now within it ({newly_scored} scored now)")
 
 
 def resumed_seed(seed: int, trials_so_far: int) -> int:

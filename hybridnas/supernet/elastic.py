@@ -11,9 +11,8 @@ depth: a stage with fewer blocks uses the leading block slots.
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
-from typing import Callable, Iterable
+from typing import Iterable
 
 import torch
 from torch import nn
