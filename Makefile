@@ -20,13 +20,15 @@ quickstart: install
 	$(VENV)/bin/hybridnas search configs/search/quickstart.yaml --out $(RUN) $$([ -f $(RUN)/config.yaml ] && echo --resume)
 	$(VENV)/bin/hybridnas pareto $(RUN) --plot $(RUN)/front.png
 
+# One torch thread per xdist worker: two workers with two threads each on two cores spend a third of the
+# time in the kernel (measured: benchmarks/test_tiers.sh).
 test: install
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n 2
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
 # The quick tier: no slow, Ray or subprocess tests (markers in tests/conftest.py).
 test-quick: install
-	$(PY) -m pytest -q -n 2 -m "not slow and not ray and not subprocess"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 -m "not slow and not ray and not subprocess"
 
 bench: install
 	taskset -c 0 $(PY) benchmarks/cost_speed.py --space hybrid_cifar
