@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .sources import DataSourceError, _normalise, check_labels_fit, load_arrays
+from .sources import DataSourceError, Normalisation, _normalise, check_labels_fit, load_arrays
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
@@ -35,13 +35,14 @@ class EpochLoader:
     """Batches of (normalised images, labels) from `cifar10:DIR` or `npz:FILE`; augmented when training."""
 
     def __init__(self, source: str, split: str, batch_size: int, *, train: bool, seed: int = 0,
-                 num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None) -> None:
+                 num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None,
+                 norm: Normalisation | None = None) -> None:
         if source == "gaussian":
             raise DataSourceError("training needs real data: use cifar10:DIR or npz:FILE, not 'gaussian'")
         images, labels = load_arrays(source, split)
         if limit:
             images, labels = images[:limit], labels[:limit]
-        self.x = _normalise(torch.from_numpy(images).float())
+        self.x = _normalise(torch.from_numpy(images).float(), norm)
         check_labels_fit(source, labels, num_classes)
         self.y = torch.from_numpy(labels)
         self.batch_size, self.train, self.seed = batch_size, train, seed

@@ -116,16 +116,28 @@ def check_labels_fit(source: str, labels: np.ndarray, num_classes: int) -> None:
                               f"{num_classes} classes (labels 0..{num_classes - 1})")
 
 
-def _normalise(x: torch.Tensor) -> torch.Tensor:
-    channels = x.shape[1]
-    mean = torch.tensor(CIFAR_MEAN if channels == 3 else (0.5,) * channels).view(1, -1, 1, 1)
-    std = torch.tensor(CIFAR_STD if channels == 3 else (0.25,) * channels).view(1, -1, 1, 1)
-    return (x / 255.0 - mean) / std
+Normalisation = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def normalisation(channels: int, declared: Normalisation | None = None) -> Normalisation:
+    """The (mean, std) images are normalised with: the space's declared values, else CIFAR-10's statistics
+    for 3 channels and (0.5, 0.25) per channel otherwise. The one place that default lives."""
+    if declared is not None:
+        return tuple(declared[0]), tuple(declared[1])
+    return (CIFAR_MEAN, CIFAR_STD) if channels == 3 else ((0.5,) * channels, (0.25,) * channels)
+
+
+def _normalise(x: torch.Tensor, declared: Normalisation | None = None) -> torch.Tensor:
+    mean, std = normalisation(x.shape[1], declared)
+    return (x / 255.0 - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1)
 
 
 def get_batch(source: str, batch_size: int, input_shape: tuple[int, int, int], num_classes: int,
-              seed: int = 0, split: str = "train") -> Batch:
-    """A seeded batch from `source` shaped for a space; `gaussian` draws N(0, 1) images and random labels."""
+              seed: int = 0, split: str = "train", norm: Normalisation | None = None) -> Batch:
+    """A seeded batch from `source` shaped for a space; `gaussian` draws N(0, 1) images and random labels.
+
+    `norm` is the space's declared (mean, std) (`Space.input_normalisation`); None: the default.
+    """
     if batch_size <= 0:
         raise DataSourceError(f"batch size must be positive, got {batch_size}")
     gen = torch.Generator().manual_seed(seed)
@@ -140,7 +152,7 @@ def get_batch(source: str, batch_size: int, input_shape: tuple[int, int, int], n
     index = torch.randperm(len(images), generator=gen)[:batch_size].numpy()
     if len(index) < batch_size:
         raise DataSourceError(f"data source {source!r} has {len(images)} images, fewer than batch {batch_size}")
-    x = _normalise(torch.from_numpy(images[index]).float())
+    x = _normalise(torch.from_numpy(images[index]).float(), norm)
     if tuple(x.shape[2:]) != tuple(input_shape[1:]):
         x = F.interpolate(x, size=input_shape[1:], mode="bilinear", align_corners=False)
     check_labels_fit(source, labels, num_classes)

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 import yaml
 
-from ..data.sources import CIFAR_MEAN, CIFAR_STD
+from ..data.sources import normalisation
 from ..io import atomic_write_csv, atomic_write_text
 from ..spaces import Arch, Space
 from .codegen import ExportError, identifier, model_source
@@ -170,15 +170,16 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
     frame, totals = latency_breakdown(space, arch, latency_tables)
     atomic_write_csv(frame, files["latency.csv"])
     c, h, w = space.input_shape
-    normalisation = ({"mean": list(CIFAR_MEAN), "std": list(CIFAR_STD), "scale": "pixels / 255, then (x - mean) / std"}
-                     if c == 3 else {"note": "single-channel inputs: (pixels / 255 - 0.5) / 0.25"})
+    mean, std = normalisation(c, space.input_normalisation)
+    norm = {"mean": list(mean), "std": list(std), "scale": "pixels / 255, then (x - mean) / std",
+            "source": "declared by the space" if space.input_normalisation else "default (hybridnas.data.normalisation)"}
     card = {
         "name": name,
         "space": {"name": space.name, "file": space.source, "sha256": _sha256(Path(space.source))},
         "arch": {"string": space.format(arch), "id": arch.id, "json": json.loads(arch.to_json())},
         "macs": cost.macs,
         "params": cost.params,
-        "input": {"shape": [c, h, w], "num_classes": space.num_classes, "normalisation": normalisation},
+        "input": {"shape": [c, h, w], "num_classes": space.num_classes, "normalisation": norm},
         "proxy_scores": {k: float(v) for k, v in (scores or {}).items()},
         "supernet_accuracy": supernet_accuracy,
         "latency": totals,

@@ -135,7 +135,8 @@ def run_bench(space: Space, config: BenchConfig, out: str | Path, progress: bool
     records = done.to_dict("records")
     todo = [i for i in dict.fromkeys(rows["id"]) if i not in set(done.get("id", []))]
     by_id = dict(zip(rows["id"], rows["arch"]))
-    batch = get_batch(config.data, config.batch_size, space.input_shape, space.num_classes, config.seed)
+    batch = get_batch(config.data, config.batch_size, space.input_shape, space.num_classes, config.seed,
+                      norm=space.input_normalisation)
     iterator = todo
     if progress:
         from tqdm.auto import tqdm

@@ -109,7 +109,8 @@ def _score(target: Arch | nn.Module, singles: list[str], data: str, seed: int, s
         if input_shape is None or num_classes is None:
             raise HybridNASError("scoring a bare module needs input_shape=(C, H, W) and num_classes")
         model, cost, shape, classes, features = target, None, input_shape, num_classes, ()
-    batch = batch or get_batch(data, batch_size, shape, classes, seed)
+    norm = space.input_normalisation if space is not None else None
+    batch = batch or get_batch(data, batch_size, shape, classes, seed, norm=norm)
     if channels_last and isinstance(target, Arch) and batch.x.dim() == 4:
         model = model.to(memory_format=torch.channels_last)
         batch = dataclasses.replace(batch, x=batch.x.contiguous(memory_format=torch.channels_last))
@@ -162,7 +163,8 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
     from ..io import atomic_write_csv
 
     singles, ensembles = expand(proxies)
-    batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed)  # one batch for all archs
+    batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed,
+                      norm=space.input_normalisation)  # one batch for all archs
     done: dict[str, dict] = {}
     if checkpoint is not None and Path(checkpoint).is_file():
         previous = pd.read_csv(checkpoint, dtype={"arch": str, "id": str})

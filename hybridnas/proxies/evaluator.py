@@ -27,7 +27,8 @@ class ProxyEvaluator(Evaluator):
 
     def setup(self) -> None:
         """Build the data batch once per worker; every evaluation reuses it."""
-        self.batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed)
+        self.batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed,
+                               norm=self.space.input_normalisation)
 
     def evaluate(self, arch: Arch) -> Evaluation:
         start = time.perf_counter()

@@ -174,7 +174,7 @@ def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFA
     seed_arch = grown.parse(seed_arch) if isinstance(seed_arch, str) else grown.validate(seed_arch)
     parsed_rule = Rule.parse(rule)
     wanted = parse_targets(targets, grown.cost(seed_arch).macs)
-    batch = get_batch(data, batch_size, grown.input_shape, grown.num_classes, seed)
+    batch = get_batch(data, batch_size, grown.input_shape, grown.num_classes, seed, norm=grown.input_normalisation)
     out = Path(out) if out else None
     path_file = out / "path.csv" if out else None
 

@@ -40,6 +40,9 @@ class Space(ABC):
         self.source = source
         self.name: str = config.name
         self.input_shape: tuple[int, int, int] = (config.input.channels, config.input.size, config.input.size)
+        # (mean, std) the space declares for its inputs, or None for the data sources' defaults
+        self.input_normalisation: tuple[tuple[float, ...], tuple[float, ...]] | None = (
+            (tuple(config.input.mean), tuple(config.input.std)) if config.input.mean is not None else None)
         self.num_classes: int = config.num_classes
         window = getattr(config, "constraints", None)
         self._macs_window = (window.macs.bounds() if window and window.macs else None)

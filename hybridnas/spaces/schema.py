@@ -6,7 +6,7 @@ import re
 from functools import partial
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from .values import Param, parse_quantity, to_param
 
@@ -53,8 +53,30 @@ class Constraints(Strict):
 
 
 class InputSpec(Strict):
-    channels: int = Field(3, gt=0)
-    size: int = Field(gt=0)
+    """Input size and normalisation: images are (pixels / 255 - mean) / std per channel.
+
+    `mean` and `std` are optional (both or neither); without them the data sources' defaults apply
+    (CIFAR-10's statistics for 3 channels, 0.5 and 0.25 otherwise). The export card states what applies.
+    """
+
+    channels: int = Field(3, gt=0, le=64)
+    size: int = Field(gt=0, le=8192)
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _mean_std_per_channel(self) -> "InputSpec":
+        if (self.mean is None) != (self.std is None):
+            raise ValueError("give both mean and std, or neither")
+        for key in ("mean", "std"):
+            values = getattr(self, key)
+            if values is not None and len(values) != self.channels:
+                raise ValueError(f"{key} needs one value per channel ({self.channels}), got {len(values)}")
+        if self.std is not None and not all(0 < s < float("inf") for s in self.std):
+            raise ValueError(f"std values must be positive and finite, got {list(self.std)}")
+        if self.mean is not None and not all(abs(m) < float("inf") for m in self.mean):
+            raise ValueError(f"mean values must be finite, got {list(self.mean)}")
+        return self
 
 
 class SpaceBase(Strict):

@@ -50,11 +50,11 @@ class SubnetScorer:
 
         self.device = scoring_device(config, device)
         self.supernet, self.config = supernet.to(self.device), config
-        classes = supernet.space.num_classes
+        classes, norm = supernet.space.num_classes, supernet.space.input_normalisation
         self.test = EpochLoader(config.data, "test", config.eval_batch_size, train=False, num_classes=classes,
-                                limit=test_limit)
+                                limit=test_limit, norm=norm)
         train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed + 1,
-                            num_classes=classes, limit=config.train_limit)
+                            num_classes=classes, limit=config.train_limit, norm=norm)
         self.calibration = [x for x, _ in zip((b[0] for b in train.epoch(0)), range(config.calibration_batches))]
 
     def materialize(self, arch: Arch) -> torch.nn.Module:

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..rng import seeded
+from ..spaces import load_space
 from .config import SupernetConfig
 from .train import _optimizer, _schedule, training_device
 
@@ -22,9 +23,12 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
 
     device = training_device(config)
     model = model.to(device)
+    space = load_space(config.space)
+    norm = space.input_normalisation
     train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
-                        limit=config.train_limit)
-    test = EpochLoader(config.data, "test", config.eval_batch_size, train=False)
+                        limit=config.train_limit, num_classes=space.num_classes, norm=norm)
+    test = EpochLoader(config.data, "test", config.eval_batch_size, train=False, num_classes=space.num_classes,
+                       norm=norm)
     optimizer = _optimizer(config, model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(train)))
     start = time.perf_counter()

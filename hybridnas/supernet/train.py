@@ -112,7 +112,8 @@ def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool,
     space = load_space(config.space)
     net = Supernet(space).to(device)
     loader = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
-                         num_classes=space.num_classes, shard=rank, shards=world, limit=config.train_limit)
+                         num_classes=space.num_classes, shard=rank, shards=world, limit=config.train_limit,
+                         norm=space.input_normalisation)
     options = dict(config.sampler_options)
     if config.sampler == "performance_aware":
         options.setdefault("total_steps", config.epochs * len(loader))

@@ -106,3 +106,21 @@ def test_the_training_loader_refuses_labels_past_the_classes_too(tmp_path):
     np.savez(tmp_path / "big.npz", x_train=x, y_train=np.array([0, 1, 12, 2]), x_test=x, y_test=np.arange(4))
     with pytest.raises(DataSourceError, match="label 12, but the space has 10 classes"):
         EpochLoader(f"npz:{tmp_path / 'big.npz'}", "train", 2, train=True, num_classes=10)
+
+
+def test_a_space_declared_normalisation_reaches_the_batch(tmp_path):
+    from hybridnas import load_space
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "d.npz"
+    x = rng.integers(0, 255, (8, 3, 8, 8), dtype=np.uint8)
+    np.savez(path, x_train=x, y_train=np.arange(8) % 2, x_test=x, y_test=np.arange(8) % 2)
+    declared = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    batch = get_batch(f"npz:{path}", 8, (3, 8, 8), 2, norm=declared)
+    assert 0.0 <= float(batch.x.min()) and float(batch.x.max()) <= 1.0  # just pixels / 255
+    space = load_space({"name": "s", "input": {"size": 8, "mean": [0, 0, 0], "std": [1, 1, 1]}, "num_classes": 2,
+                        "stem": {"type": "conv", "width": 8}, "stages": [{"depth": 1, "width": 8, "layout": "conv*"}]})
+    assert space.input_normalisation == declared
+    with pytest.raises(Exception, match="one value per channel"):
+        load_space({"name": "s", "input": {"size": 8, "mean": [0], "std": [1]}, "num_classes": 2,
+                    "stem": {"type": "conv", "width": 8}, "stages": [{"depth": 1, "width": 8, "layout": "conv*"}]})

@@ -167,3 +167,21 @@ def test_cli_export_from_a_string(tmp_path):
     assert (tmp_path / "out" / "model.safetensors").is_file()
     result = CliRunner().invoke(main, ["export", "nasbench_macro", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "either RUN --rank K or SPACE --arch" in result.output
+
+
+def test_the_card_states_the_normalisation_the_space_declares(tmp_path):
+    import yaml
+
+    from hybridnas import load_space
+    from hybridnas.data import normalisation
+    from hybridnas.export import export_arch
+
+    imagenet = load_space("hybrid_imagenet")
+    export_arch(imagenet, imagenet.sample(0), tmp_path / "in")
+    card = yaml.safe_load((tmp_path / "in" / "card.yaml").read_text())["input"]
+    assert card["shape"] == [3, 224, 224] and card["normalisation"]["mean"] == [0.485, 0.456, 0.406]
+    assert card["normalisation"]["source"] == "declared by the space"
+    cifar = load_space("hybrid_cifar")
+    export_arch(cifar, cifar.sample(0), tmp_path / "c")
+    card = yaml.safe_load((tmp_path / "c" / "card.yaml").read_text())["input"]
+    assert card["normalisation"]["mean"] == list(normalisation(3)[0]) and card["normalisation"]["source"].startswith("default")
