@@ -4,26 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from hybridnas import load_space
+from hybridnas.testing import counted
 
 N_ARCHS = 200
-
-
-def counted(space, arch, batch=2):
-    """(MACs per sample, params, output shape) measured on a model built on the meta device.
-
-    The meta device is used because FlopCounterMode does not count torch's CPU flash-attention kernel
-    (torch 2.14) while it does count scaled_dot_product_attention on meta; it also makes 224x224
-    models free to run.
-    """
-    with torch.device("meta"):
-        model = space.build(arch)
-        x = torch.zeros(batch, *space.input_shape)
-    with FlopCounterMode(display=False) as counter:
-        y = model(x)
-    return counter.get_total_flops() // (2 * batch), sum(p.numel() for p in model.parameters()), tuple(y.shape)
 
 
 def test_cost_equals_flop_counter_and_parameter_count(space):
