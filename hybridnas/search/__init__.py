@@ -11,5 +11,6 @@ from .strategies import STRATEGIES, RegularizedEvolutionSampler, Strategy, make_
 make_sampler = make_strategy_sampler  # the earlier name; supernet.make_sampler is a different thing
 
 __all__ = ["CostEvaluator", "Evaluation", "Evaluator", "Objective", "ProxyEvaluator", "RegularizedEvolutionSampler",
-           "RunStore", "SearchConfig", "SearchResult", "hypervolume", "load_search_config", "make_sampler", "make_strategy_sampler", "register_strategy", "STRATEGIES", "Strategy",
+           "RunStore", "SearchConfig", "SearchResult", "hypervolume", "load_search_config", "make_sampler",
+           "make_strategy_sampler", "register_strategy", "STRATEGIES", "Strategy",
            "pareto_front", "query", "run_search"]

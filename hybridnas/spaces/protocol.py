@@ -45,12 +45,13 @@ class ScalableSpace(Protocol):
 
 
 def require_protocol(space: object, protocol: type, purpose: str, hint: str = "") -> None:
-    """A HybridNASError naming the methods `space` lacks for `purpose` (then `hint`), unless it implements `protocol`."""
+    """A HybridNASError naming the methods `space` lacks for `purpose` (then `hint`), unless it has them all."""
     missing = [name for name in _methods(protocol) if not callable(getattr(space, name, None))]
     if missing:
         kind = getattr(space, "type_name", type(space).__name__)
-        raise HybridNASError(f"{purpose} needs a space implementing {protocol.__name__}; {getattr(space, 'name', '?')!r}"
-                             f" ({kind}) lacks {', '.join(missing)}" + (f": {hint}" if hint else ""))
+        name = getattr(space, "name", "?")
+        raise HybridNASError(f"{purpose} needs a space implementing {protocol.__name__}; {name!r} ({kind}) lacks "
+                             f"{', '.join(missing)}" + (f": {hint}" if hint else ""))
 
 
 def _methods(protocol: type) -> list[str]:
