@@ -16,9 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .configfile import local_path, read_config, validate_config
 from .errors import HybridNASError
-from .io import atomic_write_text
+from .export import export_arch
+from .io import atomic_write_csv, atomic_write_text
+from .latency import LatencyTable, build_table
+from .scaling import scale, scaled_space, write_family
 from .scaling.grow import DEFAULT_RULE
+from .search import load_search_config, run_search
+from .search.pareto import evaluated, pareto_front, run_objectives
+from .spaces import load_space
 from .spaces.loader import SHIPPED_DIR
+from .supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
 
 PIPELINE_DIR = SHIPPED_DIR.parent / "pipeline"
 
@@ -95,10 +102,6 @@ class _State:
 def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
                  echo=print) -> dict[str, Any]:
     """Run every enabled stage (skipping those a resumed run finished); returns the summary."""
-    from .search import load_search_config, run_search
-    from .search.pareto import evaluated, pareto_front, run_objectives
-    from .spaces import load_space
-
     out = Path(out)
     state = _State(out)
     if state.path.is_file() and not resume:
@@ -124,8 +127,6 @@ def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = Fals
         scorer, seed_arch = _supernet_stage(config, space, front, out, state, progress, echo)
     family = None
     if config.scale.enabled:
-        from .scaling import scale
-
         echo(f"== scale {seed_arch} to {config.scale.targets} ==")
         family = scale(space, seed_arch, config.scale.targets, rule=config.scale.rule, data=config.scale.data,
                        batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress)
@@ -133,9 +134,6 @@ def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = Fals
 
     tables = []
     if config.latency.enabled:
-        from .latency import LatencyTable, build_table
-        from .scaling import scaled_space
-
         table_path = Path(config.latency.table or out / "latency" / "table.json")
         if not state.done("latency"):
             echo(f"== latency table {table_path} ==")
@@ -162,9 +160,6 @@ def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = Fals
 def _supernet_stage(config: PipelineConfig, space, front: pd.DataFrame, out: Path, state: _State, progress: bool,
                     echo) -> tuple[Any, str]:
     """Train (or resume) the supernet, re-rank the front's first `top_k` rows by inherited accuracy."""
-    from .io import atomic_write_csv
-    from .supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
-
     folder = out / "supernet"
     supernet_config = load_supernet_config(config.supernet.config, config.supernet.overrides)
     if load_space_name(supernet_config.space) != space.name:
@@ -188,16 +183,11 @@ def _supernet_stage(config: PipelineConfig, space, front: pd.DataFrame, out: Pat
 
 
 def load_space_name(source: str) -> str:
-    from .spaces import load_space
-
     return load_space(source).name
 
 
 def _export(space, seed_arch: str, family, folder: Path, tables: list, config: PipelineConfig,
             scorer: Any = None) -> dict[str, Any]:
-    from .export import export_arch
-    from .scaling import scaled_space, write_family
-
     grown = scaled_space(space)
     seed = grown.parse(seed_arch)
     usable = [t for t in tables if not t.missing(grown, seed)]

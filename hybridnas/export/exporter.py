@@ -19,7 +19,12 @@ import yaml
 
 from ..data.sources import normalisation
 from ..io import atomic_write_csv, atomic_write_text
-from ..spaces import Arch, Space
+from ..latency import LatencyTable
+from ..proxies import list_proxies
+from ..proxies.ensemble import is_ensemble
+from ..search.pareto import evaluated, pareto_front, run_objectives
+from ..search.store import RunStore
+from ..spaces import Arch, Space, load_space
 from .codegen import ExportError, identifier, model_source
 
 
@@ -172,7 +177,8 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
     c, h, w = space.input_shape
     mean, std = normalisation(c, space.input_normalisation)
     norm = {"mean": list(mean), "std": list(std), "scale": "pixels / 255, then (x - mean) / std",
-            "source": "declared by the space" if space.input_normalisation else "default (hybridnas.data.normalisation)"}
+            "source": ("declared by the space" if space.input_normalisation
+                       else "default (hybridnas.data.normalisation)")}
     card = {
         "name": name,
         "space": {"name": space.name, "file": space.source, "sha256": _sha256(Path(space.source))},
@@ -199,13 +205,6 @@ def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Map
                     latency_tables: Sequence[Any] = (), model_name: str | None = None, supernet: Any = None,
                     force: bool = False) -> Exported:
     """Export the `rank`-th architecture (1 = best) of a run's Pareto front, as `hybridnas pareto RUN` lists it."""
-    from ..latency import LatencyTable
-    from ..proxies.ensemble import is_ensemble
-    from ..proxies import list_proxies
-    from ..search.pareto import evaluated, pareto_front, run_objectives
-    from ..search.store import RunStore
-    from ..spaces import load_space
-
     store = RunStore(run)
     if not store.exists():
         raise ExportError(f"{run} holds no search run (no config.yaml)")

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..devices import require_device
+from ..ir.layers import ConvNormAct, MetaBlock
 from ..models import build_layer
 from .signature import LatencyError, Signature
 
@@ -119,8 +120,6 @@ def reference_runner(batch: int, device: str, dtype: str) -> Callable[[], object
     Its time at build and at validation tells how much faster or slower the machine runs now, which
     separates the predictor's error from drift of a shared machine.
     """
-    from ..ir.layers import ConvNormAct, MetaBlock
-
     sigs = [Signature(ConvNormAct(64, 64, 3), (64, 16, 16)),
             Signature(MetaBlock(64, "attention", 2, heads=2), (64, 8, 8))]
     runs = [layer_runner(sig, batch, device, dtype) for sig in sigs]

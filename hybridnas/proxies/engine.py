@@ -15,6 +15,7 @@ from torch import nn
 
 from ..data import Batch, get_batch
 from ..errors import HybridNASError
+from ..io import atomic_write_csv
 from ..rng import seeded
 from ..spaces import Arch, Space
 from .context import ProxyContext
@@ -160,8 +161,6 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
     With `checkpoint` (a CSV path) the rows are saved atomically every `every` architectures and
     architectures already in the file are not scored again, so a long scoring run can be resumed.
     """
-    from ..io import atomic_write_csv
-
     singles, ensembles = expand(proxies)
     batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed,
                       norm=space.input_normalisation)  # one batch for all archs

@@ -9,7 +9,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ..export import export_arch
 from ..io import atomic_write_csv
+from ..latency import LatencyError
 from ..spaces import Space
 from .grow import Family
 from .space import scaled_space
@@ -21,8 +23,6 @@ def _table_label(table: Any, many: bool) -> str:
 
 def family_table(space: Space, family: Family, latency_tables: Sequence[Any] = ()) -> pd.DataFrame:
     """The members with their predicted latency per table (NaN where a table lacks a grown layer)."""
-    from ..latency import LatencyError
-
     grown = scaled_space(space)
     frame = family.members.copy()
     for table in latency_tables:
@@ -67,8 +67,6 @@ def plot_growth(family: Family, path: str | Path, title: str) -> Path:
 def write_family(space: Space, family: Family, out: str | Path, *, latency_tables: Sequence[Any] = (),
                  export: bool = True, rule: str = "", seed_arch: str = "") -> dict[str, Path]:
     """family.csv, growth.png and members/<target>/ (model.py, card.yaml, latency.csv) under `out`."""
-    from ..export import export_arch
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     grown = scaled_space(space)

@@ -16,8 +16,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..data import get_batch
 from ..errors import HybridNASError
 from ..io import atomic_write_csv
+from ..proxies import list_proxies, score
 from ..spaces import Arch, Space
 from ..spaces.values import parse_quantity
 from .space import scaled_space
@@ -37,8 +39,6 @@ class Rule:
     @classmethod
     def parse(cls, text: str) -> "Rule":
         """'jacob_cov:max,meco:max' -> Rule; proxies are checked against the registry."""
-        from ..proxies import list_proxies
-
         terms = []
         for item in filter(None, (t.strip() for t in text.split(","))):
             name, _, direction = item.rpartition(":")
@@ -167,9 +167,6 @@ def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFA
           max_steps: int = 200, progress: bool = True,
           on_step: Callable[[dict[str, Any]], None] | None = None) -> Family:
     """Grow `seed_arch` until every target is reached; writes path.csv after each step when `out` is given."""
-    from ..data import get_batch
-    from ..proxies import score
-
     grown = scaled_space(space)
     seed_arch = grown.parse(seed_arch) if isinstance(seed_arch, str) else grown.validate(seed_arch)
     parsed_rule = Rule.parse(rule)

@@ -31,6 +31,7 @@ from .reconcile import (FINISHED, check_study_matches_journal, rebudget, recover
 from .store import RunStore, check_resume_config
 from .strategies import STRATEGIES, enqueue_all, make_strategy_sampler
 from .workers import LocalPool, RayPool, init_ray
+from ..latency import LatencyError, LatencyTable, space_signatures
 
 STUDY_NAME = "hybridnas"
 
@@ -46,8 +47,6 @@ class SearchResult:
 
 def _latency_table(space: Space, config: SearchConfig):
     """The budget's latency table, checked to cover every layer of the space (so no trial fails on it)."""
-    from ..latency import LatencyError, LatencyTable, space_signatures
-
     path = config.budget.latency_table
     wants = config.budget.max_latency_ms is not None or any(o.name == "latency_ms" for o in config.objectives)
     if path is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from ..data.loader import EpochLoader
 from ..devices import require_device
 from ..errors import HybridNASError
 from ..evaluation import Evaluation, Evaluator, MetricSource, register_metric_source
@@ -46,8 +47,6 @@ class SubnetScorer:
 
     def __init__(self, supernet: Supernet, config: SupernetConfig, test_limit: int | None = None,
                  device: str | None = None) -> None:
-        from ..data.loader import EpochLoader
-
         self.device = scoring_device(config, device)
         self.supernet, self.config = supernet.to(self.device), config
         classes, norm = supernet.space.num_classes, supernet.space.input_normalisation

@@ -7,6 +7,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from ..data.loader import EpochLoader
 from ..rng import seeded
 from ..spaces import load_space
 from .config import SupernetConfig
@@ -18,7 +19,6 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
     and augmentation as the supernet) and return its test accuracy (%) and training seconds."""
     from tqdm.auto import tqdm
 
-    from ..data.loader import EpochLoader
     from .evaluate import accuracy
 
     device = training_device(config)

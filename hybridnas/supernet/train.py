@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import torch
 import torch.nn.functional as F
 
+from ..data.loader import EpochLoader
 from ..devices import require_device
 from ..errors import HybridNASError
 from ..io import atomic_torch_save
@@ -107,8 +108,6 @@ def train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, 
 def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool, rank: int, world: int,
                 device: torch.device) -> TrainResult:
     """train_loop's body, under its seeded generators."""
-    from ..data.loader import EpochLoader
-
     space = load_space(config.space)
     net = Supernet(space).to(device)
     loader = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
