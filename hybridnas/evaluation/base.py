@@ -53,6 +53,8 @@ class MetricSource:
             source, which the search runs itself before any budget check.
         describe: what to write where the source is listed in an error.
         check: optional (search settings) -> None that raises a HybridNASError for missing settings.
+        in_process: (search settings) -> whether its evaluator is cheap enough to run in the search's own
+            process (a table lookup); otherwise the search runs it on its worker pool.
     """
 
     name: str
@@ -60,6 +62,7 @@ class MetricSource:
     make: Callable[[Space, Any, list[str]], Evaluator] | None
     describe: str
     check: Callable[[Any], None] | None = None
+    in_process: Callable[[Any], bool] = lambda settings: False
 
 
 METRIC_SOURCES: Registry[MetricSource] = Registry("metric source")

@@ -52,4 +52,5 @@ def _proxy_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluat
 
 
 register_metric_source(MetricSource("proxy", _is_proxy_metric, _proxy_evaluator,
-                                    "a proxy (hybridnas proxies list) or ensemble:a+b"))
+                                    "a proxy (hybridnas proxies list) or ensemble:a+b",
+                                    in_process=lambda settings: bool(settings.scores_table)))

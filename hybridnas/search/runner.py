@@ -166,7 +166,8 @@ class _Search:
         store.root.mkdir(parents=True, exist_ok=True)
         store.write_config(config.model_dump(mode="json"))
         factory = _evaluator_factory(space, config, self.proxies, self.others)
-        if config.workers == 0 or not (self.others or (self.proxies and not config.scores_table)):
+        used = (["proxy"] if self.proxies else []) + list(self.others)
+        if config.workers == 0 or all(METRIC_SOURCES.get(name).in_process(config) for name in used):
             self.pool = LocalPool(space, factory)
         else:
             self.started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
