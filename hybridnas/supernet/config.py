@@ -8,6 +8,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..configfile import read_config, validate_config
+from ..errors import HybridNASError
 from ..spaces.loader import SHIPPED_DIR
 
 SUPERNET_DIR = SHIPPED_DIR.parent / "supernet"
@@ -41,6 +42,10 @@ def load_supernet_config(source: str | Path | Mapping[str, Any], overrides: Mapp
     """Read a supernet YAML (path, shipped name or dict) and apply non-None overrides."""
     raw, where, _ = read_config(source, SUPERNET_DIR, "supernet config")
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    if "data" not in raw:  # shipped configs name no data: it is the user's
+        raise HybridNASError(f"{where}: names no training data; pass --data cifar10:DIR (a cifar-10-batches-py "
+                             "folder) or --data npz:FILE to `hybridnas supernet train`, or set `data:` in the "
+                             "config (in a pipeline: supernet.overrides.data)")
     config = validate_config(SupernetConfig, raw, where, "supernet config")
     from .samplers import SAMPLERS
 

@@ -270,3 +270,17 @@ def test_moved_or_reloaded_supernets_run_on_their_new_tensors(cifar):
         assert torch.equal(copy(x, arch), before)
         copy.double()  # buffers are replaced too
         assert copy(x.double(), arch).dtype == torch.float64
+
+
+def test_shipped_configs_name_no_path_outside_the_package_and_ask_for_data(tmp_path):
+    from click.testing import CliRunner
+
+    from hybridnas.cli import main
+    from hybridnas.spaces.loader import SHIPPED_DIR
+
+    for path in SHIPPED_DIR.parent.rglob("*.yaml"):
+        assert "../" not in path.read_text(), path
+    with pytest.raises(HybridNASError, match="names no training data; pass --data"):
+        load_supernet_config("hybrid_cifar")
+    result = CliRunner().invoke(main, ["supernet", "train", "hybrid_cifar", "--out", str(tmp_path / "sn")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "--data npz:FILE" in result.output
