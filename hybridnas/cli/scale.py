@@ -14,7 +14,8 @@ from ..scaling.grow import DEFAULT_RULE
 @click.option("--targets", required=True, help="Multiples of the seed's MACs (2x,4x,8x) or MACs (50M,100M,200M).")
 @click.option("--rule", default=DEFAULT_RULE, show_default=True,
               help="Proxies whose rank sum picks each step (As-ViT: NTK condition number and expressivity).")
-@click.option("--data", default="gaussian", show_default=True, help="gaussian | cifar10:DIR | npz:FILE")
+@click.option("--data", default="gaussian", show_default=True,
+              help="gaussian | cifar10:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=32, show_default=True, help="Proxy batch size.")
 @click.option("--latency-table", "tables", multiple=True, help="Latency table(s) for the family's predicted latency.")

@@ -1,4 +1,4 @@
-"""Input sources: gaussian (data-free), a CIFAR-10 python-batch folder, or an .npz file."""
+"""Input sources: gaussian (data-free), a CIFAR-10 python-batch folder, an .npz file, or an image folder."""
 
 from .sources import Batch, DataSourceError, get_batch, load_arrays, normalisation
 

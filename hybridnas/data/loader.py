@@ -39,6 +39,9 @@ class EpochLoader:
                  norm: Normalisation | None = None) -> None:
         if source == "gaussian":
             raise DataSourceError("training needs real data: use cifar10:DIR or npz:FILE, not 'gaussian'")
+        if source.startswith("imagefolder:"):
+            raise DataSourceError("training reads cifar10:DIR or npz:FILE; an imagefolder: source feeds proxy batches "
+                                  "(search, scale, proxies) only so far. Convert the folder to an npz file to train")
         images, labels = load_arrays(source, split)
         if limit:
             images, labels = images[:limit], labels[:limit]

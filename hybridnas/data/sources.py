@@ -1,4 +1,4 @@
-"""Input sources for proxies and training: `gaussian` (data-free), `cifar10:DIR`, `npz:FILE`.
+"""Input sources for proxies and training: `gaussian` (data-free), `cifar10:DIR`, `npz:FILE`, `imagefolder:DIR`.
 
 Images are returned as float32 NCHW normalised with per-channel mean/std and resized to the space's
 input size when it differs; labels as int64. Nothing is ever downloaded.
@@ -16,11 +16,12 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import HybridNASError
+from .folders import folder_batch
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
-SOURCES_HELP = ("use 'gaussian', 'cifar10:DIR' (a cifar-10-batches-py folder) or 'npz:FILE' "
-                "(x_train, y_train, x_test, y_test)")
+SOURCES_HELP = ("use 'gaussian', 'cifar10:DIR' (a cifar-10-batches-py folder), 'npz:FILE' "
+                "(x_train, y_train, x_test, y_test) or 'imagefolder:DIR' (DIR/train/<class>/*, DIR/val/<class>/*)")
 
 
 class DataSourceError(HybridNASError, ValueError):
@@ -145,6 +146,13 @@ def get_batch(source: str, batch_size: int, input_shape: tuple[int, int, int], n
         x = torch.randn(batch_size, *input_shape, generator=gen)
         y = torch.randint(0, num_classes, (batch_size,), generator=gen)
         return Batch(x, y, source, random_labels=True)
+    if source.startswith("imagefolder:"):
+        images, y_batch, n_classes = folder_batch(source, split, batch_size, input_shape, gen)
+        if n_classes > num_classes:
+            raise DataSourceError(f"data source {source!r} has {n_classes} class folders, but the space has "
+                                  f"{num_classes} classes")
+        x = _normalise(torch.from_numpy(images).float(), norm)
+        return Batch(x, torch.from_numpy(y_batch), source, random_labels=False)
     images, labels = load_arrays(source, split)
     if images.shape[1] != input_shape[0]:
         raise DataSourceError(f"data source {source!r} has {images.shape[1]} channels; the space expects "

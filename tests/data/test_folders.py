@@ -1,0 +1,77 @@
+"""imagefolder:DIR on real images (a few per class, copied from ../shared): seeded batches at the space's size."""
+
+import shutil
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from hybridnas import load_space
+from hybridnas.cli import main
+from hybridnas.data import DataSourceError, get_batch
+from hybridnas.errors import HybridNASError
+
+CLASSES = ["n01440764", "n02102040", "n02979186"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, request):
+    shared = request.getfixturevalue("shared")
+    source = shared / "data" / "imagenette_128"
+    if not source.is_dir():
+        pytest.skip(f"{source} is missing")
+    root = tmp_path_factory.mktemp("imagenette_small")
+    for split, per_class in (("train", 4), ("val", 2)):
+        for name in CLASSES:
+            (root / split / name).mkdir(parents=True)
+            for path in sorted((source / split / name).iterdir())[:per_class]:
+                shutil.copy(path, root / split / name / path.name)
+    return root
+
+
+def test_batches_come_at_the_space_size_with_folder_labels_and_a_seed(folder):
+    source = f"imagefolder:{folder}"
+    batch = get_batch(source, 8, (3, 32, 32), 10, seed=1)
+    assert batch.x.shape == (8, 3, 32, 32) and batch.x.dtype == torch.float32 and not batch.random_labels
+    assert set(batch.y.tolist()) <= {0, 1, 2} and len(set(batch.y.tolist())) > 1
+    assert torch.equal(batch.x, get_batch(source, 8, (3, 32, 32), 10, seed=1).x)
+    assert not torch.equal(batch.x, get_batch(source, 8, (3, 32, 32), 10, seed=2).x)
+    test = get_batch(source, 6, (1, 64, 64), 10, split="test")
+    assert test.x.shape == (6, 1, 64, 64) and sorted(test.y.tolist()) == [0, 0, 1, 1, 2, 2]
+    assert abs(float(batch.x.mean())) < 3 and float(batch.x.std()) > 0.1  # normalised real pixels, not noise
+
+
+def test_proxies_score_a_network_on_the_folder(folder):
+    space = load_space("nasbench_macro")
+    result = CliRunner().invoke(main, ["proxies", "score", "nasbench_macro", "--proxies", "naswot,meco", "--csv",
+                                       "--batch-size", "8", "--data", f"imagefolder:{folder}"],
+                                input=space.format(space.sample(0)) + "\n")
+    assert result.exit_code == 0, result.output
+    header, row = result.output.splitlines()[:2]
+    values = dict(zip(header.split(","), row.split(",")))
+    assert values["labels"] == "data" and float(values["naswot"]) > 0 and not values["errors"]
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({}, "no train split"),
+    ({"train/a/x.txt": b"text"}, "Found no valid file"),
+    ({"train/a/x.jpg": b"not a jpeg", "train/a/y.jpg": b"nor this"}, "is not a readable image"),
+])
+def test_bad_folders_are_one_line_errors(tmp_path, layout, message):
+    for name, data in layout.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(HybridNASError, match=message):
+        get_batch(f"imagefolder:{tmp_path}", 2, (3, 8, 8), 10)
+
+
+def test_more_class_folders_than_the_space_has_classes_is_refused(folder):
+    with pytest.raises(DataSourceError, match="3 class folders, but the space has 2 classes"):
+        get_batch(f"imagefolder:{folder}", 2, (3, 8, 8), 2)
+
+
+def test_training_from_a_folder_says_it_is_not_supported_yet(folder):
+    from hybridnas.data.loader import EpochLoader
+
+    with pytest.raises(DataSourceError, match="imagefolder: source feeds proxy batches"):
+        EpochLoader(f"imagefolder:{folder}", "train", 4, train=True)
