@@ -58,6 +58,16 @@ def folder_batch(source: str, split: str, batch_size: int, input_shape: tuple[in
     return images, np.asarray([samples[i][1] for i in index], dtype=np.int64), len(classes)
 
 
+def folder_arrays(source: str, split: str, input_shape: tuple[int, int, int],
+                  limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every image of a split (or `limit` of them, a fixed shuffled draw so all classes appear) as uint8 NCHW at
+    the space's size, with their labels: what training reads."""
+    _, samples = folder_index(str(split_root(source, split)))
+    order = np.random.default_rng(0).permutation(len(samples))[:limit] if limit else np.arange(len(samples))
+    images = np.stack([_read(samples[i][0], input_shape) for i in order])
+    return images, np.asarray([samples[i][1] for i in order], dtype=np.int64)
+
+
 def _read(path: str, input_shape: tuple[int, int, int]) -> np.ndarray:
     """One image as uint8 CHW at (channels, size, size)."""
     from PIL import Image

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .folders import folder_arrays
 from .sources import DataSourceError, Normalisation, _normalise, check_labels_fit, load_arrays
 
 
@@ -32,19 +33,23 @@ def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor
 
 
 class EpochLoader:
-    """Batches of (normalised images, labels) from `cifar10:DIR` or `npz:FILE`; augmented when training."""
+    """Batches of (normalised images, labels) from `cifar10:DIR`, `npz:FILE` or `imagefolder:DIR` (resized to
+    `input_shape`); augmented when training."""
 
     def __init__(self, source: str, split: str, batch_size: int, *, train: bool, seed: int = 0,
                  num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None,
-                 norm: Normalisation | None = None) -> None:
+                 norm: Normalisation | None = None, input_shape: tuple[int, int, int] | None = None) -> None:
         if source == "gaussian":
-            raise DataSourceError("training needs real data: use cifar10:DIR or npz:FILE, not 'gaussian'")
+            raise DataSourceError("training needs real data: use cifar10:DIR, npz:FILE or imagefolder:DIR, "
+                                  "not 'gaussian'")
         if source.startswith("imagefolder:"):
-            raise DataSourceError("training reads cifar10:DIR or npz:FILE; an imagefolder: source feeds proxy batches "
-                                  "(search, scale, proxies) only so far. Convert the folder to an npz file to train")
-        images, labels = load_arrays(source, split)
-        if limit:
-            images, labels = images[:limit], labels[:limit]
+            if input_shape is None:
+                raise DataSourceError("an imagefolder: source needs the space's input shape to resize its images to")
+            images, labels = folder_arrays(source, split, input_shape, limit)  # decoded once, kept in memory
+        else:
+            images, labels = load_arrays(source, split)
+            if limit:
+                images, labels = images[:limit], labels[:limit]
         self.x = _normalise(torch.from_numpy(images).float(), norm)
         check_labels_fit(source, labels, num_classes)
         self.y = torch.from_numpy(labels)

@@ -50,10 +50,11 @@ class SubnetScorer:
         self.device = scoring_device(config, device)
         self.supernet, self.config = supernet.to(self.device), config
         classes, norm = supernet.space.num_classes, supernet.space.input_normalisation
+        shape = supernet.space.input_shape
         self.test = EpochLoader(config.data, "test", config.eval_batch_size, train=False, num_classes=classes,
-                                limit=test_limit, norm=norm)
+                                limit=test_limit, norm=norm, input_shape=shape)
         train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed + 1,
-                            num_classes=classes, limit=config.train_limit, norm=norm)
+                            num_classes=classes, limit=config.train_limit, norm=norm, input_shape=shape)
         self.calibration = [x for x, _ in zip((b[0] for b in train.epoch(0)), range(config.calibration_batches))]
 
     def materialize(self, arch: Arch) -> torch.nn.Module:

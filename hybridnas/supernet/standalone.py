@@ -26,9 +26,10 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
     space = load_space(config.space)
     norm = space.input_normalisation
     train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
-                        limit=config.train_limit, num_classes=space.num_classes, norm=norm)
+                        limit=config.train_limit, num_classes=space.num_classes, norm=norm,
+                        input_shape=space.input_shape)
     test = EpochLoader(config.data, "test", config.eval_batch_size, train=False, num_classes=space.num_classes,
-                       norm=norm)
+                       norm=norm, input_shape=space.input_shape)
     optimizer = _optimizer(config, model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(train)))
     start = time.perf_counter()

@@ -112,7 +112,7 @@ def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool,
     net = Supernet(space).to(device)
     loader = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
                          num_classes=space.num_classes, shard=rank, shards=world, limit=config.train_limit,
-                         norm=space.input_normalisation)
+                         norm=space.input_normalisation, input_shape=space.input_shape)
     options = dict(config.sampler_options)
     if config.sampler == "performance_aware":
         options.setdefault("total_steps", config.epochs * len(loader))

@@ -70,8 +70,18 @@ def test_more_class_folders_than_the_space_has_classes_is_refused(folder):
         get_batch(f"imagefolder:{folder}", 2, (3, 8, 8), 2)
 
 
-def test_training_from_a_folder_says_it_is_not_supported_yet(folder):
+def test_a_supernet_trains_and_scores_subnets_on_the_folder(folder, tmp_path):
     from hybridnas.data.loader import EpochLoader
+    from hybridnas.supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
 
-    with pytest.raises(DataSourceError, match="imagefolder: source feeds proxy batches"):
+    with pytest.raises(DataSourceError, match="needs the space's input shape"):
         EpochLoader(f"imagefolder:{folder}", "train", 4, train=True)
+    loader = EpochLoader(f"imagefolder:{folder}", "train", 4, train=True, input_shape=(3, 32, 32), limit=6)
+    assert loader.x.shape == (6, 3, 32, 32) and len(set(loader.y.tolist())) > 1  # the limit draws across classes
+    config = load_supernet_config("hybrid_cifar", {"data": f"imagefolder:{folder}", "epochs": 1, "batch_size": 4,
+                                                    "subnets": 1, "calibration_batches": 1, "eval_batch_size": 6})
+    result = train_supernet(config, tmp_path / "sn", progress=False)
+    assert result.epochs == 1 and result.history[-1]["loss"] > 0
+    net, trained = load_supernet(tmp_path / "sn")
+    accuracy = SubnetScorer(net, trained)(net.space.sample(0))
+    assert 0.0 <= accuracy <= 100.0
