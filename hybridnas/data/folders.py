@@ -54,18 +54,25 @@ def folder_batch(source: str, split: str, batch_size: int, input_shape: tuple[in
         raise ImageFolderError(f"data source {source!r} has {len(samples)} {split} images, fewer than batch "
                                f"{batch_size}")
     index = torch.randperm(len(samples), generator=gen)[:batch_size].tolist()
-    images = np.stack([_read(samples[i][0], input_shape) for i in index])
-    return images, np.asarray([samples[i][1] for i in index], dtype=np.int64), len(classes)
+    return (*_decode(samples, index, input_shape), len(classes))
 
 
+@lru_cache(maxsize=4)
 def folder_arrays(source: str, split: str, input_shape: tuple[int, int, int],
                   limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every image of a split (or `limit` of them, a fixed shuffled draw so all classes appear) as uint8 NCHW at
-    the space's size, with their labels: what training reads."""
+    the space's size, with their labels: what training reads. Cached like `load_arrays`, so the training loader
+    and the BatchNorm-calibration loader of one process decode a split once; callers copy, never write."""
     _, samples = folder_index(str(split_root(source, split)))
     order = np.random.default_rng(0).permutation(len(samples))[:limit] if limit else np.arange(len(samples))
-    images = np.stack([_read(samples[i][0], input_shape) for i in order])
-    return images, np.asarray([samples[i][1] for i in order], dtype=np.int64)
+    return _decode(samples, order.tolist(), input_shape)
+
+
+def _decode(samples: tuple[tuple[str, int], ...], index: list[int],
+            input_shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The images at `index` as uint8 NCHW at the space's size, and their labels."""
+    images = np.stack([_read(samples[i][0], input_shape) for i in index])
+    return images, np.asarray([samples[i][1] for i in index], dtype=np.int64)
 
 
 def _read(path: str, input_shape: tuple[int, int, int]) -> np.ndarray:

@@ -136,8 +136,9 @@ class _Search:
         self.rebudget = False
         if resume:
             stored = store.read_config()
-            check_resume_config(stored, config.model_dump(mode="json"), store.root, change_budget)
-            self.rebudget = stored.get("budget") != config.model_dump(mode="json")["budget"]
+            wanted = config.model_dump(mode="json")
+            check_resume_config(stored, wanted, store.root, change_budget)
+            self.rebudget = stored.get("budget") != wanted["budget"]
             if self.rebudget:
                 require_default_storage(config.storage, store.root)
         self.space = load_space(config.space)
@@ -190,8 +191,9 @@ class _Search:
         """Bring the study in line with the journal: lost records, running trials, a changed budget."""
         config, store, study = self.config, self.store, self.study
         records = store.records()
-        if store.damaged_note():
-            self.notes.append(store.damaged_note())
+        damaged = store.damaged_note()
+        if damaged:
+            self.notes.append(damaged)
         if self.resume and config.storage != "memory":
             check_study_matches_journal(study, store, records)
             restored = restore_lost_records(study, store, records, self.space,
