@@ -58,16 +58,27 @@ def test_extending_a_random_run_draws_new_architectures(tmp_path):
     assert len(later) > 0 and list(later["id"][:8]) != list(first["id"][:8])
 
 
+def _ask_unevaluated(study, run):
+    """A RUNNING trial whose architecture the run has not evaluated (a re-drawn one is completed from the journal,
+    which is right, but is not the case under test)."""
+    from hybridnas import load_space
+
+    space = load_space("nasbench_macro")
+    evaluated = {r["id"] for r in RunStore(run).records()}
+    arch = next(a for a in (space.sample(i) for i in range(100)) if a.id not in evaluated)
+    study.enqueue_trial(space.to_params(arch))
+    trial = study.ask()
+    assert space.suggest(trial) == arch
+    trial.set_user_attr("arch_id", arch.id)
+    return trial
+
+
 def test_a_trial_running_at_a_kill_is_retried_once(tmp_path):
     import optuna
 
-    from hybridnas import load_space
-
     search(tmp_path, trials=4)
     study = optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url)
-    killed = study.ask()  # what a SIGKILL mid-evaluation leaves behind: a RUNNING trial with no record
-    arch = load_space("nasbench_macro").suggest(killed)
-    killed.set_user_attr("arch_id", arch.id)
+    killed = _ask_unevaluated(study, tmp_path / "run")  # what a SIGKILL mid-evaluation leaves: RUNNING, no record
     search(tmp_path, resume=True, trials=8)
     trials = optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url).trials
     assert trials[killed.number].state == optuna.trial.TrialState.FAIL
@@ -149,13 +160,10 @@ def test_a_journal_line_lost_after_its_trial_finished_is_restored_from_the_study
 def test_a_line_cut_short_by_a_kill_is_reported_and_its_trial_retried(tmp_path):
     import optuna
 
-    from hybridnas import load_space
-
     search(tmp_path, trials=4)
     run = tmp_path / "run"
     study = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url)
-    killed = study.ask()  # killed between starting the journal line and telling the study
-    killed.set_user_attr("arch_id", load_space("nasbench_macro").suggest(killed).id)
+    killed = _ask_unevaluated(study, run)  # killed between starting the journal line and telling the study
     with (run / "evaluations.jsonl").open("ab") as handle:
         handle.write(b'{"trial": 4, "arch": "12')
     result = search(tmp_path, resume=True, trials=6)
