@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,6 +59,8 @@ class ScaleStage(_Strict):
 class LatencyStage(_Strict):
     enabled: bool = True
     table: str | None = None  # an existing table to use and extend; default OUT/latency/table.json
+    backend: Literal["torch", "onnxruntime"] = "torch"  # onnxruntime: CPU execution provider, float32
+    optimization: Literal["disable", "basic", "extended", "all"] | None = None  # onnxruntime only; default all
     device: str = "cpu"
     threads: int = Field(1, gt=0)
     repeats: int = Field(30, gt=2)
@@ -141,8 +143,8 @@ def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = Fals
             archs = [grown.parse(seed_arch)] + ([grown.parse(a) for a in family.members["arch"]] if family else [])
             build_table(space, table_path, device=config.latency.device, threads=config.latency.threads,
                         repeats=config.latency.repeats, warmup=config.latency.warmup,
-                        calibrate=config.latency.calibrate, archs=archs,
-                        progress=progress)
+                        calibrate=config.latency.calibrate, archs=archs, backend=config.latency.backend,
+                        optimization=config.latency.optimization, progress=progress)
             state.finish("latency", {"table": str(table_path)})
         tables = [LatencyTable.load(table_path)]
 

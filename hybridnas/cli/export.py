@@ -18,10 +18,11 @@ from ..errors import HybridNASError
 @click.option("--name", "model_name", default=None, help="Model name (an identifier); default hybridnas_<space>_<id>.")
 @click.option("--out", required=True, help="Output folder (new or empty; written atomically).")
 @click.option("--force", is_flag=True, help="Replace a non-empty --out whole.")
+@click.option("--onnx", is_flag=True, help="Also write model.onnx (opset 18, symbolic batch), checked in ONNX Runtime.")
 @user_errors
 def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: str | None, supernet: str | None,
-               tables: tuple[str, ...], model_name: str | None, out: str, force: bool) -> None:
-    """Write model.py (standalone), card.yaml, latency.csv and, with weights, model.safetensors."""
+               tables: tuple[str, ...], model_name: str | None, out: str, force: bool, onnx: bool) -> None:
+    """Write model.py (standalone), card.yaml, latency.csv; with weights, model.safetensors; with --onnx, model.onnx."""
     from ..latency import LatencyTable
     from ..spaces import load_space
     from ..export.exporter import export_arch, export_from_run, load_weights
@@ -35,11 +36,11 @@ def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: st
     inherited = _from_supernet(supernet) if supernet else None
     if rank is not None:
         result = export_from_run(source, rank, out, weights=state, latency_tables=loaded, model_name=model_name,
-                                 supernet=inherited, force=force)
+                                 supernet=inherited, force=force, onnx=onnx)
     else:
         space = load_space(source)
         result = export_arch(space, space.parse(arch_text), out, weights=state, latency_tables=loaded,
-                             model_name=model_name, supernet=inherited, force=force)
+                             model_name=model_name, supernet=inherited, force=force, onnx=onnx)
     state = state if state is not None else (True if inherited else None)
     click.echo(f"exported {result.model_name} to {result.out}:")
     for name, path in result.files.items():

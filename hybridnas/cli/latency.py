@@ -21,8 +21,13 @@ def latency() -> None:
 
 @latency.command("build")
 @click.argument("space_file")
-@click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N")
-@click.option("--threads", default=1, show_default=True, help="torch intra-op threads the table is for.")
+@click.option("--backend", type=click.Choice(["torch", "onnxruntime"]), default="torch", show_default=True,
+              help="What runs the layers: eager PyTorch, or ONNX Runtime (CPU execution provider) on the graphs "
+                   "`hybridnas export --onnx` writes.")
+@click.option("--optimization", type=click.Choice(["disable", "basic", "extended", "all"]), default=None,
+              help="onnxruntime graph-optimisation level (default all); recorded in the table's conditions.")
+@click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N (torch backend)")
+@click.option("--threads", default=1, show_default=True, help="Intra-op threads the table is for.")
 @click.option("--batch", default=1, show_default=True)
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
 @click.option("--repeats", default=30, show_default=True, help="Timed repeats per layer (median taken).")
@@ -31,14 +36,15 @@ def latency() -> None:
 @click.option("--out", required=True, help="Table file (JSON); an existing table is extended.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
-def build_cmd(space_file: str, device: str, threads: int, batch: int, dtype: str, repeats: int, warmup: int,
-              calibrate: int, out: str, no_progress: bool) -> None:
+def build_cmd(space_file: str, backend: str, optimization: str | None, device: str, threads: int, batch: int,
+              dtype: str, repeats: int, warmup: int, calibrate: int, out: str, no_progress: bool) -> None:
     """Time every layer SPACE_FILE can contain on this device (only those the table lacks), then calibrate."""
     from ..latency.build import build_table
 
     space = load_space(space_file)
     table = build_table(space, out, device=device, threads=threads, batch=batch, dtype=dtype, warmup=warmup,
-                        repeats=repeats, calibrate=calibrate, progress=not no_progress)
+                        repeats=repeats, calibrate=calibrate, progress=not no_progress, backend=backend,
+                        optimization=optimization)
     cal = table.calibration
     click.echo(f"table: {out}: {len(table.entries)} layers, {table.conditions.describe()}")
     click.echo(f"  calibration on {len(cal.points)} networks: total = {cal.scale:.3f} x sum(layers) + "

@@ -20,8 +20,10 @@ import yaml
 from ..data.sources import normalisation
 from ..io import atomic_write_csv, atomic_write_text
 from ..latency import LatencyTable
+from ..models import onnx as onnx_models
 from ..proxies import list_proxies
 from ..proxies.ensemble import is_ensemble
+from ..rng import seeded
 from ..search.pareto import evaluated, pareto_front, run_objectives
 from ..search.store import RunStore
 from ..spaces import Arch, Space, load_space
@@ -114,8 +116,13 @@ def latency_breakdown(space: Space, arch: Arch, tables: Sequence[Any]) -> tuple[
 def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
                 latency_tables: Sequence[Any] = (), scores: Mapping[str, float] | None = None,
                 supernet_accuracy: float | None = None, provenance: Mapping[str, Any] | None = None,
-                model_name: str | None = None, supernet: Any = None, force: bool = False) -> Exported:
+                model_name: str | None = None, supernet: Any = None, force: bool = False,
+                onnx: bool = False) -> Exported:
     """Write a standalone export of `arch` into a fresh folder `out`, atomically.
+
+    With `onnx`, also model.onnx (opset `models.onnx.OPSET`, symbolic batch), checked against the torch
+    model in ONNX Runtime before the export is accepted; an operator ONNX cannot express is an error that
+    names the layer and mixer using it.
 
     Everything is written into a temporary folder beside `out`, which then takes its place: a reader sees
     the old folder or the whole new one, never a mix. An existing non-empty `out` is refused unless
@@ -141,7 +148,7 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
     try:
         exported = _write_export(space, arch, staging, name, weights, latency_tables, scores, supernet_accuracy,
-                                 provenance)
+                                 provenance, onnx)
         _swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -160,9 +167,26 @@ def _swap_in(staging: Path, final: Path) -> None:
         staging.rename(final)
 
 
+def _write_onnx(space: Space, arch: Arch, weights: Mapping[str, torch.Tensor] | None, path: Path) -> dict[str, Any]:
+    """Export the network (with `weights`, else its seeded initialisation) to `path`; return its card entry."""
+    with seeded(0):
+        model = space.build(arch).eval()
+    if weights is not None:
+        model.load_state_dict(weights)
+    graph = onnx_models.network_to_onnx(model, space.input_shape, plan=space.plan(arch))
+    check = onnx_models.check_against_torch(graph, model, space.input_shape)
+    onnx_models.save(graph, path)
+    return {"file": path.name, "sha256": _sha256(path), "opset": onnx_models.OPSET,
+            "exporter": f"torch.onnx.export(dynamo=True), torch {torch.__version__}",
+            "input": {"name": "input", "shape": ["batch", *space.input_shape]},
+            "output": {"name": "logits", "shape": ["batch", space.num_classes]}, "dynamic_batch": True,
+            "weights": "as model.safetensors" if weights is not None else "seeded initialisation (no weights given)",
+            "check": check}
+
+
 def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, latency_tables, scores,
-                  supernet_accuracy, provenance) -> dict[str, Path]:
-    """Write model.py, card.yaml, latency.csv (and model.safetensors with weights) into `out`."""
+                  supernet_accuracy, provenance, onnx: bool = False) -> dict[str, Path]:
+    """Write model.py, card.yaml, latency.csv (and model.safetensors with weights, model.onnx) into `out`."""
     cost = space.cost(arch)
     files = {"model.py": out / "model.py", "card.yaml": out / "card.yaml", "latency.csv": out / "latency.csv"}
     atomic_write_text(files["model.py"], model_source(space, arch, name, {"macs": cost.macs, "params": cost.params}))
@@ -172,6 +196,11 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
         files["model.safetensors"] = out / "model.safetensors"
         save_file(_check_weights(space, arch, weights), str(files["model.safetensors"]),
                   metadata={"arch": space.format(arch)})
+    onnx_card = None
+    if onnx:
+        files["model.onnx"] = out / "model.onnx"
+        onnx_card = _write_onnx(space, arch, _check_weights(space, arch, weights) if weights is not None else None,
+                                files["model.onnx"])
     frame, totals = latency_breakdown(space, arch, latency_tables)
     atomic_write_csv(frame, files["latency.csv"])
     c, h, w = space.input_shape
@@ -191,6 +220,7 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
         "latency": totals,
         "weights": {"file": "model.safetensors", "sha256": _sha256(files["model.safetensors"])} if weights is not None
         else None,
+        "onnx": onnx_card,
         "provenance": {**(provenance or {}), "versions": _versions(),
                        "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
         "usage": {"python": "import model; net = model.load_model()" if weights is not None
@@ -203,7 +233,7 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
 
 def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
                     latency_tables: Sequence[Any] = (), model_name: str | None = None, supernet: Any = None,
-                    force: bool = False) -> Exported:
+                    force: bool = False, onnx: bool = False) -> Exported:
     """Export the `rank`-th architecture (1 = best) of a run's Pareto front, as `hybridnas pareto RUN` lists it."""
     store = RunStore(run)
     if not store.exists():
@@ -227,5 +257,5 @@ def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Map
                   "objectives": [f"{o.name}:{o.direction}" for o in objectives], "search_config": config}
     known = row.get("supernet_accuracy")
     return export_arch(space, arch, out, weights=weights, latency_tables=tables, scores=scores,
-                       provenance=provenance, model_name=model_name, supernet=supernet, force=force,
+                       provenance=provenance, model_name=model_name, supernet=supernet, force=force, onnx=onnx,
                        supernet_accuracy=float(known) if known is not None and known == known else None)

@@ -14,8 +14,8 @@ from ..spaces import Arch, Space
 from .signature import arch_signatures, space_signatures
 from .table import Conditions, LatencyTable
 from ..rng import seeded
-from .timing import (check_device, device_name, layer_runner, network_runner, reference_runner, threads_set,
-                     time_all)
+from .backends import Backend, make_backend
+from .timing import device_name, threads_set, time_all
 
 CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with validation (seed 0 default)
 CHUNK = 64  # layers measured together (interleaved), then saved: an interrupted build loses one chunk
@@ -29,25 +29,33 @@ def _bar(enabled: bool, total: int, desc: str) -> Any:
 
 def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: int = 1, batch: int = 1,
                 dtype: str = "float32", warmup: int = 10, repeats: int = 30, rounds: int = 3,
-                calibrate: int = 16, archs: Sequence[Arch] = (), progress: bool = True) -> LatencyTable:
+                calibrate: int = 16, archs: Sequence[Arch] = (), progress: bool = True, backend: str = "torch",
+                optimization: str | None = None) -> LatencyTable:
     """Time every layer signature of `space` missing from the table at `out`, then recalibrate.
 
     An existing table is extended (only missing layers are measured) and must have been built under
     the same conditions. Layers are timed in interleaved chunks and the table is saved atomically after
     each, so an interrupted build resumes where it stopped. `archs` adds the layers of architectures the
     space cannot enumerate (e.g. grown past its declared ranges by auto-scaling).
+
+    Args:
+        backend: what runs the layers, a name in `latency.backends.BACKENDS` ('torch' or 'onnxruntime').
+        optimization: the runtime's graph-optimisation level (onnxruntime: disable|basic|extended|all,
+            default all); None takes the backend's default.
     """
-    check_device(device, dtype)
     device_type = "cuda" if device.startswith("cuda") else "cpu"
     with threads_set(threads) as used_threads:
-        conditions = Conditions(device_type, device_name(device), used_threads, batch, dtype)
+        runtime = make_backend(backend, device, batch, dtype, used_threads, optimization)
+        conditions = Conditions(device_type, device_name(device), used_threads, batch, dtype, runtime.name,
+                                runtime.optimization)
         out = Path(out)
         if out.exists():
             table = LatencyTable.load(out)
             table.check(**vars(conditions))
         else:
             table = LatencyTable(conditions, path=out)
-        table.meta.update({"torch": torch.__version__, "warmup": warmup, "repeats": repeats, "rounds": rounds,
+        table.meta.update({"torch": torch.__version__, **runtime.versions(), "warmup": warmup, "repeats": repeats,
+                           "rounds": rounds,
                            "created": table.meta.get("created") or _dt.date.today().isoformat()})
         table.meta.setdefault("spaces", [])
         if space.name not in table.meta["spaces"]:
@@ -58,9 +66,8 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         bar = _bar(progress, len(todo), "layers")
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
-            runners = [layer_runner(sig, batch, device, dtype) for sig in chunk]
-            *timings, reference = time_all(runners + [reference_runner(batch, device, dtype)], device, warmup,
-                                           repeats, rounds)
+            runners = runtime.layer_runners(chunk)
+            *timings, reference = time_all(runners + [runtime.reference_runner()], device, warmup, repeats, rounds)
             table.entries.update(zip(chunk, timings))
             table.meta.setdefault("reference_ms", []).append(reference.median_ms)
             table.save(out)
@@ -70,7 +77,7 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         if calibrate > len(have):
             rng = np.random.default_rng(CALIBRATION_SEED + len(have))
             archs = [space.sample(rng) for _ in range(calibrate - len(have))]
-            measured, reference = measure_archs(space, archs, table, warmup, repeats, rounds, progress)
+            measured, reference = measure_archs(space, archs, table, warmup, repeats, rounds, progress, runtime)
             # put the networks on the layers' time base, in case the machine's speed moved in between
             speed = reference / float(np.median(table.meta["reference_ms"]))
             for arch, ms in zip(archs, measured):
@@ -83,23 +90,30 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
     return table
 
 
+def table_backend(table: LatencyTable) -> Backend:
+    """The backend that built `table`, under its conditions, on this machine's first device of its type."""
+    c = table.conditions
+    return make_backend(c.backend, c.device, c.batch, c.dtype, c.threads, c.optimization)
+
+
 def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, repeats: int, rounds: int = 3,
-                  progress: bool = False, group: int = 16) -> tuple[list[float], float]:
+                  progress: bool = False, runtime: Backend | None = None,
+                  group: int = 16) -> tuple[list[float], float]:
     """End-to-end median latencies (ms) on this machine under the table's conditions, interleaved in groups.
 
-    Also returns the median time of the reference workload measured beside them (see `reference_runner`).
+    Also returns the median time of the reference workload measured beside them (see
+    `Backend.reference_runner`). `runtime` defaults to the table's own backend.
     """
-    c = table.conditions
-    device = "cuda" if c.device == "cuda" else "cpu"
+    runtime = runtime or table_backend(table)
+    device = runtime.device
     out: list[float] = []
     references = []
     bar = _bar(progress, len(archs), "networks")
     for start in range(0, len(archs), group):
         with seeded(0):
-            runners = [network_runner(space.build(a), space.input_shape, c.batch, device, c.dtype)
-                       for a in archs[start:start + group]]
-        *timings, reference = time_all(runners + [reference_runner(c.batch, device, c.dtype)], device, warmup,
-                                       repeats, rounds)
+            models = [space.build(a) for a in archs[start:start + group]]
+        runners = runtime.network_runners(models, space.input_shape)
+        *timings, reference = time_all(runners + [runtime.reference_runner()], device, warmup, repeats, rounds)
         out += [t.median_ms for t in timings]
         references.append(reference.median_ms)
         bar.update(len(runners))
@@ -118,9 +132,8 @@ def validate_table(space: Space, table: LatencyTable, n: int, *, seed: int = 0, 
     a shared machine running slower or faster than when the table was built.
     """
     c = table.conditions
-    device = "cuda" if c.device == "cuda" else "cpu"
-    check_device(device, c.dtype)
-    table.check(device_name=device_name(device))
+    runtime = table_backend(table)
+    table.check(device_name=device_name(runtime.device))
     warmup = warmup or int(table.meta.get("warmup", 10))
     repeats = repeats or int(table.meta.get("repeats", 30))
     rounds = int(table.meta.get("rounds", 3))
@@ -128,7 +141,7 @@ def validate_table(space: Space, table: LatencyTable, n: int, *, seed: int = 0, 
     archs = [space.sample(rng) for _ in range(n)]
     predicted = [table.predict(space, arch) for arch in archs]  # fails fast on a missing layer
     with threads_set(c.threads):
-        measured, reference = measure_archs(space, archs, table, warmup, repeats, rounds, progress)
+        measured, reference = measure_archs(space, archs, table, warmup, repeats, rounds, progress, runtime)
     built = table.meta.get("reference_ms")
     speed = reference / float(np.median(built)) if built else 1.0
     frame = pd.DataFrame({"arch": [space.format(a) for a in archs], "macs": [space.cost(a).macs for a in archs],

@@ -36,9 +36,12 @@ class Conditions:
     threads: int
     batch: int
     dtype: str
+    backend: str = "torch"  # what ran the layers: 'torch' (eager) or 'onnxruntime'; tables before 0.2 are torch
+    optimization: str = ""  # the runtime's graph-optimisation level ('' where the backend has none)
 
     def describe(self) -> str:
-        return (f"{self.device} ({self.device_name}), {self.threads} thread(s), batch {self.batch}, {self.dtype}")
+        runtime = "" if self.backend == "torch" else f", {self.backend} (graph optimisation {self.optimization})"
+        return f"{self.device} ({self.device_name}), {self.threads} thread(s), batch {self.batch}, {self.dtype}{runtime}"
 
 
 @dataclass
@@ -92,9 +95,11 @@ class LatencyTable:
 
     # ---- conditions ----------------------------------------------------------------------------------
     def check(self, device: str | None = None, device_name: str | None = None, threads: int | None = None,
-              batch: int | None = None, dtype: str | None = None) -> None:
+              batch: int | None = None, dtype: str | None = None, backend: str | None = None,
+              optimization: str | None = None) -> None:
         """Raise LatencyError if any given condition differs from the table's."""
-        asked = {"device": device, "device_name": device_name, "threads": threads, "batch": batch, "dtype": dtype}
+        asked = {"device": device, "device_name": device_name, "threads": threads, "batch": batch, "dtype": dtype,
+                 "backend": backend, "optimization": optimization}
         wrong = {k: v for k, v in asked.items() if v is not None and v != getattr(self.conditions, k)}
         if wrong:
             have = ", ".join(f"{k}={getattr(self.conditions, k)!r}" for k in wrong)
@@ -139,7 +144,7 @@ class LatencyTable:
         raise LatencyError(f"latency table {self.path or '(unsaved)'} has no entry for {len(missing)} layer(s) of "
                            f"{space.format(arch)}:\n  {shown}\nextend it (only missing layers are measured): "
                            f"hybridnas latency build {space.source} --out {self.path or 'TABLE'} "
-                           f"--device {self.conditions.device}")
+                           f"--device {self.conditions.device} --backend {self.conditions.backend}")
 
     # ---- file format ---------------------------------------------------------------------------------
     def _content(self) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import numpy as np
 import torch
 
 from ..devices import require_device
-from ..ir.layers import ConvNormAct, MetaBlock
 from ..models import build_layer
 from .signature import LatencyError, Signature
 
@@ -112,18 +111,6 @@ def network_runner(model: torch.nn.Module, input_shape: tuple[int, int, int], ba
     model = model.to(device=device, dtype=torch_dtype).eval()
     (x,) = _inputs((batch, *input_shape), 1, device, torch_dtype)
     return lambda: model(x)
-
-
-def reference_runner(batch: int, device: str, dtype: str) -> Callable[[], object]:
-    """A fixed small workload (a conv block and an attention block) timed beside tables and networks.
-
-    Its time at build and at validation tells how much faster or slower the machine runs now, which
-    separates the predictor's error from drift of a shared machine.
-    """
-    sigs = [Signature(ConvNormAct(64, 64, 3), (64, 16, 16)),
-            Signature(MetaBlock(64, "attention", 2, heads=2), (64, 8, 8))]
-    runs = [layer_runner(sig, batch, device, dtype) for sig in sigs]
-    return lambda: [run() for run in runs]
 
 
 def time_all(runners: list[Callable[[], object]], device: str, warmup: int, repeats: int,

@@ -1,0 +1,100 @@
+"""The onnxruntime latency backend: build, predict, validate, search under its budget; its conditions are enforced."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from hybridnas import load_space
+from hybridnas.cli import main
+from hybridnas.latency import LatencyError, LatencyTable, build_table, space_signatures, validate_table
+from hybridnas.latency.backends import list_backends, make_backend
+from hybridnas.search import RunStore, load_search_config, run_search
+
+FAST = {"warmup": 1, "repeats": 3, "calibrate": 3, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def ort_table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ort") / "macro_ort.json"
+    return build_table(load_space("nasbench_macro"), path, backend="onnxruntime", **FAST)
+
+
+@pytest.mark.slow
+def test_onnxruntime_table_times_every_layer_and_records_its_runtime(ort_table):
+    space = load_space("nasbench_macro")
+    assert set(ort_table.entries) == set(space_signatures(space))
+    assert all(t.median_ms > 0 for t in ort_table.entries.values())
+    c = ort_table.conditions
+    assert (c.backend, c.optimization, c.device, c.dtype) == ("onnxruntime", "all", "cpu", "float32")
+    assert "onnxruntime" in c.describe() and "graph optimisation all" in c.describe()
+    assert {"onnxruntime", "onnx_opset", "torch"} <= set(ort_table.meta)
+    loaded = LatencyTable.load(ort_table.path)
+    assert loaded.conditions == c
+    arch = space.sample(1)
+    assert loaded.predict(space, arch) == pytest.approx(ort_table.predict(space, arch))
+    assert ort_table.predict(space, arch) > 0
+
+
+@pytest.mark.slow
+def test_a_table_of_one_backend_refuses_the_other(ort_table, tmp_path):
+    with pytest.raises(LatencyError, match="backend='onnxruntime'.*not backend='torch'"):
+        ort_table.check(backend="torch")
+    with pytest.raises(LatencyError, match="built for"):  # extending it with the torch backend is refused
+        build_table(load_space("nasbench_macro"), ort_table.path, **FAST)
+
+
+@pytest.mark.slow
+def test_onnxruntime_table_validates_against_onnxruntime_runs(ort_table):
+    frame, summary = validate_table(load_space("nasbench_macro"), ort_table, 2, progress=False)
+    assert summary["n"] == 2 and (frame["measured_ms"] > 0).all() and summary["machine_speed_vs_build"] > 0
+
+
+@pytest.mark.slow
+def test_search_under_an_onnxruntime_latency_budget(ort_table, tmp_path):
+    space = load_space("nasbench_macro")
+    limit = sorted(ort_table.predict(space, space.sample(s)) for s in range(40))[20]
+    config = load_search_config({"space": "nasbench_macro", "objectives": "params:max,latency_ms:min",
+                                 "budget": {"max_latency_ms": limit, "latency_table": str(ort_table.path)},
+                                 "trials": 12, "batch_size": 4, "workers": 0, "strategy": "random"})
+    run_search(config, tmp_path / "run", progress=False)
+    records = RunStore(tmp_path / "run").table()
+    ok = records[records.status == "ok"]
+    assert len(ok) and (ok["latency_ms"] <= limit).all()
+
+
+def test_backends_are_registered_and_refuse_conditions_they_cannot_time():
+    assert list_backends() == ["onnxruntime", "torch"]
+    with pytest.raises(LatencyError, match="CPU execution provider.*--backend torch"):
+        make_backend("onnxruntime", "cuda", 1, "float32", 1)
+    with pytest.raises(LatencyError, match="float32"):
+        make_backend("onnxruntime", "cpu", 1, "bfloat16", 1)
+    with pytest.raises(LatencyError, match="--optimization 'all' for the torch backend"):
+        make_backend("torch", "cpu", 1, "float32", 1, "all")
+    assert make_backend("onnxruntime", "cpu", 1, "float32", 1).optimization == "all"
+
+
+def test_cli_rejects_an_impossible_backend_setting_in_one_line(tmp_path):
+    for args, says in ((["--backend", "onnxruntime", "--device", "cuda"], "CPU execution provider"),
+                       (["--optimization", "basic"], "for the torch backend"),
+                       (["--backend", "tensorrt"], "Invalid value for '--backend'")):
+        result = CliRunner().invoke(main, ["latency", "build", "nasbench_macro", "--out", str(tmp_path / "t.json"),
+                                           *args])
+        assert result.exit_code == 2 and says in result.output, result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_a_table_written_before_backends_existed_reads_as_torch(tmp_path):
+    from hybridnas.latency.table import Conditions
+
+    table = LatencyTable(Conditions("cpu", "x", 1, 1, "float32"))
+    table.save(tmp_path / "t.json")
+    doc = json.loads((tmp_path / "t.json").read_text())
+    for key in ("backend", "optimization"):
+        del doc["conditions"][key]
+    from hybridnas.latency.table import _checksum
+
+    doc["checksum"] = _checksum({k: doc[k] for k in ("conditions", "meta", "calibration", "entries")})
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    assert LatencyTable.load(tmp_path / "t.json").conditions.backend == "torch"
