@@ -75,6 +75,7 @@ class PipelineConfig(_Strict):
     scale: ScaleStage = ScaleStage()
     latency: LatencyStage = LatencyStage()
     export: bool = True
+    onnx: bool = False  # also write model.onnx for the seed and every family member (checked in ONNX Runtime)
 
 
 def load_pipeline_config(source: str | Path | Mapping[str, Any]) -> PipelineConfig:
@@ -192,13 +193,13 @@ def _export(space, seed_arch: str, family, folder: Path, tables: list, config: P
             scorer: Any = None) -> dict[str, Any]:
     grown = scaled_space(space)
     seed = grown.parse(seed_arch)
-    usable = [t for t in tables if not t.missing(grown, seed)]
-    export_arch(grown if scorer is None else space, seed, folder / "members" / "seed", latency_tables=usable,
+    export_arch(grown if scorer is None else space, seed, folder / "members" / "seed", latency_tables=tables,
                 provenance={"pipeline": config.name, "role": "search winner (seed of the family)"}, supernet=scorer,
-                force=True)  # the pipeline owns this folder; a resumed run rewrites it
+                force=True, onnx=config.onnx)  # the pipeline owns this folder; a resumed run rewrites it
     out: dict[str, Any] = {"seed_export": str(folder / "members" / "seed")}
     if family is not None:
-        files = write_family(space, family, folder, latency_tables=tables, rule=config.scale.rule, seed_arch=seed_arch)
+        files = write_family(space, family, folder, latency_tables=tables, rule=config.scale.rule, seed_arch=seed_arch,
+                             onnx=config.onnx)
         table = pd.read_csv(files["family.csv"])
         out.update({"family_csv": str(files["family.csv"]), "growth_plot": str(files["growth.png"]),
                     "family": table.to_dict("records")})

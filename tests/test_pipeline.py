@@ -64,3 +64,28 @@ def test_supernet_stage_reranks_the_front_and_exports_inherited_weights(tmp_path
     card = yaml.safe_load((tmp_path / "family" / "members" / "seed" / "card.yaml").read_text())
     assert card["supernet_accuracy"] == pytest.approx(ranked["supernet_accuracy"].iloc[0])
     assert (tmp_path / "family" / "members" / "seed" / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_pipeline_times_with_the_named_backend_and_exports_onnx(tmp_path, monkeypatch):
+    import hybridnas.pipeline as pipeline
+
+    seen = {}
+
+    def stop_at_latency(space, path, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("latency stage reached")
+
+    monkeypatch.setattr(pipeline, "build_table", stop_at_latency)
+    config = load_pipeline_config({**FAST, "latency": {**FAST["latency"], "backend": "onnxruntime",
+                                                       "optimization": "basic"}})
+    with pytest.raises(RuntimeError, match="latency stage reached"):
+        run_pipeline(config, tmp_path / "a", progress=False, echo=lambda *a: None)
+    assert (seen["backend"], seen["optimization"]) == ("onnxruntime", "basic")
+    with pytest.raises(HybridNASError, match="latency.backend"):
+        load_pipeline_config({**FAST, "latency": {"backend": "tensorrt"}})
+
+    config = load_pipeline_config({**FAST, "onnx": True, "latency": {"enabled": False}})
+    run_pipeline(config, tmp_path / "b", progress=False, echo=lambda *a: None)
+    for member in ("seed", "1.5x"):
+        assert (tmp_path / "b" / "family" / "members" / member / "model.onnx").stat().st_size > 0

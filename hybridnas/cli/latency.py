@@ -94,10 +94,12 @@ def validate_cmd(space_file: str, table_file: str, count: int, seed: int, plot_f
 @click.option("--archs", "archs_file", type=click.File("r"), default="-", show_default=True,
               help="File with one arch string per line, or - for stdin.")
 @click.option("--breakdown", is_flag=True, help="Per-layer latencies instead of totals.")
+@click.option("--unseen", type=click.Choice(["error", "predict"]), default="error", show_default=True,
+              help="A layer the table lacks: an error, or predicted from the layers it has (marked in the output).")
 @click.option("--csv", "as_csv", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
-def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown: bool, as_csv: bool,
+def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown: bool, unseen: str, as_csv: bool,
                 as_json: bool) -> None:
     """Predicted latency (ms) of each architecture, from the table alone (nothing is run)."""
     from ..latency.table import LatencyTable
@@ -107,8 +109,10 @@ def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown:
     frames = []
     for text, arch in read_archs(space, archs_file):
         if breakdown:
-            pred = table.breakdown(space, arch)
+            pred = table.breakdown(space, arch, unseen=unseen)
             frames.append(pred.layers.assign(arch=text))
         else:
-            frames.append(pd.DataFrame([{"arch": text, "latency_ms": table.predict(space, arch)}]))
+            pred = table.breakdown(space, arch, unseen=unseen)
+            untimed = int((pred.layers["source"] == "predicted").sum())
+            frames.append(pd.DataFrame([{"arch": text, "latency_ms": pred.total_ms, "layers_predicted": untimed}]))
     emit(pd.concat(frames, ignore_index=True), as_csv, as_json)

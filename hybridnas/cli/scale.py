@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+import pandas as pd
 
 from .util import user_errors
 from ..scaling.grow import DEFAULT_RULE
@@ -18,14 +19,16 @@ from ..scaling.grow import DEFAULT_RULE
               help="gaussian | cifar10:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=32, show_default=True, help="Proxy batch size.")
-@click.option("--latency-table", "tables", multiple=True, help="Latency table(s) for the family's predicted latency.")
+@click.option("--latency-table", "tables", multiple=True,
+              help="Latency table(s) for the family's latency; layers a table never timed are predicted (and marked).")
 @click.option("--no-export", is_flag=True, help="Skip exporting each member.")
+@click.option("--onnx", is_flag=True, help="Also export each member as model.onnx.")
 @click.option("--resume", is_flag=True, help="Continue the growth path saved in --out.")
 @click.option("--out", required=True)
 @click.option("--no-progress", is_flag=True)
 @user_errors
 def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: str, seed: int, batch_size: int,
-              tables: tuple[str, ...], no_export: bool, resume: bool, out: str, no_progress: bool) -> None:
+              tables: tuple[str, ...], no_export: bool, onnx: bool, resume: bool, out: str, no_progress: bool) -> None:
     """Grow SEED_ARCH step by step (training-free) and export one family member per target."""
     from ..latency import LatencyTable
     from ..spaces import load_space
@@ -37,9 +40,11 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     family = scale(space, seed_arch, targets, rule=rule, data=data, seed=seed, batch_size=batch_size, out=out,
                    resume=resume, progress=not no_progress)
     files = write_family(space, family, out, latency_tables=loaded, export=not no_export, rule=rule,
-                         seed_arch=seed_arch)
-    columns = [c for c in ("target", "macs", "params", "step", "arch") if c in family.members]
-    click.echo(family.members[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+                         seed_arch=seed_arch, onnx=onnx)
+    frame = pd.read_csv(files["family.csv"])
+    columns = [c for c in frame.columns if c in ("target", "macs", "params", "step", "arch")
+               or c.startswith(("latency_ms", "latency_source"))]
+    click.echo(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     click.echo(f"\n{len(family.path) - 1} growth steps; family: {files['family.csv']}; plot: {files['growth.png']}")
     if not no_export:
         click.echo(f"members exported under {out}/members/")

@@ -97,18 +97,27 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def latency_breakdown(space: Space, arch: Arch, tables: Sequence[Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Per-layer latencies for each table (rows tagged with the table), and the predicted totals for the card."""
+    """Per-layer latencies for each table (rows tagged with the table), and the predicted totals for the card.
+
+    A layer a table has not timed (e.g. one grown by auto-scaling) is predicted by the table's layer
+    predictor and marked `predicted` in the `source` column; the card counts such layers.
+    """
     frames, totals = [], {}
     for table in tables:
-        pred = table.breakdown(space, arch)
+        pred = table.breakdown(space, arch, unseen="predict")
         c = table.conditions
         tag = {"table": str(table.path), "device": c.device, "device_name": c.device_name, "threads": c.threads,
                "batch": c.batch, "dtype": c.dtype}
-        total = {"node": "TOTAL (calibrated)", "kind": "", "in_shape": "", "inputs": "", "ms": pred.total_ms}
+        untimed = int((pred.layers["source"] == "predicted").sum())
+        total = {"node": "TOTAL (calibrated)", "kind": "", "in_shape": "", "inputs": "", "ms": pred.total_ms,
+                 "source": "predicted" if untimed else "measured"}
+        tag.update({"backend": c.backend, "optimization": c.optimization})
         frames.append(pd.concat([pred.layers, pd.DataFrame([total])], ignore_index=True).assign(**tag))
         totals[str(table.path)] = {**{k: v for k, v in tag.items() if k != "table"},
-                                   "predicted_ms": round(pred.total_ms, 4)}
-    columns = ["table", "device", "device_name", "threads", "batch", "dtype", "node", "kind", "in_shape", "inputs", "ms"]
+                                   "predicted_ms": round(pred.total_ms, 4),
+                                   "layers_timed": len(pred.layers) - untimed, "layers_predicted": untimed}
+    columns = ["table", "device", "device_name", "threads", "batch", "dtype", "backend", "optimization", "node",
+               "kind", "in_shape", "inputs", "ms", "source"]
     frame = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     return frame, totals
 

@@ -15,7 +15,8 @@ from .signature import arch_signatures, space_signatures
 from .table import Conditions, LatencyTable
 from ..rng import seeded
 from .backends import Backend, make_backend
-from .timing import device_name, threads_set, time_all
+from .signature import LatencyError
+from .timing import DEFAULT_STATISTIC, STATISTICS, device_name, threads_set, time_all
 
 CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with validation (seed 0 default)
 CHUNK = 64  # layers measured together (interleaved), then saved: an interrupted build loses one chunk
@@ -30,7 +31,7 @@ def _bar(enabled: bool, total: int, desc: str) -> Any:
 def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: int = 1, batch: int = 1,
                 dtype: str = "float32", warmup: int = 10, repeats: int = 30, rounds: int = 3,
                 calibrate: int = 16, archs: Sequence[Arch] = (), progress: bool = True, backend: str = "torch",
-                optimization: str | None = None) -> LatencyTable:
+                optimization: str | None = None, statistic: str = DEFAULT_STATISTIC) -> LatencyTable:
     """Time every layer signature of `space` missing from the table at `out`, then recalibrate.
 
     An existing table is extended (only missing layers are measured) and must have been built under
@@ -42,12 +43,16 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         backend: what runs the layers, a name in `latency.backends.BACKENDS` ('torch' or 'onnxruntime').
         optimization: the runtime's graph-optimisation level (onnxruntime: disable|basic|extended|all,
             default all); None takes the backend's default.
+        statistic: how a layer's repeats become its time: 'min' (default; the most repeatable on a shared
+            machine) or 'median'. Layers and the calibration networks use the same one.
     """
+    if statistic not in STATISTICS:
+        raise LatencyError(f"statistic {statistic!r}: use one of {', '.join(STATISTICS)}")
     device_type = "cuda" if device.startswith("cuda") else "cpu"
     with threads_set(threads) as used_threads:
         runtime = make_backend(backend, device, batch, dtype, used_threads, optimization)
         conditions = Conditions(device_type, device_name(device), used_threads, batch, dtype, runtime.name,
-                                runtime.optimization)
+                                runtime.optimization, statistic)
         out = Path(out)
         if out.exists():
             table = LatencyTable.load(out)
@@ -67,9 +72,10 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
             runners = runtime.layer_runners(chunk)
-            *timings, reference = time_all(runners + [runtime.reference_runner()], device, warmup, repeats, rounds)
+            *timings, reference = time_all(runners + [runtime.reference_runner()], device, warmup, repeats, rounds,
+                                           statistic)
             table.entries.update(zip(chunk, timings))
-            table.meta.setdefault("reference_ms", []).append(reference.median_ms)
+            table.meta.setdefault("reference_ms", []).append(reference.ms)
             table.save(out)
             bar.update(len(chunk))
         bar.close()
@@ -81,7 +87,7 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
             # put the networks on the layers' time base, in case the machine's speed moved in between
             speed = reference / float(np.median(table.meta["reference_ms"]))
             for arch, ms in zip(archs, measured):
-                layers = [table.entries[s].median_ms for _, s in arch_signatures(space, arch)]
+                layers = [table.entries[s].ms for _, s in arch_signatures(space, arch)]
                 table.calibration.points.append({"space": space.name, "arch": space.format(arch),
                                                  "layer_sum_ms": float(sum(layers)), "layers": len(layers),
                                                  "measured_ms": ms / speed, "raw_measured_ms": ms})
@@ -99,7 +105,7 @@ def table_backend(table: LatencyTable) -> Backend:
 def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, repeats: int, rounds: int = 3,
                   progress: bool = False, runtime: Backend | None = None,
                   group: int = 16) -> tuple[list[float], float]:
-    """End-to-end median latencies (ms) on this machine under the table's conditions, interleaved in groups.
+    """End-to-end latencies (ms, the table's statistic) on this machine under its conditions, interleaved in groups.
 
     Also returns the median time of the reference workload measured beside them (see
     `Backend.reference_runner`). `runtime` defaults to the table's own backend.
@@ -113,9 +119,10 @@ def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, r
         with seeded(0):
             models = [space.build(a) for a in archs[start:start + group]]
         runners = runtime.network_runners(models, space.input_shape)
-        *timings, reference = time_all(runners + [runtime.reference_runner()], device, warmup, repeats, rounds)
-        out += [t.median_ms for t in timings]
-        references.append(reference.median_ms)
+        *timings, reference = time_all(runners + [runtime.reference_runner()], device, warmup, repeats, rounds,
+                                       table.conditions.statistic)
+        out += [t.ms for t in timings]
+        references.append(reference.ms)
         bar.update(len(runners))
     bar.close()
     return out, float(np.median(references))

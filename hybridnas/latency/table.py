@@ -20,11 +20,13 @@ import pandas as pd
 
 from ..io import atomic_write_text
 from ..spaces import Arch, Space
+from .predictor import LayerPredictor
 from .signature import LatencyError, Signature, arch_signatures
 from .timing import Timing
 
 FORMAT = "hybridnas-latency-table"
-VERSION = 1
+VERSION = 2  # 2: entries carry "ms" (the conditions' statistic) instead of "median_ms"
+READABLE = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,14 @@ class Conditions:
     threads: int
     batch: int
     dtype: str
-    backend: str = "torch"  # what ran the layers: 'torch' (eager) or 'onnxruntime'; tables before 0.2 are torch
+    backend: str = "torch"  # what ran the layers: 'torch' (eager) or 'onnxruntime'; older tables are torch
     optimization: str = ""  # the runtime's graph-optimisation level ('' where the backend has none)
+    statistic: str = "median"  # how repeats become one time ('min' since format 2; format 1 tables used the median)
 
     def describe(self) -> str:
         runtime = "" if self.backend == "torch" else f", {self.backend} (graph optimisation {self.optimization})"
-        return f"{self.device} ({self.device_name}), {self.threads} thread(s), batch {self.batch}, {self.dtype}{runtime}"
+        return (f"{self.device} ({self.device_name}), {self.threads} thread(s), batch {self.batch}, {self.dtype}"
+                f"{runtime}, {self.statistic} of repeats")
 
 
 @dataclass
@@ -89,6 +93,7 @@ class LatencyTable:
         self.entries: dict[Signature, Timing] = dict(entries or {})
         self.calibration = calibration or Calibration()
         self.path = Path(path) if path else None
+        self._predictor: tuple[int, LayerPredictor] | None = None
 
     def __repr__(self) -> str:
         return f"LatencyTable({self.conditions.describe()}, {len(self.entries)} layers, path={str(self.path)!r})"
@@ -96,10 +101,10 @@ class LatencyTable:
     # ---- conditions ----------------------------------------------------------------------------------
     def check(self, device: str | None = None, device_name: str | None = None, threads: int | None = None,
               batch: int | None = None, dtype: str | None = None, backend: str | None = None,
-              optimization: str | None = None) -> None:
+              optimization: str | None = None, statistic: str | None = None) -> None:
         """Raise LatencyError if any given condition differs from the table's."""
         asked = {"device": device, "device_name": device_name, "threads": threads, "batch": batch, "dtype": dtype,
-                 "backend": backend, "optimization": optimization}
+                 "backend": backend, "optimization": optimization, "statistic": statistic}
         wrong = {k: v for k, v in asked.items() if v is not None and v != getattr(self.conditions, k)}
         if wrong:
             have = ", ".join(f"{k}={getattr(self.conditions, k)!r}" for k in wrong)
@@ -112,29 +117,53 @@ class LatencyTable:
         """Signatures of `arch` this table has no entry for."""
         return list(dict.fromkeys(sig for _, sig in arch_signatures(space, arch) if sig not in self.entries))
 
-    def breakdown(self, space: Space, arch: Arch, **conditions: Any) -> Prediction:
-        """Per-layer latencies of `arch` and the calibrated total (ms)."""
+    @property
+    def predictor(self) -> LayerPredictor:
+        """The model that answers for layers this table has not timed, fitted on those it has (cached)."""
+        if self._predictor is None or self._predictor[0] != len(self.entries):
+            self._predictor = (len(self.entries), LayerPredictor.fit(self.entries))
+        return self._predictor[1]
+
+    def layer_ms(self, sig: Signature, unseen: str = "error") -> tuple[float, bool]:
+        """(milliseconds, whether predicted) of one layer; `unseen` 'predict' lets the predictor answer for a
+        layer the table lacks, 'error' returns NaN for it (callers raise)."""
+        timing = self.entries.get(sig)
+        if timing is not None:
+            return timing.ms, False
+        if unseen == "predict":
+            return self.predictor.predict(sig), True
+        if unseen != "error":
+            raise LatencyError(f"unseen={unseen!r}: use 'error' or 'predict'")
+        return math.nan, True
+
+    def breakdown(self, space: Space, arch: Arch, unseen: str = "error", **conditions: Any) -> Prediction:
+        """Per-layer latencies of `arch` and the calibrated total (ms).
+
+        Args:
+            unseen: 'error' (default) raises for a layer the table lacks; 'predict' fills it in from the
+                layer predictor, marked 'predicted' in the `source` column.
+        """
         self.check(**conditions)
         rows = []
         for name, sig in arch_signatures(space, arch):
-            timing = self.entries.get(sig)
-            if timing is None:
+            ms, predicted = self.layer_ms(sig, unseen)
+            if math.isnan(ms):
                 self._raise_missing(space, arch)
             rows.append({"node": name, "kind": sig.spec.kind, "in_shape": "x".join(map(str, sig.in_shape)),
-                         "inputs": sig.inputs, "ms": timing.median_ms})
-        frame = pd.DataFrame(rows, columns=["node", "kind", "in_shape", "inputs", "ms"])
+                         "inputs": sig.inputs, "ms": ms, "source": "predicted" if predicted else "measured"})
+        frame = pd.DataFrame(rows, columns=["node", "kind", "in_shape", "inputs", "ms", "source"])
         total = self.calibration.apply(float(frame["ms"].sum()), len(frame))
         return Prediction(total, frame)
 
-    def predict(self, space: Space, arch: Arch, **conditions: Any) -> float:
-        """Predicted end-to-end latency of `arch` in milliseconds (no measurement)."""
+    def predict(self, space: Space, arch: Arch, unseen: str = "error", **conditions: Any) -> float:
+        """Predicted end-to-end latency of `arch` in milliseconds (no measurement); `unseen` as in `breakdown`."""
         self.check(**conditions)
         total, layers = 0.0, 0
         for _, sig in arch_signatures(space, arch):
-            timing = self.entries.get(sig)
-            if timing is None:
+            ms, _ = self.layer_ms(sig, unseen)
+            if math.isnan(ms):
                 self._raise_missing(space, arch)
-            total += timing.median_ms
+            total += ms
             layers += 1
         return self.calibration.apply(total, layers)
 
@@ -148,7 +177,7 @@ class LatencyTable:
 
     # ---- file format ---------------------------------------------------------------------------------
     def _content(self) -> dict[str, Any]:
-        entries = [{"layer": sig.to_record(), "median_ms": t.median_ms, "spread": t.spread}
+        entries = [{"layer": sig.to_record(), "ms": t.ms, "spread": t.spread}
                    for sig, t in self.entries.items()]
         return {"conditions": asdict(self.conditions), "meta": self.meta, "calibration": asdict(self.calibration),
                 "entries": entries}
@@ -177,9 +206,10 @@ class LatencyTable:
             raise LatencyError(f"latency table {path} is not valid JSON (truncated or damaged?): {exc}") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise LatencyError(f"{path} is not a hybridnas latency table")
-        if doc.get("version") != VERSION:
+        if doc.get("version") not in READABLE:
             raise LatencyError(f"latency table {path} has format version {doc.get('version')}, this hybridnas "
-                               f"reads version {VERSION}; rebuild it")
+                               f"reads versions {', '.join(map(str, READABLE))}; rebuild it")
+        key = "ms" if doc["version"] >= 2 else "median_ms"
         content = {k: doc.get(k) for k in ("conditions", "meta", "calibration", "entries")}
         if doc.get("checksum") != _checksum(content):
             raise LatencyError(f"latency table {path}: checksum mismatch, the file was modified or damaged; "
@@ -187,7 +217,7 @@ class LatencyTable:
         try:
             conditions = Conditions(**content["conditions"])
             calibration = Calibration(**content["calibration"])
-            entries = {Signature.from_record(e["layer"]): Timing(float(e["median_ms"]), float(e["spread"]))
+            entries = {Signature.from_record(e["layer"]): Timing(float(e[key]), float(e["spread"]))
                        for e in content["entries"]}
         except (TypeError, KeyError, ValueError, AttributeError, RecursionError) as exc:
             raise LatencyError(f"latency table {path}: malformed content ({exc})") from None
@@ -198,8 +228,8 @@ class LatencyTable:
 def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
     """Latencies are finite and non-negative, and the calibration can only add time: a negative or NaN value
     would pass every latency budget or crash a search, checksum or not."""
-    bad = [(str(sig), t.median_ms) for sig, t in entries.items()
-           if not (math.isfinite(t.median_ms) and t.median_ms >= 0 and math.isfinite(t.spread) and t.spread >= 0)]
+    bad = [(str(sig), t.ms) for sig, t in entries.items()
+           if not (math.isfinite(t.ms) and t.ms >= 0 and math.isfinite(t.spread) and t.spread >= 0)]
     if bad:
         raise LatencyError(f"latency table {path}: {len(bad)} layer time(s) are negative or not finite, e.g. "
                            f"{bad[0][1]!r} ms; times must be finite and >= 0; rebuild the table")

@@ -6,12 +6,10 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..export import export_arch
 from ..io import atomic_write_csv
-from ..latency import LatencyError
 from ..spaces import Space
 from .grow import Family
 from .space import scaled_space
@@ -22,17 +20,24 @@ def _table_label(table: Any, many: bool) -> str:
 
 
 def family_table(space: Space, family: Family, latency_tables: Sequence[Any] = ()) -> pd.DataFrame:
-    """The members with their predicted latency per table (NaN where a table lacks a grown layer)."""
+    """The members with their latency per table, and per table whether it is measured or predicted.
+
+    A member grown past the table gets the table's layer predictor's answer for the layers it lacks; the
+    `latency_source` column says `measured` (every layer timed) or `predicted (k of n layers)`.
+    """
     grown = scaled_space(space)
     frame = family.members.copy()
+    many = len(latency_tables) > 1
     for table in latency_tables:
-        values = []
+        values, sources = [], []
         for text in frame["arch"]:
-            try:
-                values.append(table.predict(grown, grown.parse(text)))
-            except LatencyError:
-                values.append(np.nan)  # grown past the table: extend it with `hybridnas latency build`
-        frame[_table_label(table, len(latency_tables) > 1)] = values
+            pred = table.breakdown(grown, grown.parse(text), unseen="predict")
+            untimed = int((pred.layers["source"] == "predicted").sum())
+            values.append(pred.total_ms)
+            sources.append(f"predicted ({untimed} of {len(pred.layers)} layers)" if untimed else "measured")
+        label = _table_label(table, many)
+        frame[label] = values
+        frame[label.replace("latency_ms", "latency_source")] = sources
     return frame
 
 
@@ -65,8 +70,8 @@ def plot_growth(family: Family, path: str | Path, title: str) -> Path:
 
 
 def write_family(space: Space, family: Family, out: str | Path, *, latency_tables: Sequence[Any] = (),
-                 export: bool = True, rule: str = "", seed_arch: str = "") -> dict[str, Path]:
-    """family.csv, growth.png and members/<target>/ (model.py, card.yaml, latency.csv) under `out`."""
+                 export: bool = True, rule: str = "", seed_arch: str = "", onnx: bool = False) -> dict[str, Path]:
+    """family.csv, growth.png and members/<target>/ (model.py, card.yaml, latency.csv; model.onnx with `onnx`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     grown = scaled_space(space)
@@ -81,10 +86,9 @@ def write_family(space: Space, family: Family, out: str | Path, *, latency_table
         for _, member in frame.iterrows():
             folder = out / "members" / re.sub(r"[^A-Za-z0-9_.]", "_", str(member["target"]))
             arch = grown.parse(member["arch"])
-            usable = [t for t in latency_tables if not t.missing(grown, arch)]
-            export_arch(grown, arch, folder, latency_tables=usable,
+            export_arch(grown, arch, folder, latency_tables=latency_tables,
                         scores={c: member[c] for c in score_columns if member[c] == member[c]},
                         provenance={"scaled_from": seed_arch or family.path["arch"][0], "target": member["target"],
-                                    "step": int(member["step"]), "rule": rule}, force=True)
+                                    "step": int(member["step"]), "rule": rule}, force=True, onnx=onnx)
             files[f"members/{folder.name}"] = folder
     return files

@@ -19,7 +19,7 @@ def test_build_predict_validate(tmp_path):
     assert "17 layers" in result.output and "calibration on 3 networks" in result.output
     result = invoke("latency", "predict", "nasbench_macro", "--table", table, "--csv", input="02012100\n")
     lines = result.output.strip().splitlines()
-    assert lines[0] == "arch,latency_ms" and float(lines[1].split(",")[1]) > 0
+    assert lines[0] == "arch,latency_ms,layers_predicted" and float(lines[1].split(",")[1]) > 0
     result = invoke("latency", "predict", "nasbench_macro", "--table", table, "--breakdown", "--json",
                     input="02012100\n")
     assert {"node", "kind", "ms", "arch"} <= set(json.loads(result.output)[0])

@@ -7,7 +7,10 @@ from click.testing import CliRunner
 
 from hybridnas import load_space
 from hybridnas.cli import main
-from hybridnas.latency import LatencyError, LatencyTable, build_table, space_signatures, validate_table
+from hybridnas.latency import (Conditions, LatencyError, LatencyTable, build_table, space_signatures,
+                               validate_table)
+from hybridnas.latency.table import _checksum
+from hybridnas.latency.timing import Timing, device_name
 from hybridnas.latency.backends import list_backends, make_backend
 from hybridnas.search import RunStore, load_search_config, run_search
 
@@ -24,9 +27,9 @@ def ort_table(tmp_path_factory):
 def test_onnxruntime_table_times_every_layer_and_records_its_runtime(ort_table):
     space = load_space("nasbench_macro")
     assert set(ort_table.entries) == set(space_signatures(space))
-    assert all(t.median_ms > 0 for t in ort_table.entries.values())
+    assert all(t.ms > 0 for t in ort_table.entries.values())
     c = ort_table.conditions
-    assert (c.backend, c.optimization, c.device, c.dtype) == ("onnxruntime", "all", "cpu", "float32")
+    assert (c.backend, c.optimization, c.device, c.dtype, c.statistic) == ("onnxruntime", "all", "cpu", "float32", "min")
     assert "onnxruntime" in c.describe() and "graph optimisation all" in c.describe()
     assert {"onnxruntime", "onnx_opset", "torch"} <= set(ort_table.meta)
     loaded = LatencyTable.load(ort_table.path)
@@ -85,16 +88,25 @@ def test_cli_rejects_an_impossible_backend_setting_in_one_line(tmp_path):
     assert not (tmp_path / "t.json").exists()
 
 
-def test_a_table_written_before_backends_existed_reads_as_torch(tmp_path):
-    from hybridnas.latency.table import Conditions
-
-    table = LatencyTable(Conditions("cpu", "x", 1, 1, "float32"))
-    table.save(tmp_path / "t.json")
+def test_a_format_1_table_reads_as_a_torch_table_of_medians_and_is_not_extended_with_minima(tmp_path):
+    space = load_space("nasbench_macro")
+    entries = {sig: Timing(0.01 + sig.spec.macs(sig.in_shape) / 1e7, 0.0) for sig in space_signatures(space)}
+    LatencyTable(Conditions("cpu", device_name("cpu"), 1, 1, "float32", statistic="min"), entries=entries).save(
+        tmp_path / "t.json")
     doc = json.loads((tmp_path / "t.json").read_text())
-    for key in ("backend", "optimization"):
+    for key in ("backend", "optimization", "statistic"):  # what format 1 did not have
         del doc["conditions"][key]
-    from hybridnas.latency.table import _checksum
-
+    for entry in doc["entries"]:
+        entry["median_ms"] = entry.pop("ms")
+    doc["version"] = 1
     doc["checksum"] = _checksum({k: doc[k] for k in ("conditions", "meta", "calibration", "entries")})
     (tmp_path / "t.json").write_text(json.dumps(doc))
-    assert LatencyTable.load(tmp_path / "t.json").conditions.backend == "torch"
+    old = LatencyTable.load(tmp_path / "t.json")
+    assert (old.conditions.backend, old.conditions.statistic) == ("torch", "median")
+    assert old.entries == entries
+    with pytest.raises(LatencyError, match="statistic='median'.*not statistic='min'"):
+        build_table(space, tmp_path / "t.json", **FAST)
+    built = build_table(space, tmp_path / "median.json", statistic="median", **{**FAST, "calibrate": 0})
+    assert built.conditions.statistic == "median"
+    with pytest.raises(LatencyError, match="statistic 'mean'"):
+        build_table(space, tmp_path / "x.json", statistic="mean", **FAST)
