@@ -56,6 +56,21 @@ def figures(estimate, truth):
             "within_5pct": float((err <= 0.05).mean())}
 
 
+def footer() -> str:
+    """The command that ran and where: appended to every output file."""
+    import datetime
+    import sys
+
+    import onnxruntime
+    import torch
+
+    from hybridnas.latency.timing import device_name
+
+    command = " ".join(["python", *sys.argv])
+    return (f"\n$ {command}\n# {datetime.date.today().isoformat()}, torch {torch.__version__}, onnxruntime "
+            f"{onnxruntime.__version__}, {device_name('cpu')}, {os.cpu_count()} cores\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--space", default="hybrid_cifar")
@@ -114,7 +129,7 @@ def main() -> None:
              f"  on the {int(steady.sum())} networks whose re-measurement agrees within ±5%: predictor within ±10% "
              f"on {'n/a' if steady_within_10 is None else f'{100 * steady_within_10:.0f}%'} (goal >= 95%)"]
     text = "\n".join(lines)
-    (out / "summary.txt").write_text(text + "\n")
+    (out / "summary.txt").write_text(text + "\n" + footer())
     print(text)
 
 

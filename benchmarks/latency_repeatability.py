@@ -59,6 +59,21 @@ def raw_samples(runners, rounds: int, per_round: int, min_repeat_s: float, warmu
     return samples
 
 
+def footer() -> str:
+    """The command that ran and where: appended to every output file."""
+    import datetime
+    import sys
+
+    import onnxruntime
+    import torch
+
+    from hybridnas.latency.timing import device_name
+
+    command = " ".join(["python", *sys.argv])
+    return (f"\n$ {command}\n# {datetime.date.today().isoformat()}, torch {torch.__version__}, onnxruntime "
+            f"{onnxruntime.__version__}, {device_name('cpu')}, {os.cpu_count()} cores\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--space", default="hybrid_cifar")
@@ -103,7 +118,7 @@ def main() -> None:
             f"repeats of >= {args.min_repeat_ms:g} ms, "
             f"{'pinned to core ' + str(args.pin) if args.pin is not None else 'not pinned'}\n"
             + frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    (out / f"{tag}.txt").write_text(text + "\n")
+    (out / f"{tag}.txt").write_text(text + "\n" + footer())
     print(text)
 
 

@@ -31,7 +31,7 @@ from hybridnas.latency.timing import threads_set
 from hybridnas.scaling import scale, scaled_space
 
 sys.path.insert(0, str(Path(__file__).parent))
-from latency_backends import figures, measure_twice  # noqa: E402  (a sibling script)
+from latency_backends import figures, footer, measure_twice  # noqa: E402  (a sibling script)
 
 SEED = "w16|w16:conv-k3-r2|w24:conv-k3-r2|w48:conv-k3-r2+attention-h2-r2|w96:attention-h4-r2"
 
@@ -106,7 +106,7 @@ def main() -> None:
         lines.append(f"    pass 2 vs pass 1:    MAPE {r['mape_pct']:5.2f}%   within ±10% {100 * r['within_10pct']:3.0f}%   "
                      f"within ±5% {100 * r['within_5pct']:3.0f}%")
     (out / "summary.json").write_text(json.dumps(report, indent=1))
-    (out / "summary.txt").write_text("\n".join(lines) + "\n")
+    (out / "summary.txt").write_text("\n".join(lines) + "\n" + footer())
     print("\n".join(lines))
 
 

@@ -61,6 +61,8 @@ class LatencyStage(_Strict):
     table: str | None = None  # an existing table to use and extend; default OUT/latency/table.json
     backend: Literal["torch", "onnxruntime"] = "torch"  # onnxruntime: CPU execution provider, float32
     optimization: Literal["disable", "basic", "extended", "all"] | None = None  # onnxruntime only; default all
+    statistic: Literal["min", "median"] = "min"  # how a layer's repeats become its time
+    pin_cpu: str | None = None  # cores to time on, e.g. "1" (steadier numbers on a shared machine)
     device: str = "cpu"
     threads: int = Field(1, gt=0)
     repeats: int = Field(30, gt=2)
@@ -145,7 +147,9 @@ def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = Fals
             build_table(space, table_path, device=config.latency.device, threads=config.latency.threads,
                         repeats=config.latency.repeats, warmup=config.latency.warmup,
                         calibrate=config.latency.calibrate, archs=archs, backend=config.latency.backend,
-                        optimization=config.latency.optimization, progress=progress)
+                        optimization=config.latency.optimization, statistic=config.latency.statistic,
+                        pin_cpus=config.latency.pin_cpu,
+                        progress=progress)
             state.finish("latency", {"table": str(table_path)})
         tables = [LatencyTable.load(table_path)]
 

@@ -78,10 +78,10 @@ def test_pipeline_times_with_the_named_backend_and_exports_onnx(tmp_path, monkey
 
     monkeypatch.setattr(pipeline, "build_table", stop_at_latency)
     config = load_pipeline_config({**FAST, "latency": {**FAST["latency"], "backend": "onnxruntime",
-                                                       "optimization": "basic"}})
+                                                       "optimization": "basic", "statistic": "median"}})
     with pytest.raises(RuntimeError, match="latency stage reached"):
         run_pipeline(config, tmp_path / "a", progress=False, echo=lambda *a: None)
-    assert (seen["backend"], seen["optimization"]) == ("onnxruntime", "basic")
+    assert (seen["backend"], seen["optimization"], seen["statistic"]) == ("onnxruntime", "basic", "median")
     with pytest.raises(HybridNASError, match="latency.backend"):
         load_pipeline_config({**FAST, "latency": {"backend": "tensorrt"}})
 

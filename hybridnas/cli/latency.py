@@ -26,6 +26,10 @@ def latency() -> None:
                    "`hybridnas export --onnx` writes.")
 @click.option("--optimization", type=click.Choice(["disable", "basic", "extended", "all"]), default=None,
               help="onnxruntime graph-optimisation level (default all); recorded in the table's conditions.")
+@click.option("--statistic", type=click.Choice(["min", "median"]), default="min", show_default=True,
+              help="How a layer's repeats become its time: the fastest (most repeatable) or the median.")
+@click.option("--pin-cpu", "pin_cpus", default=None,
+              help="Run on these cores while timing (1, 0,2 or 2-3): steadier numbers; validate reuses them.")
 @click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N (torch backend)")
 @click.option("--threads", default=1, show_default=True, help="Intra-op threads the table is for.")
 @click.option("--batch", default=1, show_default=True)
@@ -36,15 +40,16 @@ def latency() -> None:
 @click.option("--out", required=True, help="Table file (JSON); an existing table is extended.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
-def build_cmd(space_file: str, backend: str, optimization: str | None, device: str, threads: int, batch: int,
-              dtype: str, repeats: int, warmup: int, calibrate: int, out: str, no_progress: bool) -> None:
+def build_cmd(space_file: str, backend: str, optimization: str | None, statistic: str, pin_cpus: str | None,
+              device: str, threads: int, batch: int, dtype: str, repeats: int, warmup: int, calibrate: int, out: str,
+              no_progress: bool) -> None:
     """Time every layer SPACE_FILE can contain on this device (only those the table lacks), then calibrate."""
     from ..latency.build import build_table
 
     space = load_space(space_file)
     table = build_table(space, out, device=device, threads=threads, batch=batch, dtype=dtype, warmup=warmup,
                         repeats=repeats, calibrate=calibrate, progress=not no_progress, backend=backend,
-                        optimization=optimization)
+                        optimization=optimization, statistic=statistic, pin_cpus=pin_cpus)
     cal = table.calibration
     click.echo(f"table: {out}: {len(table.entries)} layers, {table.conditions.describe()}")
     click.echo(f"  calibration on {len(cal.points)} networks: total = {cal.scale:.3f} x sum(layers) + "
@@ -57,12 +62,13 @@ def build_cmd(space_file: str, backend: str, optimization: str | None, device: s
 @click.option("--table", "table_file", required=True)
 @click.option("-n", "count", default=50, show_default=True, help="Random architectures to measure.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--pin-cpu", "pin_cpus", default=None, help="Cores to run on (default: those the table was built on).")
 @click.option("--plot", "plot_file", default=None, help="PNG of predicted vs measured.")
 @click.option("--out", "csv_file", default=None, help="CSV with one row per architecture.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
-def validate_cmd(space_file: str, table_file: str, count: int, seed: int, plot_file: str | None,
+def validate_cmd(space_file: str, table_file: str, count: int, seed: int, pin_cpus: str | None, plot_file: str | None,
                  csv_file: str | None, as_json: bool, no_progress: bool) -> None:
     """Measure N random architectures end to end here and report the table's prediction error."""
     from ..latency.build import plot_validation, validate_table
@@ -70,7 +76,7 @@ def validate_cmd(space_file: str, table_file: str, count: int, seed: int, plot_f
 
     space = load_space(space_file)
     table = LatencyTable.load(table_file)
-    frame, summary = validate_table(space, table, count, seed=seed, progress=not no_progress)
+    frame, summary = validate_table(space, table, count, seed=seed, progress=not no_progress, pin_cpus=pin_cpus)
     if csv_file:
         atomic_write_csv(frame, Path(csv_file))
     if plot_file:

@@ -16,7 +16,7 @@ from .table import Conditions, LatencyTable
 from ..rng import seeded
 from .backends import Backend, make_backend
 from .signature import LatencyError
-from .timing import DEFAULT_STATISTIC, STATISTICS, device_name, threads_set, time_all
+from .timing import DEFAULT_STATISTIC, STATISTICS, device_name, parse_cpus, pinned, threads_set, time_all
 
 CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with validation (seed 0 default)
 CHUNK = 64  # layers measured together (interleaved), then saved: an interrupted build loses one chunk
@@ -31,7 +31,8 @@ def _bar(enabled: bool, total: int, desc: str) -> Any:
 def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: int = 1, batch: int = 1,
                 dtype: str = "float32", warmup: int = 10, repeats: int = 30, rounds: int = 3,
                 calibrate: int = 16, archs: Sequence[Arch] = (), progress: bool = True, backend: str = "torch",
-                optimization: str | None = None, statistic: str = DEFAULT_STATISTIC) -> LatencyTable:
+                optimization: str | None = None, statistic: str = DEFAULT_STATISTIC,
+                pin_cpus: str | None = None) -> LatencyTable:
     """Time every layer signature of `space` missing from the table at `out`, then recalibrate.
 
     An existing table is extended (only missing layers are measured) and must have been built under
@@ -45,11 +46,14 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
             default all); None takes the backend's default.
         statistic: how a layer's repeats become its time: 'min' (default; the most repeatable on a shared
             machine) or 'median'. Layers and the calibration networks use the same one.
+        pin_cpus: cores to run on while timing ('1', '0,2', '2-3'); recorded in the table's meta, and
+            `validate_table` pins to the same cores by default.
     """
+    cpus = parse_cpus(pin_cpus) if pin_cpus is not None else None
     if statistic not in STATISTICS:
         raise LatencyError(f"statistic {statistic!r}: use one of {', '.join(STATISTICS)}")
     device_type = "cuda" if device.startswith("cuda") else "cpu"
-    with threads_set(threads) as used_threads:
+    with threads_set(threads) as used_threads, pinned(cpus):
         runtime = make_backend(backend, device, batch, dtype, used_threads, optimization)
         conditions = Conditions(device_type, device_name(device), used_threads, batch, dtype, runtime.name,
                                 runtime.optimization, statistic)
@@ -62,6 +66,7 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         table.meta.update({"torch": torch.__version__, **runtime.versions(), "warmup": warmup, "repeats": repeats,
                            "rounds": rounds,
                            "created": table.meta.get("created") or _dt.date.today().isoformat()})
+        table.meta["pinned_cpus"] = sorted(cpus) if cpus else None
         table.meta.setdefault("spaces", [])
         if space.name not in table.meta["spaces"]:
             table.meta["spaces"].append(space.name)
@@ -129,11 +134,13 @@ def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, r
 
 
 def validate_table(space: Space, table: LatencyTable, n: int, *, seed: int = 0, warmup: int | None = None,
-                   repeats: int | None = None, progress: bool = True) -> tuple[pd.DataFrame, dict[str, float]]:
+                   repeats: int | None = None, progress: bool = True,
+                   pin_cpus: str | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
     """Measure `n` random architectures end to end and compare them with the table's predictions.
 
     Returns one row per architecture (arch, macs, predicted_ms, measured_ms, error) and a summary with
-    MAPE (%), the share within ±10% and within ±5%. The table must have been built on this machine.
+    MAPE (%), the share within ±10% and within ±5%. The table must have been built on this machine;
+    `pin_cpus` defaults to the cores it was built on.
     A fixed reference workload timed beside the networks gives `machine_speed_vs_build` (its time now /
     at build); the `_drift_corrected` figures scale predictions by it, to separate predictor error from
     a shared machine running slower or faster than when the table was built.
@@ -147,7 +154,9 @@ def validate_table(space: Space, table: LatencyTable, n: int, *, seed: int = 0, 
     rng = np.random.default_rng(seed)
     archs = [space.sample(rng) for _ in range(n)]
     predicted = [table.predict(space, arch) for arch in archs]  # fails fast on a missing layer
-    with threads_set(c.threads):
+    built_on = table.meta.get("pinned_cpus")
+    cpus = parse_cpus(pin_cpus) if pin_cpus is not None else (frozenset(built_on) if built_on else None)
+    with threads_set(c.threads), pinned(cpus):
         measured, reference = measure_archs(space, archs, table, warmup, repeats, rounds, progress, runtime)
     built = table.meta.get("reference_ms")
     speed = reference / float(np.median(built)) if built else 1.0

@@ -1,4 +1,4 @@
-"""The onnxruntime latency backend: build, predict, validate, search under its budget; its conditions are enforced."""
+"""The onnxruntime latency backend, the timing statistic and pinning: build, predict, validate, search, conditions."""
 
 import json
 
@@ -110,3 +110,22 @@ def test_a_format_1_table_reads_as_a_torch_table_of_medians_and_is_not_extended_
     assert built.conditions.statistic == "median"
     with pytest.raises(LatencyError, match="statistic 'mean'"):
         build_table(space, tmp_path / "x.json", statistic="mean", **FAST)
+
+
+def test_pinning_is_recorded_reused_by_validation_and_restored(tmp_path):
+    import os
+
+    before = os.sched_getaffinity(0)
+    core = str(min(before))
+    space = load_space("nasbench_macro")
+    table = build_table(space, tmp_path / "t.json", pin_cpus=core, **FAST)
+    assert table.meta["pinned_cpus"] == [int(core)] and os.sched_getaffinity(0) == before
+    seen = []
+    real = os.sched_setaffinity
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "sched_setaffinity", lambda pid, cpus: seen.append(set(cpus)) or real(pid, cpus))
+        validate_table(space, LatencyTable.load(tmp_path / "t.json"), 1, progress=False)
+    assert seen[0] == {int(core)} and os.sched_getaffinity(0) == before
+    for bad, says in (("x", "give cores such as"), ("9999", "may run on cores")):
+        with pytest.raises(LatencyError, match=says):
+            build_table(space, tmp_path / "u.json", pin_cpus=bad, **FAST)

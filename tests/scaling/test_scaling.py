@@ -102,11 +102,22 @@ def test_cli_scale(tmp_path):
 
     from hybridnas.cli import main
 
-    result = CliRunner().invoke(main, ["scale", "hybrid_cifar", "--seed-arch", SEED, "--targets", "2x", "--rule",
+    from hybridnas.latency import Conditions, LatencyTable, space_signatures
+    from hybridnas.latency.timing import Timing
+
+    # a table of the declared space only: the grown member's wider layers are predicted, and marked
+    entries = {sig: Timing(0.01 + sig.spec.macs(sig.in_shape) / 1e7, 0.0)
+               for sig in space_signatures(load_space("hybrid_cifar"))}
+    LatencyTable(Conditions("cpu", "test", 1, 1, "float32"), entries=entries).save(tmp_path / "t.json")
+    result = CliRunner().invoke(main, ["scale", "hybrid_cifar", "--seed-arch", SEED, "--targets", "2x,8x", "--rule",
                                        CHEAP["rule"], "--batch-size", "8", "--no-export", "--out", str(tmp_path),
-                                       "--no-progress"])
+                                       "--latency-table", str(tmp_path / "t.json"), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "family.csv").is_file() and not (tmp_path / "members").exists()
+    family = pd.read_csv(tmp_path / "family.csv")
+    assert family["latency_ms"].notna().all() and family["latency_ms"].is_monotonic_increasing
+    assert family["latency_source"].str.startswith("predicted (").any()
+    assert "latency_source" in result.output
 
 
 @pytest.mark.parametrize("mode", ["compound", "depth", "width"])
