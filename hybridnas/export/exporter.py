@@ -111,13 +111,13 @@ def latency_breakdown(space: Space, arch: Arch, tables: Sequence[Any]) -> tuple[
         untimed = int((pred.layers["source"] == "predicted").sum())
         total = {"node": "TOTAL (calibrated)", "kind": "", "in_shape": "", "inputs": "", "ms": pred.total_ms,
                  "source": "predicted" if untimed else "measured"}
-        tag.update({"backend": c.backend, "optimization": c.optimization})
+        tag.update({"backend": c.backend, "optimization": c.optimization, "statistic": c.statistic})
         frames.append(pd.concat([pred.layers, pd.DataFrame([total])], ignore_index=True).assign(**tag))
         totals[str(table.path)] = {**{k: v for k, v in tag.items() if k != "table"},
                                    "predicted_ms": round(pred.total_ms, 4),
                                    "layers_timed": len(pred.layers) - untimed, "layers_predicted": untimed}
-    columns = ["table", "device", "device_name", "threads", "batch", "dtype", "backend", "optimization", "node",
-               "kind", "in_shape", "inputs", "ms", "source"]
+    columns = ["table", "device", "device_name", "threads", "batch", "dtype", "backend", "optimization", "statistic",
+               "node", "kind", "in_shape", "inputs", "ms", "source"]
     frame = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     return frame, totals
 

@@ -16,7 +16,8 @@ from .table import Conditions, LatencyTable
 from ..rng import seeded
 from .backends import Backend, make_backend
 from .signature import LatencyError
-from .timing import DEFAULT_STATISTIC, STATISTICS, device_name, parse_cpus, pinned, threads_set, time_all
+from .timing import (DEFAULT_STATISTIC, STATISTICS, Timing, device_name, parse_cpus, pinned, threads_set,
+                     time_all)
 
 CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with validation (seed 0 default)
 CHUNK = 64  # layers measured together (interleaved), then saved: an interrupted build loses one chunk
@@ -76,9 +77,14 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         bar = _bar(progress, len(todo), "layers")
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
-            runners = runtime.layer_runners(chunk)
-            *timings, reference = time_all(runners + [runtime.reference_runner()], device, warmup, repeats, rounds,
-                                           statistic)
+            overhead = runtime.overhead_runner()
+            extra = [runtime.reference_runner()] + ([overhead] if overhead else [])
+            timings = time_all(runtime.layer_runners(chunk) + extra, device, warmup, repeats, rounds, statistic)
+            if overhead:  # the runtime's fixed cost per call, paid once per network, not once per layer
+                call = timings.pop().ms
+                table.meta.setdefault("call_overhead_ms", []).append(call)
+                timings[:len(chunk)] = [Timing(max(t.ms - call, 0.0), t.spread) for t in timings[:len(chunk)]]
+            *timings, reference = timings
             table.entries.update(zip(chunk, timings))
             table.meta.setdefault("reference_ms", []).append(reference.ms)
             table.save(out)

@@ -155,6 +155,14 @@ def layers_to_onnx(layers: Sequence[tuple[nn.Module | None, tuple[int, ...], int
     return out
 
 
+def identity_graph(shape: tuple[int, ...]) -> onnx.ModelProto:
+    """A graph that returns its input: what a runtime's per-call cost is measured on."""
+    io_type = [onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["batch", *shape]) for name in "xy"]
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["x"], ["y"])], "identity", io_type[:1],
+                                   io_type[1:])
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)])
+
+
 def session(model: onnx.ModelProto | bytes, threads: int = 1, optimization: str = GRAPH_OPTIMIZATION) -> ort.InferenceSession:
     """An ONNX Runtime CPU session: `threads` intra-op threads, one inter-op thread, sequential execution."""
     if optimization not in LEVELS:

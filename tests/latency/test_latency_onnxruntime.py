@@ -10,7 +10,8 @@ from hybridnas.cli import main
 from hybridnas.latency import (Conditions, LatencyError, LatencyTable, build_table, space_signatures,
                                validate_table)
 from hybridnas.latency.table import _checksum
-from hybridnas.latency.timing import Timing, device_name
+from hybridnas.latency.timing import Timing, device_name, time_all
+from hybridnas.spaces.loader import shipped_spaces
 from hybridnas.latency.backends import list_backends, make_backend
 from hybridnas.search import RunStore, load_search_config, run_search
 
@@ -32,6 +33,8 @@ def test_onnxruntime_table_times_every_layer_and_records_its_runtime(ort_table):
     assert (c.backend, c.optimization, c.device, c.dtype, c.statistic) == ("onnxruntime", "all", "cpu", "float32", "min")
     assert "onnxruntime" in c.describe() and "graph optimisation all" in c.describe()
     assert {"onnxruntime", "onnx_opset", "torch"} <= set(ort_table.meta)
+    # each session.run's fixed cost is measured beside the layers and taken off them (a network pays it once)
+    assert all(0 < ms < 1 for ms in ort_table.meta["call_overhead_ms"])
     loaded = LatencyTable.load(ort_table.path)
     assert loaded.conditions == c
     arch = space.sample(1)
@@ -129,3 +132,18 @@ def test_pinning_is_recorded_reused_by_validation_and_restored(tmp_path):
     for bad, says in (("x", "give cores such as"), ("9999", "may run on cores")):
         with pytest.raises(LatencyError, match=says):
             build_table(space, tmp_path / "u.json", pin_cpus=bad, **FAST)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("space_name", shipped_spaces())
+def test_every_shipped_space_times_in_onnxruntime(space_name):
+    """Every kind of layer a shipped space has exports and runs as a timed ONNX Runtime layer, and a
+    whole network runs as a timed ONNX Runtime network (a full table per space is benchmarks/' job)."""
+    space = load_space(space_name)
+    sigs = space_signatures(space)
+    one_per_kind = list({(s.spec.kind, getattr(s.spec, "mixer", None), s.inputs): s for s in sigs}.values())
+    backend = make_backend("onnxruntime", "cpu", 1, "float32", 1)
+    runners = backend.layer_runners(one_per_kind) + backend.network_runners([space.build(space.sample(0))],
+                                                                            space.input_shape)
+    timings = time_all(runners + [backend.overhead_runner()], "cpu", warmup=1, repeats=3, rounds=1)
+    assert all(t.ms > 0 for t in timings)
