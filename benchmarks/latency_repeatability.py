@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from hybridnas.latency import space_signatures
 from hybridnas.latency.backends import make_backend
 from hybridnas.latency.timing import MIN_REPEAT_S
 from hybridnas.rng import seeded
+
+sys.path.insert(0, str(Path(__file__).parent))
+from latency_backends import footer  # noqa: E402  (a sibling script)
 
 STATISTICS = {
     "median": lambda s: np.median(s),
@@ -57,21 +61,6 @@ def raw_samples(runners, rounds: int, per_round: int, min_repeat_s: float, warmu
                     run()
                 times.append((time.perf_counter() - start) / number)
     return samples
-
-
-def footer() -> str:
-    """The command that ran and where: appended to every output file."""
-    import datetime
-    import sys
-
-    import onnxruntime
-    import torch
-
-    from hybridnas.latency.timing import device_name
-
-    command = " ".join(["python", *sys.argv])
-    return (f"\n$ {command}\n# {datetime.date.today().isoformat()}, torch {torch.__version__}, onnxruntime "
-            f"{onnxruntime.__version__}, {device_name('cpu')}, {os.cpu_count()} cores\n")
 
 
 def main() -> None:
