@@ -41,11 +41,11 @@ def measure_twice(space, archs, runtime, warmup, repeats, rounds, statistic):
     with seeded(0):
         models = [space.build(a) for a in archs]
     passes = [[], []]
+    reference = runtime.reference_runner()
     for start in range(0, len(archs), GROUP):
         runners = runtime.network_runners(models[start:start + GROUP], space.input_shape)
         for times in passes:
-            *timings, _ = time_all(runners + [runtime.reference_runner()], runtime.device, warmup, repeats, rounds,
-                                   statistic)
+            *timings, _ = time_all(runners + [reference], runtime.device, warmup, repeats, rounds, statistic)
             times += [t.ms for t in timings]
     return np.asarray(passes[0]), np.asarray(passes[1])
 

@@ -11,11 +11,10 @@ import pandas as pd
 import torch
 
 from ..spaces import Arch, Space
-from .signature import arch_signatures, space_signatures
+from .signature import LatencyError, arch_signatures, space_signatures
 from .table import Conditions, LatencyTable
 from ..rng import seeded
 from .backends import Backend, make_backend
-from .signature import LatencyError
 from .timing import (DEFAULT_STATISTIC, STATISTICS, Timing, device_name, parse_cpus, pinned, threads_set,
                      time_all)
 
@@ -75,10 +74,10 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         wanted.update(dict.fromkeys(sig for arch in archs for _, sig in arch_signatures(space, arch)))
         todo = [sig for sig in wanted if sig not in table.entries]
         bar = _bar(progress, len(todo), "layers")
+        overhead = runtime.overhead_runner() if todo else None
+        extra = ([runtime.reference_runner()] + ([overhead] if overhead else [])) if todo else []
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
-            overhead = runtime.overhead_runner()
-            extra = [runtime.reference_runner()] + ([overhead] if overhead else [])
             timings = time_all(runtime.layer_runners(chunk) + extra, device, warmup, repeats, rounds, statistic)
             if overhead:  # the runtime's fixed cost per call, paid once per network, not once per layer
                 call = timings.pop().ms
@@ -126,11 +125,12 @@ def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, r
     out: list[float] = []
     references = []
     bar = _bar(progress, len(archs), "networks")
+    reference_run = runtime.reference_runner()
     for start in range(0, len(archs), group):
         with seeded(0):
             models = [space.build(a) for a in archs[start:start + group]]
         runners = runtime.network_runners(models, space.input_shape)
-        *timings, reference = time_all(runners + [runtime.reference_runner()], device, warmup, repeats, rounds,
+        *timings, reference = time_all(runners + [reference_run], device, warmup, repeats, rounds,
                                        table.conditions.statistic)
         out += [t.ms for t in timings]
         references.append(reference.ms)

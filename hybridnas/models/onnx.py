@@ -115,10 +115,12 @@ def _failing_layer(plan: LayerPlan) -> str | None:
     for node in plan.nodes:
         mixer = getattr(node.spec, "mixer", None)
         key = (node.spec.kind, mixer)
-        module = build_layer(node.spec)
-        if key in tried or module is None:
+        if key in tried:
             continue
         tried.add(key)
+        module = build_layer(node.spec)
+        if module is None:
+            continue
         try:
             _export(module, (torch.zeros(2, *node.in_shape),), ["x"], ["y"], False)
         except Exception:  # any failure here is the answer we are looking for
@@ -128,7 +130,7 @@ def _failing_layer(plan: LayerPlan) -> str | None:
 
 
 def layers_to_onnx(layers: Sequence[tuple[nn.Module | None, tuple[int, ...], int]], batch: int) -> list[onnx.ModelProto]:
-    """One ONNX graph per layer (inputs `x`, `x_1`..., output `y`), exported together in a single call.
+    """One ONNX graph per layer (inputs `l<i>_x<j>`, output `l<i>_y`), exported together in a single call.
 
     Each item is (module or None, input shape without batch, number of summed inputs). Exporting side by
     side and extracting each layer's subgraph costs one exporter set-up instead of one per layer.
@@ -149,9 +151,7 @@ def layers_to_onnx(layers: Sequence[tuple[nn.Module | None, tuple[int, ...], int
     out = []
     for i, n in enumerate(arity):
         names = [f"l{i}_x{j}" for j in range(n)]
-        part = extractor.extract_model(names, [f"l{i}_y"])
-        part.opset_import.extend(o for o in whole.opset_import if o not in part.opset_import)
-        out.append(part)
+        out.append(extractor.extract_model(names, [f"l{i}_y"]))
     return out
 
 
