@@ -35,6 +35,8 @@ SLOW = {
     "tests/spaces/test_cost.py::test_cost_equals_flop_counter_and_parameter_count",
     "tests/supernet/test_supernet.py::test_complexity_aware_walks_banks_and_stays_in_them",
     "tests/supernet/test_supernet.py::test_resume_continues_exactly",
+    "tests/supernet/test_choice_supernet.py::test_nasbench201_supernet_resumes_exactly",
+    "tests/supernet/test_choice_supernet.py::test_a_nasbench201_search_ranks_by_supernet_accuracy",
     "tests/supernet/test_supernet.py::test_cli_train_eval_and_export_with_supernet_weights",
     "tests/supernet/test_supernet.py::test_supernet_accuracy_objective_and_export",
     "tests/supernet/test_supernet.py::test_materialized_subnets_equal_the_supernet",

@@ -25,6 +25,7 @@ from ..errors import ArchError
 from ..ir import layers as L
 from .arch import Arch
 from .base import Space, register_space_type
+from .choice_protocols import ChoiceSlots
 from ..ir.plan import LayerPlan
 from .schema import NB201Config
 
@@ -32,6 +33,7 @@ from .schema import NB201Config
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 _CELL = re.compile(r"^\|([a-z0-9_]+)~0\|\+\|([a-z0-9_]+)~0\|([a-z0-9_]+)~1\|\+"
                    r"\|([a-z0-9_]+)~0\|([a-z0-9_]+)~1\|([a-z0-9_]+)~2\|$")
+_EDGE_NODE = re.compile(r"^c\d+_\d+_e(\d)(\d)$")  # the layer on cell edge src -> to
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 
 
@@ -49,8 +51,9 @@ def cell_expression(ops: tuple[str, ...]) -> tuple:
 
 
 @register_space_type("nasbench201")
-class NASBench201Space(Space):
-    """The NAS-Bench-201 cell space; `parse` reads the benchmark's cell strings."""
+class NASBench201Space(ChoiceSlots, Space):
+    """The NAS-Bench-201 cell space; `parse` reads the benchmark's cell strings. A supernet of it holds one
+    slot per cell edge and parametric op (choice_protocols.py)."""
 
     type_name = "nasbench201"
     config_model = NB201Config
@@ -160,6 +163,15 @@ class NASBench201Space(Space):
 
     def enumerate(self):
         return (self._arch({"ops": list(ops)}) for ops in sorted(set(self._classes.values())))
+
+    def _covering_archs(self) -> list[Arch]:
+        return [self._arch({"ops": [op] * len(EDGES)}) for op in self.ops]
+
+    def _choice_of(self, arch: Arch, node: str) -> str | None:
+        match = _EDGE_NODE.match(node)
+        if match is None:
+            return None
+        return arch.genes["ops"][EDGES.index((int(match.group(2)), int(match.group(1))))]
 
     def size(self) -> int:
         return len(self._classes)

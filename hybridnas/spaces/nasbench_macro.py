@@ -11,6 +11,7 @@ the non-first layers keep their non-identity ops in order and the identities mov
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import numpy as np
@@ -19,13 +20,17 @@ from ..errors import ArchError
 from ..ir import layers as L
 from .arch import Arch
 from .base import Space, register_space_type
+from .choice_protocols import ChoiceSlots
 from ..ir.plan import LayerPlan
 from .schema import MacroConfig
 
+_LAYER_NODE = re.compile(r"^s(\d+)_l(\d+)$")  # layer j of stage s
+
 
 @register_space_type("nasbench_macro")
-class NASBenchMacroSpace(Space):
-    """The NAS-Bench-Macro space; `parse` reads its digit strings such as '02012100'."""
+class NASBenchMacroSpace(ChoiceSlots, Space):
+    """The NAS-Bench-Macro space; `parse` reads its digit strings such as '02012100'. A supernet of it holds
+    one slot per layer and op (choice_protocols.py)."""
 
     type_name = "nasbench_macro"
     config_model = MacroConfig
@@ -117,3 +122,13 @@ class NASBenchMacroSpace(Space):
 
     def size(self) -> int:
         return sum(1 for _ in self.enumerate())
+
+    def _covering_archs(self) -> list[Arch]:
+        return [self._arch({"layers": [k] * self.num_layers}) for k in range(len(self.config.ops))]
+
+    def _choice_of(self, arch: Arch, node: str) -> str | None:
+        match = _LAYER_NODE.match(node)
+        if match is None:
+            return None
+        stage, j = int(match.group(1)), int(match.group(2))
+        return f"op{arch.genes['layers'][self._stage_slices()[stage].start + j]}"

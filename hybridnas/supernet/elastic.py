@@ -1,12 +1,14 @@
-"""The weight-sharing supernet of a metaformer space (AutoFormer-style weight entanglement).
+"""The weight-sharing supernet of any space implementing WeightSharingSpace (spaces/protocol.py).
 
-Every slot of the space (stem, each stage's downsample, each block position x each mixer its layouts
-allow, head) owns the parameters of its largest module. A subnet's parameter is a slice of its slot's:
+MetaFormer spaces use AutoFormer-style weight entanglement: every slot of the space (stem, each stage's
+downsample, each block position x each mixer its layouts allow, head) owns the parameters of its largest
+module. A subnet's parameter is a slice of its slot's:
 leading channels/rows, the centre of a larger kernel, and for q/k/v projections the leading rows of each
 of the three parts. `forward(x, arch)` runs the subnet's own static module (built once per architecture
 on the meta device) with these slices via `torch.func.functional_call`, so the supernet computes exactly
 what `Space.build(arch)` computes; `materialize` copies the slices into that static module. Elastic
-depth: a stage with fewer blocks uses the leading block slots.
+depth: a stage with fewer blocks uses the leading block slots. Spaces that pick one op per position
+(NAS-Bench-201, NAS-Bench-Macro) hold one slot per position and op, used whole (spaces/choice_protocols.py).
 """
 
 from __future__ import annotations
@@ -52,11 +54,12 @@ def slice_to(tensor: torch.Tensor, shape: torch.Size | tuple[int, ...], name: st
 
 
 class Supernet(nn.Module):
-    """All subnets of a metaformer space in one set of weights; `forward(x, arch)` runs one of them."""
+    """All subnets of a space in one set of weights; `forward(x, arch)` runs one of them."""
 
     def __init__(self, space: Space) -> None:
         super().__init__()
-        require_protocol(space, WeightSharingSpace, "a supernet", "the metaformer spaces implement it")
+        require_protocol(space, WeightSharingSpace, "a supernet",
+                         "the metaformer, nasbench201 and nasbench_macro spaces implement it")
         self.space = space
         self.slots = nn.ModuleDict()
         for key, spec in space.supernet_slots():

@@ -214,8 +214,11 @@ def test_bad_config_and_data_are_clear_errors(shared, tmp_path):
         config(shared, epochs=0)
     with pytest.raises(HybridNASError, match="training needs real data"):
         train_supernet(config(shared, data="gaussian"), tmp_path / "g", progress=False)
-    with pytest.raises(HybridNASError, match="metaformer"):
-        Supernet(load_space("nasbench201"))
+    class PlainSpace:  # a space that declares no weight slots
+        name, type_name = "plain", "custom"
+
+    with pytest.raises(HybridNASError, match="'plain' \\(custom\\) lacks extreme_arch, slot_of, supernet_slots"):
+        Supernet(PlainSpace())
 
 
 def test_cli_train_eval_and_export_with_supernet_weights(shared, tmp_path):
