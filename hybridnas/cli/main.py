@@ -130,7 +130,7 @@ def proxies_list() -> None:
               help="File of arch strings (one per line), or - for stdin.")
 @click.option("--proxies", "names", default=None, help="Comma-separated proxies or ensembles (default: all).")
 @click.option("--data", default="gaussian", show_default=True,
-              help="gaussian | cifar10:DIR | npz:FILE | imagefolder:DIR")
+              help="gaussian | cifar10:DIR | cifar100:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--csv", "as_csv", is_flag=True, help="CSV output.")
@@ -162,7 +162,7 @@ def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: 
 @click.option("--n", "count", default=100, show_default=True, help="Architectures to sample from the table.")
 @click.option("--proxies", "names", default=None, help="Comma-separated proxies and ensembles (default: all).")
 @click.option("--data", default="gaussian", show_default=True,
-              help="gaussian | cifar10:DIR | npz:FILE | imagefolder:DIR")
+              help="gaussian | cifar10:DIR | cifar100:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--distinct", is_flag=True, help="One row per distinct network (isomorphic cells score alike).")
@@ -200,7 +200,7 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
 @click.option("--max-latency", default=None, help="Latency budget in ms (needs --latency-table).")
 @click.option("--latency-table", default=None, help="Device latency table for --max-latency.")
 @click.option("--seed", type=int, default=None)
-@click.option("--data", default=None, help="gaussian | cifar10:DIR | npz:FILE | imagefolder:DIR")
+@click.option("--data", default=None, help="gaussian | cifar10:DIR | cifar100:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--ray-address", default=None, help="Join an existing Ray cluster instead of starting one.")
 @click.option("--storage", default=None, help="An Optuna storage URL (default: sqlite in the run folder).")
 @click.option("--change-budget", is_flag=True,
@@ -328,6 +328,7 @@ def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool
 
 
 def _add_groups() -> None:
+    from .data import data
     from .export import export_cmd
     from .latency import latency
     from .scale import scale_cmd
@@ -337,6 +338,7 @@ def _add_groups() -> None:
     main.add_command(export_cmd)
     main.add_command(scale_cmd)
     main.add_command(supernet)
+    main.add_command(data)
 
 
 _add_groups()

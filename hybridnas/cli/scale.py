@@ -16,7 +16,7 @@ from ..scaling.grow import DEFAULT_RULE
 @click.option("--rule", default=DEFAULT_RULE, show_default=True,
               help="Proxies whose rank sum picks each step (As-ViT: NTK condition number and expressivity).")
 @click.option("--data", default="gaussian", show_default=True,
-              help="gaussian | cifar10:DIR | npz:FILE | imagefolder:DIR")
+              help="gaussian | cifar10:DIR | cifar100:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--batch-size", default=32, show_default=True, help="Proxy batch size.")
 @click.option("--latency-table", "tables", multiple=True,

@@ -23,7 +23,7 @@ def supernet() -> None:
 @click.option("--sampler", default=None, help="uniform | sandwich | complexity_aware | performance_aware")
 @click.option("--workers", type=int, default=None, help="Data-parallel workers (Ray Train when > 1).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
-@click.option("--data", default=None, help="cifar10:DIR | npz:FILE | imagefolder:DIR")
+@click.option("--data", default=None, help="cifar10:DIR | cifar100:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--no-progress", is_flag=True)
 @user_errors

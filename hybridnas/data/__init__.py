@@ -1,4 +1,4 @@
-"""Input sources: gaussian (data-free), a CIFAR-10 python-batch folder, an .npz file, or an image folder."""
+"""Input sources: gaussian (data-free), CIFAR-10/100 python-batch folders, an .npz file, or an image folder."""
 
 from .sources import Batch, DataSourceError, get_batch, load_arrays, normalisation
 

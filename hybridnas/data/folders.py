@@ -1,12 +1,16 @@
 """`imagefolder:DIR`: a user's own images, one sub-folder per class, for proxy batches.
 
 The layout is torchvision's `ImageFolder` under split folders: `DIR/train/<class>/*` and `DIR/val/<class>/*`
-(or `DIR/test/<class>/*`); a label is the index of its class folder in sorted order. Only the images a batch
-draws are decoded, resized to the space's input size (bilinear) and converted to the space's channels.
+(or `DIR/test/<class>/*`); a label is the index of its class folder in sorted order. A folder of class folders
+without splits (`DIR/<class>/*`) is split by a held-out fraction, `imagefolder:DIR?val=0.2` (0.1 by default):
+an image is held out when a hash of its path inside DIR falls under the fraction, so the split is the same on
+every machine and an image keeps its side when others are added. Only the images a batch draws are decoded,
+resized to the space's input size (bilinear) and converted to the space's channels.
 """
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,16 +26,65 @@ class ImageFolderError(HybridNASError, ValueError):
     """An image folder is missing, empty, or holds a file that is not a readable image."""
 
 
-def split_root(source: str, split: str) -> Path:
-    """The folder of `split` ('train' or 'test') inside an `imagefolder:DIR` source."""
-    root = Path(source.partition(":")[2])
+DEFAULT_HELD_OUT = 0.1
+
+
+def parse_folder_source(source: str) -> tuple[Path, float | None]:
+    """(DIR, the held-out fraction given as `?val=F`, or None) of an `imagefolder:DIR[?val=F]` source."""
+    where = source.partition(":")[2]
+    fraction = None
+    if "?" in where:
+        where, _, query = where.rpartition("?")
+        key, _, value = query.partition("=")
+        try:
+            fraction = float(value) if key == "val" else None
+        except ValueError:
+            fraction = None
+        if fraction is None or not 0.0 < fraction < 1.0:
+            raise ImageFolderError(f"data source {source!r}: after '?' give the held-out fraction as val=F with "
+                                   f"0 < F < 1, e.g. 'imagefolder:{where}?val=0.1'")
+    root = Path(where)
     if not root.is_dir():
         raise ImageFolderError(f"data source {source!r}: no such folder {root}")
+    return root, fraction
+
+
+def split_root(source: str, split: str) -> Path:
+    """The folder of `split` ('train' or 'test') inside an `imagefolder:DIR` source with split folders."""
+    root, fraction = parse_folder_source(source)
     for name in SPLITS[split]:
         if (root / name).is_dir():
+            if fraction is not None:
+                raise ImageFolderError(f"data source {source!r}: {root} has split folders, so it takes no ?val= "
+                                       "fraction; drop it, or point at a folder of class folders")
             return root / name
     wanted = " or ".join(f"{root / n}/<class>/" for n in SPLITS[split])
-    raise ImageFolderError(f"data source {source!r}: no {split} split; put images in {wanted}")
+    raise ImageFolderError(f"data source {source!r}: no {split} split; put images in {wanted}, or class folders "
+                           f"directly in {root} (a held-out fraction is then the test split)")
+
+
+def split_samples(source: str, split: str) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
+    """(class names, (path, label) of every image) of `split` of an `imagefolder:` source."""
+    root, fraction = parse_folder_source(source)
+    if any((root / name).is_dir() for names in SPLITS.values() for name in names) or not _has_subfolders(root):
+        return folder_index(str(split_root(source, split)))
+    classes, samples = folder_index(str(root))
+    held_out = held_out_mask(root, samples, DEFAULT_HELD_OUT if fraction is None else fraction)
+    keep = held_out if split == "test" else ~held_out
+    return classes, tuple(sample for sample, kept in zip(samples, keep) if kept)
+
+
+def held_out_mask(root: Path, samples: tuple[tuple[str, int], ...], fraction: float) -> np.ndarray:
+    """True for each sample whose path inside `root` hashes under `fraction` (a stable, seed-free split)."""
+    def position(path: str) -> float:
+        digest = hashlib.blake2b(Path(path).relative_to(root).as_posix().encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2.0 ** 64
+
+    return np.array([position(path) < fraction for path, _ in samples], dtype=bool)
+
+
+def _has_subfolders(root: Path) -> bool:
+    return any(child.is_dir() for child in root.iterdir())
 
 
 @lru_cache(maxsize=8)
@@ -49,7 +102,7 @@ def folder_index(folder: str) -> tuple[tuple[str, ...], tuple[tuple[str, int], .
 def folder_batch(source: str, split: str, batch_size: int, input_shape: tuple[int, int, int],
                  gen: torch.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """A seeded draw of `batch_size` images as uint8 NCHW at the space's size, their labels, and the class count."""
-    classes, samples = folder_index(str(split_root(source, split)))
+    classes, samples = split_samples(source, split)
     if len(samples) < batch_size:
         raise ImageFolderError(f"data source {source!r} has {len(samples)} {split} images, fewer than batch "
                                f"{batch_size}")
@@ -63,7 +116,7 @@ def folder_arrays(source: str, split: str, input_shape: tuple[int, int, int],
     """Every image of a split (or `limit` of them, a fixed shuffled draw so all classes appear) as uint8 NCHW at
     the space's size, with their labels: what training reads. Cached like `load_arrays`, so the training loader
     and the BatchNorm-calibration loader of one process decode a split once; callers copy, never write."""
-    _, samples = folder_index(str(split_root(source, split)))
+    _, samples = split_samples(source, split)
     order = np.random.default_rng(0).permutation(len(samples))[:limit] if limit else np.arange(len(samples))
     return _decode(samples, order.tolist(), input_shape)
 

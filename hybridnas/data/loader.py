@@ -33,14 +33,15 @@ def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor
 
 
 class EpochLoader:
-    """Batches of (normalised images, labels) from `cifar10:DIR`, `npz:FILE` or `imagefolder:DIR` (resized to
-    `input_shape`); augmented when training."""
+    """Batches of (normalised images, labels) from `cifar10:DIR`, `cifar100:DIR`, `npz:FILE` or `imagefolder:DIR`
+    (resized to `input_shape`); augmented when training."""
 
     def __init__(self, source: str, split: str, batch_size: int, *, train: bool, seed: int = 0,
                  num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None,
                  norm: Normalisation | None = None, input_shape: tuple[int, int, int] | None = None) -> None:
         if source == "gaussian":
-            raise DataSourceError("training needs real data: use cifar10:DIR, npz:FILE or imagefolder:DIR, "
+            raise DataSourceError("training needs real data: use cifar10:DIR, cifar100:DIR, npz:FILE or "
+                                  "imagefolder:DIR, "
                                   "not 'gaussian'")
         if source.startswith("imagefolder:"):
             if input_shape is None:

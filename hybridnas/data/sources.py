@@ -1,7 +1,9 @@
-"""Input sources for proxies and training: `gaussian` (data-free), `cifar10:DIR`, `npz:FILE`, `imagefolder:DIR`.
+"""Input sources for proxies and training: `gaussian` (data-free), `cifar10:DIR`, `cifar100:DIR`, `npz:FILE`,
+`imagefolder:DIR`.
 
 Images are returned as float32 NCHW normalised with per-channel mean/std and resized to the space's
-input size when it differs; labels as int64. Nothing is ever downloaded.
+input size when it differs; labels as int64. Nothing is downloaded here; `download.py` fetches CIFAR only
+when a user asks for it (`hybridnas data download`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from .folders import folder_batch
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
-SOURCES_HELP = ("use 'gaussian', 'cifar10:DIR' (a cifar-10-batches-py folder), 'npz:FILE' "
-                "(x_train, y_train, x_test, y_test) or 'imagefolder:DIR' (DIR/train/<class>/*, DIR/val/<class>/*)")
+SOURCES_HELP = ("use 'gaussian', 'cifar10:DIR' (a cifar-10-batches-py folder), 'cifar100:DIR' (a cifar-100-python "
+                "folder), 'npz:FILE' (x_train, y_train, x_test, y_test) or 'imagefolder:DIR' (DIR/train/<class>/*, "
+                "DIR/val/<class>/*; or DIR/<class>/* with a held-out fraction, 'imagefolder:DIR?val=0.1')")
+# torchvision's layouts: the folder each archive extracts to, its split files, and the label key
+CIFAR_LAYOUTS = {
+    "cifar10": ("cifar-10-batches-py", {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
+                b"labels"),
+    "cifar100": ("cifar-100-python", {"train": ["train"], "test": ["test"]}, b"fine_labels"),
+}
 
 
 class DataSourceError(HybridNASError, ValueError):
@@ -51,16 +60,16 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch file")
 
 
-def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_cifar_batch(path: Path, label_key: bytes = b"labels") -> tuple[np.ndarray, np.ndarray]:
     with path.open("rb") as handle:
         data = _ArrayUnpickler(handle, encoding="bytes").load()
     images = np.asarray(data[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    return images, np.asarray(data[b"labels"])
+    return images, np.asarray(data[label_key])
 
 
 @lru_cache(maxsize=4)
 def load_arrays(source: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """uint8 NCHW images and int64 labels of a file-backed source ('cifar10:DIR' or 'npz:FILE')."""
+    """uint8 NCHW images and int64 labels of a file-backed source ('cifar10:DIR', 'cifar100:DIR' or 'npz:FILE')."""
     kind, _, where = source.partition(":")
     path = Path(where)
     if kind == "npz":
@@ -78,16 +87,19 @@ def load_arrays(source: str, split: str = "train") -> tuple[np.ndarray, np.ndarr
             raise DataSourceError(f"data source {source!r}: x_{split} has {len(x)} images but y_{split} has "
                                   f"{len(y)} labels; an npz source needs one label per image")
         return x, _integer_labels(source, split, y)
-    if kind == "cifar10":
-        names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    if kind in CIFAR_LAYOUTS:
+        extracted, splits, label_key = CIFAR_LAYOUTS[kind]
+        if (path / extracted).is_dir():  # torchvision's root, which holds the extracted folder
+            path = path / extracted
+        names = splits[split]
         files = [path / n for n in names if (path / n).is_file()]
         if not files:
-            raise DataSourceError(f"data source {source!r}: no {', '.join(names)} in {path}; point cifar10: at the "
-                                  "extracted cifar-10-batches-py folder")
+            raise DataSourceError(f"data source {source!r}: no {', '.join(names)} in {path}; point {kind}: at the "
+                                  f"extracted {extracted} folder (or fetch it: hybridnas data download {kind} DIR)")
         try:
-            parts = [_read_cifar_batch(f) for f in files]
+            parts = [_read_cifar_batch(f, label_key) for f in files]
         except (pickle.UnpicklingError, KeyError, ValueError, EOFError) as exc:
-            raise DataSourceError(f"data source {source!r}: not a CIFAR-10 python batch ({exc})") from None
+            raise DataSourceError(f"data source {source!r}: not a {kind} python batch ({exc})") from None
         images, labels = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         if len(images) != len(labels):
             raise DataSourceError(f"data source {source!r}: {len(images)} images but {len(labels)} labels in "

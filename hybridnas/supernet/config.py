@@ -19,7 +19,7 @@ class SupernetConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     space: str
-    data: str = Field(description="cifar10:DIR, npz:FILE or imagefolder:DIR")
+    data: str = Field(description="cifar10:DIR, cifar100:DIR, npz:FILE or imagefolder:DIR")
     epochs: int = Field(10, gt=0)
     batch_size: int = Field(64, gt=1)
     sampler: str = "complexity_aware"
@@ -44,7 +44,8 @@ def load_supernet_config(source: str | Path | Mapping[str, Any], overrides: Mapp
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
     if "data" not in raw:  # shipped configs name no data: it is the user's
         raise HybridNASError(f"{where}: names no training data; pass --data imagefolder:DIR (DIR/train/<class>/*), "
-                             "--data cifar10:DIR (a cifar-10-batches-py folder) or --data npz:FILE to `hybridnas "
+                             "--data cifar10:DIR (a cifar-10-batches-py folder), --data cifar100:DIR or --data npz:FILE "
+                             "to `hybridnas "
                              "supernet train`, or set `data:` in the config (in a pipeline: supernet.overrides.data)")
     config = validate_config(SupernetConfig, raw, where, "supernet config")
     from .samplers import SAMPLERS

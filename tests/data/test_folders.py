@@ -85,3 +85,36 @@ def test_a_supernet_trains_and_scores_subnets_on_the_folder(folder, tmp_path):
     net, trained = load_supernet(tmp_path / "sn")
     accuracy = SubnetScorer(net, trained)(net.space.sample(0))
     assert 0.0 <= accuracy <= 100.0
+
+
+def test_a_folder_of_class_folders_is_split_by_a_stable_held_out_fraction(folder, tmp_path):
+    from hybridnas.data.folders import split_samples
+
+    flat = tmp_path / "flat"
+    shutil.copytree(folder / "train", flat)
+    shutil.copytree(folder / "val", flat, dirs_exist_ok=True)  # 6 images per class, no split folders
+    train, test = split_samples(f"imagefolder:{flat}?val=0.5", "train"), split_samples(f"imagefolder:{flat}?val=0.5", "test")
+    assert train[0] == test[0] == tuple(CLASSES)
+    paths = [p for p, _ in train[1]] + [p for p, _ in test[1]]
+    assert len(paths) == len(set(paths)) == 18 and 0 < len(test[1]) < 18
+    (flat / CLASSES[0] / "extra.jpg").write_bytes((flat / CLASSES[0] / sorted(p.name for p in (flat / CLASSES[0]).iterdir())[0]).read_bytes())
+    from hybridnas.data.folders import folder_index
+
+    folder_index.cache_clear()
+    again = split_samples(f"imagefolder:{flat}?val=0.5", "test")[1]
+    assert set(test[1]) <= set(again)  # an added image leaves every other image on its side
+    default = split_samples(f"imagefolder:{flat}", "test")[1]  # 10% held out by default
+    assert len(default) < len(test[1]) + 1
+    batch = get_batch(f"imagefolder:{flat}?val=0.5", 4, (3, 32, 32), 10, split="test")
+    assert batch.x.shape == (4, 3, 32, 32) and not batch.random_labels
+
+
+@pytest.mark.parametrize("suffix, message", [("?val=1.5", "val=F with 0 < F < 1"), ("?size=3", "val=F with 0 < F < 1")])
+def test_a_bad_held_out_fraction_is_a_one_line_error(folder, suffix, message):
+    with pytest.raises(HybridNASError, match=message):
+        get_batch(f"imagefolder:{folder / 'train'}{suffix}", 2, (3, 8, 8), 10)
+
+
+def test_a_fraction_on_a_folder_with_splits_is_refused(folder):
+    with pytest.raises(HybridNASError, match="has split folders, so it takes no"):
+        get_batch(f"imagefolder:{folder}?val=0.2", 2, (3, 8, 8), 10)

@@ -124,3 +124,42 @@ def test_a_space_declared_normalisation_reaches_the_batch(tmp_path):
     with pytest.raises(Exception, match="one value per channel"):
         load_space({"name": "s", "input": {"size": 8, "mean": [0], "std": [1]}, "num_classes": 2,
                     "stem": {"type": "conv", "width": 8}, "stages": [{"depth": 1, "width": 8, "layout": "conv*"}]})
+
+
+def test_cifar100_python_files_use_the_fine_labels_and_torchvisions_root(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 6), ("test", 3)):
+        with (folder / name).open("wb") as f:
+            pickle.dump({b"data": rng.integers(0, 255, (n, 3072), dtype=np.uint8), b"fine_labels": [99, 5, 7, 1, 2, 3][:n],
+                         b"coarse_labels": [0] * n}, f)
+    for source in (f"cifar100:{folder}", f"cifar100:{tmp_path}"):  # the extracted folder, or the root holding it
+        x, y = load_arrays(source)
+        assert x.shape == (6, 3, 32, 32) and list(y) == [99, 5, 7, 1, 2, 3]
+        assert get_batch(source, 3, (3, 32, 32), 100, split="test").x.shape == (3, 3, 32, 32)
+    with pytest.raises(DataSourceError, match="label 99, but the space has 10 classes"):
+        get_batch(f"cifar100:{folder}", 6, (3, 32, 32), 10)
+    with pytest.raises(DataSourceError, match="no train in .*hybridnas data download cifar100"):
+        load_arrays(f"cifar100:{tmp_path / 'nowhere'}")
+
+
+def test_download_is_explicit_and_goes_through_torchvision(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from torchvision import datasets
+
+    from hybridnas.cli import main
+
+    calls = []
+    monkeypatch.setattr(datasets, "CIFAR100", lambda root, train, download: calls.append((root, train, download)))
+    result = CliRunner().invoke(main, ["data", "download", "cifar100", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"cifar100:{tmp_path / 'cifar-100-python'}"
+    assert calls == [(str(tmp_path), True, True), (str(tmp_path), False, True)]
+
+    def offline(root, train, download):
+        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setattr(datasets, "CIFAR10", offline)
+    result = CliRunner().invoke(main, ["data", "download", "cifar10", str(tmp_path)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "copy the extracted cifar-10-batches-py" in result.output
