@@ -110,17 +110,6 @@ def folder_batch(source: str, split: str, batch_size: int, input_shape: tuple[in
     return (*_decode(samples, index, input_shape), len(classes))
 
 
-@lru_cache(maxsize=4)
-def folder_arrays(source: str, split: str, input_shape: tuple[int, int, int],
-                  limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Every image of a split (or `limit` of them, a fixed shuffled draw so all classes appear) as uint8 NCHW at
-    the space's size, with their labels: what training reads. Cached like `load_arrays`, so the training loader
-    and the BatchNorm-calibration loader of one process decode a split once; callers copy, never write."""
-    _, samples = split_samples(source, split)
-    order = np.random.default_rng(0).permutation(len(samples))[:limit] if limit else np.arange(len(samples))
-    return _decode(samples, order.tolist(), input_shape)
-
-
 def _decode(samples: tuple[tuple[str, int], ...], index: list[int],
             input_shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The images at `index` as uint8 NCHW at the space's size, and their labels."""

@@ -1,4 +1,4 @@
-"""Epoch iteration over a file-backed source for training: seeded shuffling and 32x32-style augmentation.
+"""Epoch iteration over an array source for training: seeded shuffling and 32x32-style augmentation.
 
 The order and the augmentation of epoch e depend only on (seed, e), so a run resumed at an epoch
 boundary sees exactly the batches an uninterrupted run would. `shard`/`shards` split every batch
@@ -13,7 +13,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .folders import folder_arrays
 from .sources import DataSourceError, Normalisation, _normalise, check_labels_fit, load_arrays
 
 
@@ -33,8 +32,8 @@ def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor
 
 
 class EpochLoader:
-    """Batches of (normalised images, labels) from `cifar10:DIR`, `cifar100:DIR`, `npz:FILE` or `imagefolder:DIR`
-    (resized to `input_shape`); augmented when training."""
+    """Batches of (normalised images, labels) of an array source held in memory (`cifar10:DIR`, `cifar100:DIR`,
+    `npz:FILE`); augmented when training. `make_loader` picks it, or FolderLoader for `imagefolder:DIR`."""
 
     def __init__(self, source: str, split: str, batch_size: int, *, train: bool, seed: int = 0,
                  num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None,
@@ -44,13 +43,10 @@ class EpochLoader:
                                   "imagefolder:DIR, "
                                   "not 'gaussian'")
         if source.startswith("imagefolder:"):
-            if input_shape is None:
-                raise DataSourceError("an imagefolder: source needs the space's input shape to resize its images to")
-            images, labels = folder_arrays(source, split, input_shape, limit)  # decoded once, kept in memory
-        else:
-            images, labels = load_arrays(source, split)
-            if limit:
-                images, labels = images[:limit], labels[:limit]
+            raise DataSourceError("image folders stream through make_loader (FolderLoader), not EpochLoader")
+        images, labels = load_arrays(source, split)
+        if limit:
+            images, labels = images[:limit], labels[:limit]
         self.x = _normalise(torch.from_numpy(images).float(), norm)
         check_labels_fit(source, labels, num_classes)
         self.y = torch.from_numpy(labels)
@@ -73,3 +69,20 @@ class EpochLoader:
             if self.shards > 1:
                 x, y = x[self.shard::self.shards], y[self.shard::self.shards]
             yield x, y
+
+
+def make_loader(source: str, split: str, batch_size: int, *, train: bool, seed: int = 0, num_classes: int = 10,
+                shard: int = 0, shards: int = 1, limit: int | None = None, norm: Normalisation | None = None,
+                input_shape: tuple[int, int, int] | None = None, workers: int = 0, pin_memory: bool = False):
+    """The epoch loader of a source: image folders stream through `workers` DataLoader processes (stream.py);
+    array sources (CIFAR, npz) are held in memory by `EpochLoader`, where workers would add nothing."""
+    if source.startswith("imagefolder:"):
+        from .stream import FolderLoader
+
+        if input_shape is None:
+            raise DataSourceError("an imagefolder: source needs the space's input shape to resize its images to")
+        return FolderLoader(source, split, batch_size, train=train, seed=seed, num_classes=num_classes, shard=shard,
+                            shards=shards, limit=limit, norm=norm, input_shape=input_shape, workers=workers,
+                            pin_memory=pin_memory)
+    return EpochLoader(source, split, batch_size, train=train, seed=seed, num_classes=num_classes, shard=shard,
+                       shards=shards, limit=limit, norm=norm, input_shape=input_shape)

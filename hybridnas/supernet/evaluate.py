@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ..data.loader import EpochLoader
+from ..data.loader import make_loader
 from ..devices import require_device
 from ..errors import HybridNASError
 from ..evaluation import Evaluation, Evaluator, MetricSource, register_metric_source
@@ -18,7 +18,7 @@ from .elastic import Supernet
 
 
 def accuracy(model: torch.nn.Module, loader, device: str | torch.device = "cpu") -> float:
-    """Top-1 accuracy (%) of a model over every batch of an EpochLoader's epoch 0."""
+    """Top-1 accuracy (%) of a model over every batch of an epoch loader's epoch 0."""
     model.eval()
     correct = total = 0
     with torch.no_grad():
@@ -51,9 +51,10 @@ class SubnetScorer:
         self.supernet, self.config = supernet.to(self.device), config
         classes, norm = supernet.space.num_classes, supernet.space.input_normalisation
         shape = supernet.space.input_shape
-        self.test = EpochLoader(config.data, "test", config.eval_batch_size, train=False, num_classes=classes,
-                                limit=test_limit, norm=norm, input_shape=shape)
-        train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed + 1,
+        self.test = make_loader(config.data, "test", config.eval_batch_size, train=False, num_classes=classes,
+                                limit=test_limit, norm=norm, input_shape=shape, workers=config.data_workers,
+                                pin_memory=self.device.type == "cuda")
+        train = make_loader(config.data, "train", config.batch_size, train=True, seed=config.seed + 1,
                             num_classes=classes, limit=config.train_limit, norm=norm, input_shape=shape)
         self.calibration = [x for x, _ in zip((b[0] for b in train.epoch(0)), range(config.calibration_batches))]
 

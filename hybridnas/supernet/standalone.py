@@ -7,7 +7,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ..data.loader import EpochLoader
+from ..data.loader import make_loader
 from ..rng import seeded
 from ..spaces import load_space
 from .config import SupernetConfig
@@ -25,11 +25,12 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
     model = model.to(device)
     space = load_space(config.space)
     norm = space.input_normalisation
-    train = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
+    train = make_loader(config.data, "train", config.batch_size, train=True, seed=config.seed,
                         limit=config.train_limit, num_classes=space.num_classes, norm=norm,
-                        input_shape=space.input_shape)
-    test = EpochLoader(config.data, "test", config.eval_batch_size, train=False, num_classes=space.num_classes,
-                       norm=norm, input_shape=space.input_shape)
+                        input_shape=space.input_shape, workers=config.data_workers, pin_memory=device.type == "cuda")
+    test = make_loader(config.data, "test", config.eval_batch_size, train=False, num_classes=space.num_classes,
+                       norm=norm, input_shape=space.input_shape, workers=config.data_workers,
+                       pin_memory=device.type == "cuda")
     optimizer = _optimizer(config, model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(train)))
     start = time.perf_counter()

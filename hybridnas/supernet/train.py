@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import torch
 import torch.nn.functional as F
 
-from ..data.loader import EpochLoader
+from ..data.loader import make_loader
 from ..devices import require_device
 from ..errors import HybridNASError
 from ..io import atomic_torch_save
@@ -59,6 +59,18 @@ def training_device(config: SupernetConfig) -> torch.device:
     """The device `config` trains on; 'cuda' on a machine where torch sees none is a HybridNASError."""
     require_device(config.device)
     return torch.device("cuda", torch.cuda.current_device()) if config.device == "cuda" else torch.device("cpu")
+
+
+# Fields that change how fast training runs, never what it computes: a resume may change them.
+SPEED_ONLY = {"data_workers"}
+
+
+def same_training(saved: Any, config: SupernetConfig) -> bool:
+    """Whether a checkpoint's saved config trains exactly what `config` trains (speed-only fields aside)."""
+    if not isinstance(saved, dict):
+        return False
+    mine = config.model_dump(mode="json", exclude=SPEED_ONLY)
+    return {k: v for k, v in saved.items() if k not in SPEED_ONLY} == mine
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -110,9 +122,10 @@ def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool,
     """train_loop's body, under its seeded generators."""
     space = load_space(config.space)
     net = Supernet(space).to(device)
-    loader = EpochLoader(config.data, "train", config.batch_size, train=True, seed=config.seed,
+    loader = make_loader(config.data, "train", config.batch_size, train=True, seed=config.seed,
                          num_classes=space.num_classes, shard=rank, shards=world, limit=config.train_limit,
-                         norm=space.input_normalisation, input_shape=space.input_shape)
+                         norm=space.input_normalisation, input_shape=space.input_shape,
+                         workers=config.data_workers, pin_memory=device.type == "cuda")
     options = dict(config.sampler_options)
     if config.sampler == "performance_aware":
         options.setdefault("total_steps", config.epochs * len(loader))
@@ -123,7 +136,7 @@ def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool,
     path = out / CHECKPOINT
     if resume:
         state = load_checkpoint(path)
-        if not isinstance(state, dict) or state.get("config") != config.model_dump(mode="json"):
+        if not isinstance(state, dict) or not same_training(state.get("config"), config):
             raise HybridNASError(f"{path} was trained with a different config; resume with the same one "
                                  "(epochs may grow) or train into another --out")
         with checkpoint_contents(path):

@@ -71,15 +71,17 @@ def test_more_class_folders_than_the_space_has_classes_is_refused(folder):
 
 
 def test_a_supernet_trains_and_scores_subnets_on_the_folder(folder, tmp_path):
-    from hybridnas.data.loader import EpochLoader
+    from hybridnas.data.loader import make_loader
     from hybridnas.supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
 
     with pytest.raises(DataSourceError, match="needs the space's input shape"):
-        EpochLoader(f"imagefolder:{folder}", "train", 4, train=True)
-    loader = EpochLoader(f"imagefolder:{folder}", "train", 4, train=True, input_shape=(3, 32, 32), limit=6)
-    assert loader.x.shape == (6, 3, 32, 32) and len(set(loader.y.tolist())) > 1  # the limit draws across classes
+        make_loader(f"imagefolder:{folder}", "train", 4, train=True)
+    loader = make_loader(f"imagefolder:{folder}", "train", 6, train=True, input_shape=(3, 32, 32), limit=6)
+    x, y = next(loader.epoch(0))
+    assert x.shape == (6, 3, 32, 32) and len(set(y.tolist())) > 1  # the limit draws across classes
     config = load_supernet_config("hybrid_cifar", {"data": f"imagefolder:{folder}", "epochs": 1, "batch_size": 4,
-                                                    "subnets": 1, "calibration_batches": 1, "eval_batch_size": 6})
+                                                    "subnets": 1, "calibration_batches": 1, "eval_batch_size": 6,
+                                                    "data_workers": 0})
     result = train_supernet(config, tmp_path / "sn", progress=False)
     assert result.epochs == 1 and result.history[-1]["loss"] > 0
     net, trained = load_supernet(tmp_path / "sn")
@@ -93,19 +95,21 @@ def test_a_folder_of_class_folders_is_split_by_a_stable_held_out_fraction(folder
     flat = tmp_path / "flat"
     shutil.copytree(folder / "train", flat)
     shutil.copytree(folder / "val", flat, dirs_exist_ok=True)  # 6 images per class, no split folders
-    train, test = split_samples(f"imagefolder:{flat}?val=0.5", "train"), split_samples(f"imagefolder:{flat}?val=0.5", "test")
+    half = f"imagefolder:{flat}?val=0.5"
+    train, test = split_samples(half, "train"), split_samples(half, "test")
     assert train[0] == test[0] == tuple(CLASSES)
     paths = [p for p, _ in train[1]] + [p for p, _ in test[1]]
     assert len(paths) == len(set(paths)) == 18 and 0 < len(test[1]) < 18
-    (flat / CLASSES[0] / "extra.jpg").write_bytes((flat / CLASSES[0] / sorted(p.name for p in (flat / CLASSES[0]).iterdir())[0]).read_bytes())
+    first = sorted((flat / CLASSES[0]).iterdir())[0]
+    (flat / CLASSES[0] / "extra.jpg").write_bytes(first.read_bytes())
     from hybridnas.data.folders import folder_index
 
     folder_index.cache_clear()
-    again = split_samples(f"imagefolder:{flat}?val=0.5", "test")[1]
+    again = split_samples(half, "test")[1]
     assert set(test[1]) <= set(again)  # an added image leaves every other image on its side
     default = split_samples(f"imagefolder:{flat}", "test")[1]  # 10% held out by default
     assert len(default) < len(test[1]) + 1
-    batch = get_batch(f"imagefolder:{flat}?val=0.5", 4, (3, 32, 32), 10, split="test")
+    batch = get_batch(half, 4, (3, 32, 32), 10, split="test")
     assert batch.x.shape == (4, 3, 32, 32) and not batch.random_labels
 
 
@@ -118,3 +122,22 @@ def test_a_bad_held_out_fraction_is_a_one_line_error(folder, suffix, message):
 def test_a_fraction_on_a_folder_with_splits_is_refused(folder):
     with pytest.raises(HybridNASError, match="has split folders, so it takes no"):
         get_batch(f"imagefolder:{folder}?val=0.2", 2, (3, 8, 8), 10)
+
+
+def test_streamed_batches_depend_on_seed_and_epoch_only_not_on_workers(folder):
+    from hybridnas.data.loader import make_loader
+
+    def batches(workers, epoch, **kw):
+        loader = make_loader(f"imagefolder:{folder}", "train", 4, train=True, seed=3, input_shape=(3, 32, 32),
+                             workers=workers, **kw)
+        return list(loader.epoch(epoch))
+
+    alone, pooled = batches(0, 1), batches(2, 1)
+    assert len(alone) == 3 and all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(alone, pooled))
+    assert not torch.equal(alone[0][0], batches(0, 2)[0][0])  # another epoch: another order and augmentation
+    halves = [batches(0, 1, shard=k, shards=2) for k in range(2)]
+    assert torch.equal(torch.cat([halves[0][0][1], halves[1][0][1]]).sort().values, alone[0][1].sort().values)
+    x = alone[0][0]
+    assert x.shape == (4, 3, 32, 32) and abs(float(x.mean())) < 3 and float(x.std()) > 0.1
+    test = make_loader(f"imagefolder:{folder}", "test", 4, train=False, input_shape=(3, 48, 48))
+    assert [len(y) for _, y in test.epoch(0)] == [4, 2] and next(test.epoch(0))[0].shape == (4, 3, 48, 48)

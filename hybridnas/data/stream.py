@@ -1,0 +1,119 @@
+"""Training batches streamed from an image folder: timm transforms in DataLoader worker processes.
+
+An image folder may not fit in memory once decoded (Imagenette at 224 px is 6 GB as floats), so its
+images are decoded per batch by `workers` processes (persistent across epochs, pinned memory for a GPU).
+The batches stay reproducible like `EpochLoader`'s: epoch e's order comes from (seed, e) alone, and each
+image's random augmentation from (seed, e, image index), whatever the worker count, so a run resumed at an
+epoch boundary sees exactly the batches of an uninterrupted one.
+
+Transforms are timm's `create_transform` at the space's input size and normalisation: RandomResizedCrop and
+flips for training, resize and centre crop for evaluation.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .folders import ImageFolderError, split_samples
+from .sources import Normalisation, check_labels_fit, normalisation
+
+
+def item_seed(seed: int, epoch: int, index: int) -> int:
+    """The augmentation seed of image `index` in `epoch` (independent of worker and batch)."""
+    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
+
+
+def folder_transform(input_shape: tuple[int, int, int], norm: Normalisation | None, train: bool):
+    """timm's transform for the space's input size and normalisation (training: random crops and flips)."""
+    from timm.data import create_transform
+
+    channels, height, width = input_shape
+    mean, std = normalisation(channels, norm)
+    return create_transform(input_size=(channels, height, width), is_training=train, mean=mean, std=std,
+                            interpolation="bilinear", color_jitter=None)
+
+
+class FolderDataset(Dataset):
+    """(image tensor, label) for keys (index, epoch); the key seeds the image's augmentation."""
+
+    def __init__(self, samples: tuple[tuple[str, int], ...], input_shape: tuple[int, int, int],
+                 norm: Normalisation | None, train: bool, seed: int) -> None:
+        self.samples, self.train, self.seed = samples, train, seed
+        self.mode = {1: "L", 3: "RGB"}.get(input_shape[0])
+        if self.mode is None:
+            raise ImageFolderError(f"image folders give 1 or 3 channels; the space wants {input_shape[0]}")
+        self.transform = folder_transform(input_shape, norm, train)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, int]:
+        from PIL import Image
+
+        index, epoch = key
+        path, label = self.samples[index]
+        try:
+            with Image.open(path) as image:
+                image = image.convert(self.mode)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise ImageFolderError(f"image folder file {path} is not a readable image ({exc})") from None
+        if self.train:  # timm's random transforms draw from torch's and python's generators
+            seed = item_seed(self.seed, epoch, index)
+            torch.manual_seed(seed)
+            random.seed(seed)
+        return self.transform(image), label
+
+
+class FolderLoader:
+    """`EpochLoader`'s interface (`len`, `epoch(e)`) over an `imagefolder:` split, decoded in worker processes."""
+
+    def __init__(self, source: str, split: str, batch_size: int, *, train: bool, seed: int = 0,
+                 num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None,
+                 norm: Normalisation | None = None, input_shape: tuple[int, int, int] = (3, 32, 32),
+                 workers: int = 0, pin_memory: bool = False) -> None:
+        _, samples = split_samples(source, split)
+        if limit:  # a fixed shuffled draw, so every class appears
+            samples = tuple(samples[i] for i in np.random.default_rng(0).permutation(len(samples))[:limit])
+        labels = np.asarray([label for _, label in samples], dtype=np.int64)
+        check_labels_fit(source, labels, num_classes)
+        self.dataset = FolderDataset(samples, input_shape, norm, train, seed)
+        self.batch_size, self.train, self.seed = batch_size, train, seed
+        self.shard, self.shards = shard, shards
+        self._keys: list[list[tuple[int, int]]] = []
+        self.loader = DataLoader(self.dataset, batch_sampler=_Batches(self), num_workers=workers,
+                                 pin_memory=pin_memory, persistent_workers=workers > 0)
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.train else -(-n // self.batch_size)
+
+    def batch_keys(self, epoch: int) -> list[list[tuple[int, int]]]:
+        """The (index, epoch) keys of each of the epoch's batches, this shard's part only."""
+        n = len(self.dataset)
+        gen = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]))
+        order = torch.randperm(n, generator=gen).tolist() if self.train else list(range(n))
+        batches = [order[b * self.batch_size:(b + 1) * self.batch_size] for b in range(len(self))]
+        return [[(i, epoch) for i in batch[self.shard::self.shards]] for batch in batches]
+
+    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of one epoch (training: shuffled and augmented, drop_last; eval: in order)."""
+        self._keys = self.batch_keys(epoch)
+        yield from self.loader
+
+
+class _Batches:
+    """The batch sampler: the keys its loader set for the current epoch (re-read on every iteration)."""
+
+    def __init__(self, owner: FolderLoader) -> None:
+        self.owner = owner
+
+    def __iter__(self):
+        return iter(list(self.owner._keys))
+
+    def __len__(self) -> int:
+        return len(self.owner)
