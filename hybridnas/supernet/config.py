@@ -36,6 +36,8 @@ class SupernetConfig(BaseModel):
     train_limit: int | None = Field(None, gt=0, description="use only the first N training images")
     calibration_batches: int = Field(4, ge=0, description="BatchNorm recalibration batches per evaluated subnet")
     eval_batch_size: int = Field(250, gt=0)
+    precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: forward passes under bfloat16 autocast "
+                                                                 "(weights, gradients and optimizer stay fp32)")
     data_workers: int = Field(2, ge=0, description="DataLoader processes decoding an imagefolder: source (results do "
                                                    "not depend on it; array sources are held in memory)")
 

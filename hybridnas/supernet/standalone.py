@@ -11,7 +11,7 @@ from ..data.loader import make_loader
 from ..rng import seeded
 from ..spaces import load_space
 from .config import SupernetConfig
-from .train import _optimizer, _schedule, training_device
+from .train import _optimizer, _schedule, autocast, training_device
 
 
 def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress: bool = False) -> dict[str, float]:
@@ -40,7 +40,9 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
             for x, y in tqdm(train.epoch(epoch), total=len(train), disable=not progress, desc=f"epoch {epoch + 1}"):
                 optimizer.zero_grad(set_to_none=True)
                 x, y = x.to(device), y.to(device)
-                F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing).backward()
+                with autocast(config, device):
+                    logits = model(x).float()
+                F.cross_entropy(logits, y, label_smoothing=config.label_smoothing).backward()
                 optimizer.step()
                 scheduler.step()
     if device.type == "cuda":

@@ -55,6 +55,11 @@ def _optimizer(config: SupernetConfig, params) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
+def autocast(config: SupernetConfig, device: torch.device):
+    """The forward pass's autocast context: bfloat16 when `config.precision` is bf16, else a no-op."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+
+
 def training_device(config: SupernetConfig) -> torch.device:
     """The device `config` trains on; 'cuda' on a machine where torch sees none is a HybridNASError."""
     require_device(config.device)
@@ -160,7 +165,8 @@ def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool,
             optimizer.zero_grad(set_to_none=True)
             losses, teacher = [], None
             for k, arch in enumerate(archs):
-                logits = net(x, arch)
+                with autocast(config, device):
+                    logits = net(x, arch).float()
                 if teacher is not None:
                     loss = F.cross_entropy(logits, teacher)  # in-place distillation from the largest subnet
                 else:

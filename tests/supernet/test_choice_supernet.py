@@ -105,3 +105,21 @@ def test_a_nasbench201_search_ranks_by_supernet_accuracy(shared, tmp_path):
         run_search(search, tmp_path / "run", progress=False)
     ok = RunStore(tmp_path / "run").table().query("status == 'ok'")
     assert len(ok) == 3 and ok["supernet_accuracy"].between(0, 100).all()
+
+
+def test_bf16_autocast_trains_with_fp32_weights(shared, tmp_path):
+    from hybridnas.latency.timing import threads_set
+    from hybridnas.supernet import load_supernet
+
+    base = {"space": "nasbench_macro", "data": f"npz:{shared}/data/cifar10_subset.npz", "epochs": 1,
+            "batch_size": 8, "train_limit": 16, "sampler": "uniform", "subnets": 1}
+    with threads_set(1):
+        fp32 = train_supernet(load_supernet_config(base), tmp_path / "fp32", progress=False)
+        bf16 = train_supernet(load_supernet_config({**base, "precision": "bf16"}), tmp_path / "bf16", progress=False)
+    net, _ = load_supernet(bf16.checkpoint)
+    assert all(p.dtype == torch.float32 for p in net.parameters())
+    a = torch.load(fp32.checkpoint, weights_only=True)["supernet"]
+    b = torch.load(bf16.checkpoint, weights_only=True)["supernet"]
+    moved = [k for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])]
+    assert moved and all(torch.isfinite(b[k]).all() for k in b)  # bf16 forward passes trained other numbers
+    assert bf16.history[-1]["loss"] == pytest.approx(fp32.history[-1]["loss"], rel=0.05)
