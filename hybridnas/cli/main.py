@@ -331,6 +331,7 @@ def _add_groups() -> None:
     from .data import data
     from .export import export_cmd
     from .latency import latency
+    from .predictor import predictor
     from .scale import scale_cmd
     from .supernet import supernet
 
@@ -339,6 +340,7 @@ def _add_groups() -> None:
     main.add_command(scale_cmd)
     main.add_command(supernet)
     main.add_command(data)
+    main.add_command(predictor)
 
 
 _add_groups()

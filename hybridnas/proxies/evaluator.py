@@ -1,7 +1,8 @@
-"""The proxies' evaluator for a search, registered as the metric source `proxy`.
+"""The proxies' evaluators for a search, registered as the metric sources `proxy` and `predictor`.
 
-It provides every registered proxy and every `ensemble:...` of them; with a scores table in the search
-settings, the scores are looked up there instead of computed.
+`proxy` provides every registered proxy and every `ensemble:...` of them; with a scores table in the search
+settings, the scores are looked up there instead of computed. `predictor` provides `predictor:FILE`, the
+prediction of a ranker fitted on the user's trained networks (predictor.py), from the proxies it reads.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from ..data import get_batch
 from ..evaluation import Evaluation, Evaluator, MetricSource, TableEvaluator, register_metric_source
 from ..spaces import Arch, Space
+from ..errors import HybridNASError
 from .engine import score_or_failure
 from .ensemble import is_ensemble, parse_ensemble
 from .registry import list_proxies
@@ -54,3 +56,52 @@ def _proxy_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluat
 register_metric_source(MetricSource("proxy", _is_proxy_metric, _proxy_evaluator,
                                     "a proxy (hybridnas proxies list) or ensemble:a+b",
                                     in_process=lambda settings: bool(settings.scores_table)))
+
+
+PREDICTOR = "predictor:"
+
+
+class PredictorEvaluator(Evaluator):
+    """`predictor:FILE` objectives: the proxies their predictors read (scored once), then each prediction."""
+
+    def __init__(self, space: Space, metrics: list[str], data: str, seed: int, batch_size: int) -> None:
+        from .predictor import RankPredictor
+
+        self.space = space
+        self.predictors = {m: RankPredictor.load(m.removeprefix(PREDICTOR)) for m in metrics}
+        for metric, predictor in self.predictors.items():
+            if predictor.space != space.name:
+                raise HybridNASError(f"{metric} was fitted on space {predictor.space!r}; the search's is "
+                                     f"{space.name!r}")
+        proxies = list(dict.fromkeys(p for predictor in self.predictors.values() for p in predictor.proxies))
+        self.proxies = ProxyEvaluator(space, proxies, data, seed, batch_size)
+        self.metrics = (*metrics, *proxies)
+
+    def setup(self) -> None:
+        self.proxies.setup()
+
+    def evaluate(self, arch: Arch) -> Evaluation:
+        import pandas as pd
+
+        result = self.proxies.evaluate(arch)
+        row = pd.DataFrame([{p: result.metrics.get(p, float("nan")) for p in self.proxies.proxies}])
+        for metric, predictor in self.predictors.items():
+            result.metrics[metric] = float(predictor.predict_archs(self.space, [arch], row)[0])
+        return result
+
+
+def _predictor_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluator:
+    return PredictorEvaluator(space, metrics, settings.data, settings.seed, settings.proxy_batch_size)
+
+
+def _check_predictor_files(settings: Any) -> None:
+    from .predictor import RankPredictor
+
+    for objective in settings.objectives:
+        if objective.name.startswith(PREDICTOR):
+            RankPredictor.load(objective.name.removeprefix(PREDICTOR))
+
+
+register_metric_source(MetricSource("predictor", lambda name: name.startswith(PREDICTOR), _predictor_evaluator,
+                                    "predictor:FILE (a ranker fitted with `hybridnas predictor fit`)",
+                                    _check_predictor_files))
