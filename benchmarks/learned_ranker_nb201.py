@@ -71,11 +71,11 @@ def main() -> None:
                          "fit_s": (np.mean(seconds), np.std(seconds))})
     for target in TARGETS:
         print(f"\n{target}")
-        print(f"  {"ranking":<56} {'labelled':>8} {'Kendall tau':>13} {'Spearman':>13} {'top-10%':>13} "
+        print(f"  {'ranking':<56} {'labelled':>8} {'Kendall tau':>13} {'Spearman':>13} {'top-10%':>13} "
               f"{'nDCG@10':>13} {'fit s':>6}")
         for r in (r for r in rows if r["target"] == target):
             cells = " ".join(f"{r[k][0]:>6.3f} ± {r[k][1]:.3f}" for k in ("tau", "rho", "top10", "ndcg10"))
-            print(f"  {r["ranking"]:<56} {r['n'] or '-':>8} {cells} {r['fit_s'][0]:>6.2f}")
+            print(f"  {r['ranking']:<56} {r['n'] or '-':>8} {cells} {r['fit_s'][0]:>6.2f}")
     start = time.perf_counter()
     fitted.predict_archs(space, report_archs, table.iloc[report])
     per_net = (time.perf_counter() - start) / len(report)
