@@ -37,6 +37,7 @@ SLOW = {
     "tests/supernet/test_supernet.py::test_resume_continues_exactly",
     "tests/supernet/test_choice_supernet.py::test_nasbench201_supernet_resumes_exactly",
     "tests/proxies/test_predictor.py::test_cli_fit_then_search_by_prediction",
+    "tests/proxies/test_predictor.py::test_with_a_scores_table_the_predictor_reads_its_proxies_there",
     "tests/supernet/test_choice_supernet.py::test_bf16_autocast_trains_with_fp32_weights",
     "tests/data/test_folders.py::test_streamed_batches_depend_on_seed_and_epoch_only_not_on_workers",
     "tests/data/test_folders.py::test_a_supernet_trains_and_scores_subnets_on_the_folder",

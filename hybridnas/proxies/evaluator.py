@@ -62,9 +62,10 @@ PREDICTOR = "predictor:"
 
 
 class PredictorEvaluator(Evaluator):
-    """`predictor:FILE` objectives: the proxies their predictors read (scored once), then each prediction."""
+    """`predictor:FILE` objectives: the proxies their predictors read (scored once, or looked up in the search's
+    scores table), then each prediction."""
 
-    def __init__(self, space: Space, metrics: list[str], data: str, seed: int, batch_size: int) -> None:
+    def __init__(self, space: Space, metrics: list[str], settings: Any) -> None:
         from .predictor import RankPredictor
 
         self.space = space
@@ -73,9 +74,9 @@ class PredictorEvaluator(Evaluator):
             if predictor.space != space.name:
                 raise HybridNASError(f"{metric} was fitted on space {predictor.space!r}; the search's is "
                                      f"{space.name!r}")
-        proxies = list(dict.fromkeys(p for predictor in self.predictors.values() for p in predictor.proxies))
-        self.proxies = ProxyEvaluator(space, proxies, data, seed, batch_size)
-        self.metrics = (*metrics, *proxies)
+        self.proxy_names = list(dict.fromkeys(p for predictor in self.predictors.values() for p in predictor.proxies))
+        self.proxies = _proxy_evaluator(space, settings, self.proxy_names)
+        self.metrics = (*metrics, *self.proxy_names)
 
     def setup(self) -> None:
         self.proxies.setup()
@@ -84,14 +85,19 @@ class PredictorEvaluator(Evaluator):
         import pandas as pd
 
         result = self.proxies.evaluate(arch)
-        row = pd.DataFrame([{p: result.metrics.get(p, float("nan")) for p in self.proxies.proxies}])
+        row = pd.DataFrame([{p: result.metrics.get(p, float("nan")) for p in self.proxy_names}])
         for metric, predictor in self.predictors.items():
-            result.metrics[metric] = float(predictor.predict_archs(self.space, [arch], row)[0])
+            failed = [p for p in predictor.proxies if p not in result.metrics]
+            if failed:  # like an ensemble's member: no prediction from a made-up score
+                result.errors[metric] = f"proxies it reads failed: {', '.join(failed)}"
+            else:
+                result.metrics[metric] = float(predictor.predict_archs(self.space, [arch], row)[0])
         return result
 
 
 def _predictor_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluator:
-    return PredictorEvaluator(space, metrics, settings.data, settings.seed, settings.proxy_batch_size)
+    """The proxies it reads come from `settings.scores_table` when one is given, else are computed."""
+    return PredictorEvaluator(space, metrics, settings)
 
 
 def _check_predictor_files(settings: Any) -> None:
@@ -104,4 +110,4 @@ def _check_predictor_files(settings: Any) -> None:
 
 register_metric_source(MetricSource("predictor", lambda name: name.startswith(PREDICTOR), _predictor_evaluator,
                                     "predictor:FILE (a ranker fitted with `hybridnas predictor fit`)",
-                                    _check_predictor_files))
+                                    _check_predictor_files, in_process=lambda settings: bool(settings.scores_table)))

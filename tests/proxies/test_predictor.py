@@ -94,3 +94,24 @@ def test_a_search_refuses_a_predictor_of_another_space(macro_labels, tmp_path):
                                  "trials": 2, "workers": 0})
     with pytest.raises(HybridNASError, match="fitted on space 'nasbench_macro'"):
         run_search(search, tmp_path / "run", progress=False)
+
+
+def test_with_a_scores_table_the_predictor_reads_its_proxies_there(macro_labels, tmp_path):
+    from hybridnas.proxies.evaluator import PredictorEvaluator
+    from hybridnas.search import RunStore, load_search_config, run_search
+
+    space, archs, accuracy, scores = macro_labels
+    texts = [space.format(a) for a in space.enumerate()]
+    meco = pd.DataFrame({"meco": np.arange(len(texts), dtype=float)})  # made-up scores, only in the table
+    fit_rank_predictor(space, [space.parse(t) for t in texts[:20]], accuracy[:20], meco.iloc[:20],
+                       ["meco"]).save(tmp_path / "p.json")
+    pd.DataFrame({"arch": texts[:-1], "meco": meco["meco"][:-1]}).to_csv(tmp_path / "scores.csv", index=False)
+    objective = f"predictor:{tmp_path / 'p.json'}"
+    search = load_search_config({"space": "nasbench_macro", "objectives": f"{objective}:max", "trials": 4,
+                                 "batch_size": 4, "workers": 2, "strategy": "random",
+                                 "scores_table": str(tmp_path / "scores.csv")})
+    run_search(search, tmp_path / "run", progress=False)  # looked up in process: no Ray despite workers: 2
+    ok = RunStore(tmp_path / "run").table().query("status == 'ok'")
+    assert len(ok) == 4 and all(row.meco == texts.index(row.arch) for row in ok.itertuples())
+    missing = PredictorEvaluator(space, [objective], search).evaluate(space.parse(texts[-1]))
+    assert objective not in missing.metrics and "proxies it reads failed: meco" in missing.errors[objective]
