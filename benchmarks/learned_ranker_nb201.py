@@ -11,10 +11,16 @@ cross-validation on its n networks alone. The label is the 200-epoch test accura
 GRAF 0.820, their best combination 0.859; counted over all cells, with their own training budgets).
 
     python benchmarks/learned_ranker_nb201.py > results/benchmarks/learned_ranker_nb201.txt
+
+`--save N PATH` instead fits one predictor on N fold-0 networks (draw 0, CIFAR-10) and writes it, for a
+search with `predictor:PATH` (benchmarks/search_quality_nb201.py):
+
+    python benchmarks/learned_ranker_nb201.py --save 200 results/benchmarks/predictor_nb201_200.json
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import time
 
@@ -41,12 +47,23 @@ def figures(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--save", nargs=2, metavar=("N", "PATH"), help="fit one predictor on N networks and save it")
+    args = parser.parse_args()
     space = load_space("nasbench201")
     scores = pd.read_csv(SCORES, dtype={"id": str})
     table = scores.merge(pd.read_csv(GROUND_TRUTH, usecols=["arch", *TARGETS]), on="arch", validate="one_to_one")
     archs = [space.parse(a) for a in table["arch"]]
     fold = np.array([in_fold(a.id, (1, 2)) for a in archs])
     choose, report = np.flatnonzero(~fold), np.flatnonzero(fold)
+    if args.save:
+        picked = np.random.default_rng(0).choice(choose, int(args.save[0]), replace=False)
+        fitted = fit_rank_predictor(space, [archs[i] for i in picked], table["cifar10-test"].to_numpy()[picked],
+                                    table.iloc[picked], PROXIES, target="cifar10-test", seed=0)
+        fitted.save(args.save[1])
+        print(f"{args.save[1]}: {fitted.labelled} networks, ridge {fitted.ridge:g}, cross-validated tau "
+              f"{fitted.cv_tau:.3f}")
+        return
     report_archs = [archs[i] for i in report]
     print(f"NAS-Bench-201, {len(table)} distinct networks: labelled draws from fold 0 ({len(choose)}), "
           f"reported on all of fold 1 ({len(report)}); 200-epoch test accuracy; mean ± std over {DRAWS} draws")

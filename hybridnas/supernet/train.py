@@ -71,11 +71,12 @@ SPEED_ONLY = {"data_workers"}
 
 
 def same_training(saved: Any, config: SupernetConfig) -> bool:
-    """Whether a checkpoint's saved config trains exactly what `config` trains (speed-only fields aside)."""
-    if not isinstance(saved, dict):
+    """Whether a checkpoint's saved config trains what `config` trains: speed-only fields aside, and with as
+    many epochs or more (the learning-rate schedule then stretches to the new length from the next step)."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("epochs"), int) or saved["epochs"] > config.epochs:
         return False
-    mine = config.model_dump(mode="json", exclude=SPEED_ONLY)
-    return {k: v for k, v in saved.items() if k not in SPEED_ONLY} == mine
+    ignored = SPEED_ONLY | {"epochs"}
+    return {k: v for k, v in saved.items() if k not in ignored} == config.model_dump(mode="json", exclude=ignored)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

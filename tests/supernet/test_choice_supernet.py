@@ -88,6 +88,17 @@ def test_nasbench201_supernet_resumes_exactly(shared, tmp_path, sampler):
     assert a["sampler"] == b["sampler"]
     for key, value in a["supernet"].items():
         assert torch.equal(value, b["supernet"][key]), key
+    from hybridnas import HybridNASError
+
+    with pytest.raises(HybridNASError, match="trained with a different config"):
+        train_supernet(load_supernet_config({**base, "epochs": 3, "lr": 0.1}), tmp_path / "b", resume=True,
+                       progress=False)
+    with pytest.raises(HybridNASError, match="trained with a different config"):  # fewer epochs than it has
+        train_supernet(load_supernet_config({**base, "epochs": 1}), tmp_path / "b", resume=True, progress=False)
+    with threads_set(1):  # more epochs: the same run goes on, the schedule stretched to the new length
+        longer = train_supernet(load_supernet_config({**base, "epochs": 3, "data_workers": 0}), tmp_path / "b",
+                                resume=True, progress=False)
+    assert [h["epoch"] for h in longer.history] == [1, 2, 3]
 
 
 def test_a_nasbench201_search_ranks_by_supernet_accuracy(shared, tmp_path):
