@@ -73,10 +73,13 @@ SPEED_ONLY = {"data_workers"}
 def same_training(saved: Any, config: SupernetConfig) -> bool:
     """Whether a checkpoint's saved config trains what `config` trains: speed-only fields aside, and with as
     many epochs or more (the learning-rate schedule then stretches to the new length from the next step)."""
-    if not isinstance(saved, dict) or not isinstance(saved.get("epochs"), int) or saved["epochs"] > config.epochs:
+    try:  # through the model, so fields added since the checkpoint was written take their defaults
+        saved = SupernetConfig.model_validate(saved)
+    except ValueError:  # pydantic's ValidationError
         return False
     ignored = SPEED_ONLY | {"epochs"}
-    return {k: v for k, v in saved.items() if k not in ignored} == config.model_dump(mode="json", exclude=ignored)
+    return saved.epochs <= config.epochs and (saved.model_dump(mode="json", exclude=ignored)
+                                              == config.model_dump(mode="json", exclude=ignored))
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

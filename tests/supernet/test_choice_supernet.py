@@ -134,3 +134,14 @@ def test_bf16_autocast_trains_with_fp32_weights(shared, tmp_path):
     moved = [k for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])]
     assert moved and all(torch.isfinite(b[k]).all() for k in b)  # bf16 forward passes trained other numbers
     assert bf16.history[-1]["loss"] == pytest.approx(fp32.history[-1]["loss"], rel=0.05)
+
+
+def test_a_checkpoint_from_before_new_config_fields_still_resumes():
+    from hybridnas.supernet.train import same_training
+
+    config = load_supernet_config({"space": "nasbench201", "data": "npz:x.npz", "epochs": 4})
+    saved = config.model_dump(mode="json")
+    for added in ("precision", "data_workers"):  # fields that did not exist when older checkpoints were written
+        del saved[added]
+    assert same_training(saved, config)
+    assert not same_training({**saved, "lr": 1.0}, config) and not same_training({"space": 1}, config)
