@@ -7,6 +7,8 @@ from hybridnas import load_space
 from hybridnas.spaces.protocol import WeightSharingSpace
 from hybridnas.supernet import Supernet, largest_and_smallest, load_supernet_config, train_supernet
 
+from .resume import assert_resume_is_exact
+
 CHOICE_SPACES = ["nasbench201", "nasbench_macro"]
 
 
@@ -77,17 +79,7 @@ def test_nasbench201_supernet_resumes_exactly(shared, tmp_path, sampler):
             "train_limit": 16, "sampler": sampler, "subnets": 1, "optimizer": "sgd", "lr": 0.05,
             "weight_decay": 5e-4}
     with threads_set(1):
-        straight = train_supernet(load_supernet_config(base), tmp_path / "a", progress=False)
-        train_supernet(load_supernet_config({**base, "epochs": 1}), tmp_path / "b", progress=False)
-        state = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
-        state["config"]["epochs"] = 2
-        torch.save(state, tmp_path / "b" / "checkpoint.pt")
-        resumed = train_supernet(load_supernet_config(base), tmp_path / "b", resume=True, progress=False)
-    a = torch.load(straight.checkpoint, weights_only=True)
-    b = torch.load(resumed.checkpoint, weights_only=True)
-    assert a["sampler"] == b["sampler"]
-    for key, value in a["supernet"].items():
-        assert torch.equal(value, b["supernet"][key]), key
+        assert_resume_is_exact(lambda epochs: load_supernet_config({**base, "epochs": epochs}), tmp_path)
     from hybridnas import HybridNASError
 
     with pytest.raises(HybridNASError, match="trained with a different config"):

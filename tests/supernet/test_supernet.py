@@ -148,18 +148,9 @@ def test_resume_continues_exactly(shared, tmp_path):
 
 
 def _resume_continues_exactly(shared, tmp_path):
-    straight = train_supernet(config(shared), tmp_path / "a", progress=False)
-    train_supernet(config(shared, epochs=1), tmp_path / "b", progress=False)
-    # the same run asked for more epochs continues where it stopped
-    state = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
-    state["config"]["epochs"] = 2
-    torch.save(state, tmp_path / "b" / "checkpoint.pt")
-    resumed = train_supernet(config(shared), tmp_path / "b", resume=True, progress=False)
-    a = torch.load(straight.checkpoint, weights_only=True)
-    b = torch.load(resumed.checkpoint, weights_only=True)
-    for key, value in a["supernet"].items():
-        assert torch.equal(value, b["supernet"][key]), key
-    assert a["sampler"] == b["sampler"]
+    from .resume import assert_resume_is_exact
+
+    assert_resume_is_exact(lambda epochs: config(shared, epochs=epochs), tmp_path)
     with pytest.raises(HybridNASError, match="--resume"):
         train_supernet(config(shared), tmp_path / "a", progress=False)
 
