@@ -50,6 +50,32 @@ def space_validate(space_file: str) -> None:
     click.echo(f"  example cost: {cost.macs / 1e6:.1f}M MACs, {cost.params / 1e6:.2f}M params")
 
 
+@space.command("show")
+@click.argument("space_file")
+@click.option("--input-size", type=int, default=None, help="Set the input's size (pixels), e.g. your images'.")
+@click.option("--num-classes", type=int, default=None, help="Set the number of classes, e.g. your data's.")
+@click.option("--name", default=None, help="Set the space's name (architectures record it).")
+@_user_errors
+def space_show(space_file: str, input_size: int | None, num_classes: int | None, name: str | None) -> None:
+    """Print SPACE_FILE as YAML, with the input size, classes or name set: the start of a space of your own."""
+    import yaml
+
+    from ..configfile import read_config
+    from ..spaces.loader import SHIPPED_DIR
+
+    raw, _, _ = read_config(space_file, SHIPPED_DIR, "space")
+    if input_size is not None:
+        if not isinstance(raw.get("input"), dict):
+            raise HybridNASError(f"{space_file}: has no input mapping whose size --input-size could set")
+        raw["input"] = {**raw["input"], "size": input_size}
+    if num_classes is not None:
+        raw["num_classes"] = num_classes
+    if name is not None:
+        raw["name"] = name
+    load_space(raw)  # the changed space must still be valid (e.g. stages that fit the new size)
+    click.echo(yaml.safe_dump(raw, sort_keys=False), nl=False)
+
+
 @space.command("sample")
 @click.argument("space_file")
 @click.option("-n", "count", default=10, show_default=True, help="How many architectures.")
@@ -334,6 +360,7 @@ def _add_groups() -> None:
     from .predictor import predictor
     from .scale import scale_cmd
     from .supernet import supernet
+    from .train import train_cmd
 
     main.add_command(latency)
     main.add_command(export_cmd)
@@ -341,6 +368,7 @@ def _add_groups() -> None:
     main.add_command(supernet)
     main.add_command(data)
     main.add_command(predictor)
+    main.add_command(train_cmd)
 
 
 _add_groups()

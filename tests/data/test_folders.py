@@ -141,3 +141,30 @@ def test_streamed_batches_depend_on_seed_and_epoch_only_not_on_workers(folder):
     assert x.shape == (4, 3, 32, 32) and abs(float(x.mean())) < 3 and float(x.std()) > 0.1
     test = make_loader(f"imagefolder:{folder}", "test", 4, train=False, input_shape=(3, 48, 48))
     assert [len(y) for _, y in test.epoch(0)] == [4, 2] and next(test.epoch(0))[0].shape == (4, 3, 48, 48)
+
+
+def test_your_own_images_end_to_end_space_at_their_size_train_export(folder, tmp_path):
+    import json
+
+    from safetensors.torch import load_file
+
+    runner = CliRunner()
+    shown = runner.invoke(main, ["space", "show", "hybrid_imagenet", "--input-size", "32", "--num-classes", "3",
+                                 "--name", "mine"])
+    assert shown.exit_code == 0, shown.output
+    (tmp_path / "mine.yaml").write_text(shown.output)
+    space = load_space(tmp_path / "mine.yaml")
+    assert space.input_shape == (3, 32, 32) and space.num_classes == 3 and space.name == "mine"
+    arch = space.format(space.extreme_arch(min))
+    trained = runner.invoke(main, ["train", str(tmp_path / "mine.yaml"), "--arch", arch, "--data",
+                                   f"imagefolder:{folder}", "--epochs", "1", "--batch-size", "6", "--out",
+                                   str(tmp_path / "run"), "--no-progress"])
+    assert trained.exit_code == 0, trained.output
+    record = json.loads((tmp_path / "run" / "train.json").read_text())
+    assert record["arch"] == arch and 0 <= record["accuracy"] <= 100 and record["recipe"]["epochs"] == 1
+    space.build(space.parse(arch)).load_state_dict(load_file(tmp_path / "run" / "model.safetensors"), strict=True)
+    exported = runner.invoke(main, ["export", str(tmp_path / "mine.yaml"), "--arch", arch, "--weights",
+                                    str(tmp_path / "run" / "model.safetensors"), "--out", str(tmp_path / "out")])
+    assert exported.exit_code == 0, exported.output
+    bad = runner.invoke(main, ["space", "show", "hybrid_imagenet", "--num-classes", "0"])
+    assert bad.exit_code == 2 and "num_classes" in bad.output

@@ -1,0 +1,246 @@
+"""Does a NAS-Bench-201 supernet rank networks? Inherited accuracy vs the 200-epoch table, per sampler.
+
+Phases (each resumable; run `train` and `score` of different samplers in parallel processes):
+
+- `train`: one supernet per sampler on the CIFAR-10 subset (5,085 training images, the CPU-sized
+  budget), the same epochs, batch, optimizer and schedule for every sampler (subnets per step differ by
+  sampler and are printed with the training seconds);
+- `score`: inherited accuracy of the same networks under every supernet (materialized, BatchNorm
+  recalibrated on `--calibration-batches` training batches, test accuracy on the subset's first
+  `--test-limit` test images), appended to `inherited_<sampler>.csv` (one row per network, so an
+  interrupted run continues);
+- `report`: Kendall tau, Spearman rho, top-1/5/10% precision and nDCG@10 against the 200-epoch accuracies
+  (CIFAR-10, and CIFAR-100 and ImageNet16-120 beside it) for each supernet, for the shipped training-free
+  default (`DEFAULT_OBJECTIVE`, its members' scores read from `results/benchmarks/nb201_scores_default.csv`)
+  on the same networks, and for the two combined (AZ-NAS's sum of log-ranks; the supernet's weight fixed
+  beforehand at 1 and at 3, the default's member count, never fitted here); then a pool search: per seed,
+  50 of the networks drawn, the default's top 10 re-ranked by inherited accuracy, the 200-epoch accuracy of
+  the network returned.
+
+`report` writes to `--summary` (results/benchmarks/supernet_ranking_nb201), checkpoints stay in `--out`.
+The networks: `--networks` drawn (seed 0) from the distinct networks of `nb201_scores_default.csv`.
+
+    python benchmarks/supernet_ranking_nb201.py train --samplers uniform,complexity_aware --out DIR
+    python benchmarks/supernet_ranking_nb201.py score --samplers uniform,complexity_aware --out DIR
+    python benchmarks/supernet_ranking_nb201.py report --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hybridnas import load_space
+from hybridnas.latency.timing import threads_set
+from hybridnas.proxies.bench import ndcg_at, top_fraction_precision
+from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
+from hybridnas.supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
+
+SHARED = Path("../shared")
+GROUND_TRUTH = SHARED / "benchmarks/nasbench201_200epoch.csv.gz"
+SCORES = Path("results/benchmarks/nb201_scores_default.csv")
+TARGETS = ("cifar10-test", "cifar100-test", "imagenet16-120-test")
+# subnets trained per step: uniform 2; sandwich largest + smallest + 1; the ElasticViT ones 1 + the bank's smallest
+SAMPLERS = {
+    "uniform": {"sampler": "uniform", "subnets": 2},
+    "sandwich": {"sampler": "sandwich", "subnets": 1},
+    "complexity_aware": {"sampler": "complexity_aware", "subnets": 1},
+    "performance_aware": {"sampler": "performance_aware", "subnets": 1},
+}
+
+
+def training_config(args: argparse.Namespace, sampler: str):
+    return load_supernet_config({
+        "space": "nasbench201", "data": args.data, "epochs": args.epochs, "batch_size": 64, "optimizer": "sgd",
+        "lr": 0.05, "weight_decay": 5e-4, "warmup_epochs": 0.5, "seed": 0, "eval_batch_size": 256,
+        "calibration_batches": args.calibration_batches, **SAMPLERS[sampler]})
+
+
+def networks(n: int) -> pd.DataFrame:
+    """`n` distinct networks (seed 0) with the default's member scores and their 200-epoch accuracies."""
+    scores = pd.read_csv(SCORES)
+    scores = scores[scores["errors"].isna()] if "errors" in scores else scores
+    picked = scores.sample(n=n, random_state=0).reset_index(drop=True)
+    truth = pd.read_csv(GROUND_TRUTH, usecols=["arch", *TARGETS])
+    return picked.merge(truth, on="arch", how="left", validate="one_to_one")
+
+
+def train(args: argparse.Namespace) -> None:
+    for sampler in args.samplers:
+        folder = args.out / f"supernet_{sampler}"
+        checkpoint = folder / "checkpoint.pt"
+        done = 0
+        if checkpoint.is_file():
+            import torch
+
+            done = torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"]
+        if done >= args.epochs:
+            continue
+        start = time.perf_counter()
+        result = train_supernet(training_config(args, sampler), folder, resume=checkpoint.is_file(), progress=False)
+        print(f"{sampler}: {result.epochs} epochs, {time.perf_counter() - start:.0f} s this run", flush=True)
+
+
+def score(args: argparse.Namespace) -> None:
+    space = load_space("nasbench201")
+    nets = networks(args.networks)
+    for sampler in args.samplers:
+        path = args.out / f"inherited_{sampler}.csv"
+        done = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["arch", "inherited", "seconds"])
+        supernet, config = load_supernet(args.out / f"supernet_{sampler}" / "checkpoint.pt")
+        config = config.model_copy(update={"calibration_batches": args.calibration_batches})
+        scorer = SubnetScorer(supernet, config, test_limit=args.test_limit)
+        seen = set(done["arch"])
+        for arch_text in nets["arch"]:
+            if arch_text in seen:
+                continue
+            start = time.perf_counter()
+            accuracy = scorer(space.parse(arch_text))
+            row = pd.DataFrame([{"arch": arch_text, "inherited": accuracy, "seconds": time.perf_counter() - start}])
+            done = pd.concat([done, row], ignore_index=True)
+            tmp = path.with_suffix(".tmp")
+            done.to_csv(tmp, index=False)
+            tmp.replace(path)
+        print(f"{sampler}: {len(done)} networks scored, {done['seconds'].mean():.1f} s each", flush=True)
+
+
+def metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    return {"tau": float(stats.kendalltau(pred, truth).statistic), "rho": float(stats.spearmanr(pred, truth).statistic),
+            **{f"top{int(f * 100)}%": top_fraction_precision(pred, truth, f) for f in (0.01, 0.05, 0.10)},
+            "ndcg10": ndcg_at(pred, truth)}
+
+
+def log_rank(values: pd.Series) -> pd.Series:
+    return np.log(values.rank(method="average") / len(values))
+
+
+def pool_search(frame: pd.DataFrame, rankings: dict[str, pd.Series], seeds: int = 20, pool: int = 50,
+                shortlist: int = 10) -> dict[str, tuple[float, float]]:
+    """Per seed, `pool` networks drawn; each method returns one; mean and std of its 200-epoch CIFAR-10 accuracy."""
+    methods = ("default", "supernet", "default top-10 -> supernet", "best in pool")
+    found: dict[str, list[float]] = {name: [] for name in methods}
+    default_members = parse_ensemble(DEFAULT_OBJECTIVE)
+    for seed in range(seeds):
+        rows = frame.sample(n=pool, random_state=seed)
+        default = default_members.score(rows)
+        found["default"].append(rows.loc[default.idxmax(), "cifar10-test"])
+        found["supernet"].append(rows.loc[rankings["supernet"][rows.index].idxmax(), "cifar10-test"])
+        short = default.nlargest(shortlist).index
+        found["default top-10 -> supernet"].append(rows.loc[rankings["supernet"][short].idxmax(), "cifar10-test"])
+        found["best in pool"].append(rows["cifar10-test"].max())
+    return {name: (float(np.mean(v)), float(np.std(v))) for name, v in found.items()}
+
+
+def report(args: argparse.Namespace) -> None:
+    nets = networks(args.networks)
+    default = parse_ensemble(DEFAULT_OBJECTIVE).score(nets)
+    lines = [f"NAS-Bench-201 supernets on the CIFAR-10 subset: inherited accuracy vs the 200-epoch table, "
+             f"{len(nets)} distinct networks (seed 0)"]
+    summary: dict = {"networks": len(nets), "default_objective": DEFAULT_OBJECTIVE, "samplers": {}}
+    rows = []
+    for name, pred in [("default (" + DEFAULT_OBJECTIVE + ")", default)]:
+        for target in TARGETS:
+            rows.append({"ranking": name, "target": target, **metrics(pred.to_numpy(), nets[target].to_numpy())})
+    for sampler in SAMPLERS:
+        path = args.out / f"inherited_{sampler}.csv"
+        if not path.is_file():
+            continue
+        inherited = nets[["arch"]].merge(pd.read_csv(path), on="arch", how="left")
+        if inherited["inherited"].isna().any():
+            missing = int(inherited["inherited"].isna().sum())
+            print(f"{sampler}: {missing} networks not scored yet; skipped", file=sys.stderr)
+            continue
+        state = __import__("torch").load(args.out / f"supernet_{sampler}" / "checkpoint.pt", map_location="cpu",
+                                         weights_only=True)
+        sup = pd.Series(inherited["inherited"].to_numpy(), index=nets.index)
+        summary["samplers"][sampler] = {
+            "epochs": state["epoch"], "train_seconds": float(sum(h["seconds"] for h in state["history"])),
+            "subnet_steps": int(sum(h["subnets"] for h in state["history"])),
+            "score_seconds_per_network": float(inherited["seconds"].mean())}
+        combos = {f"supernet ({sampler})": sup,
+                  f"supernet ({sampler}) + default, weight 1": log_rank(sup) + default,
+                  f"supernet ({sampler}) + default, weight 3": 3 * log_rank(sup) + default}
+        for name, pred in combos.items():
+            for target in TARGETS:
+                rows.append({"ranking": name, "target": target, **metrics(pred.to_numpy(), nets[target].to_numpy())})
+        summary["samplers"][sampler]["pool_search"] = pool_search(nets, {"supernet": sup})
+    table = pd.DataFrame(rows)
+    args.summary.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.summary / "ranking.csv", index=False)
+    for sampler in summary["samplers"]:
+        (args.summary / f"inherited_{sampler}.csv").write_text((args.out / f"inherited_{sampler}.csv").read_text())
+    lines.append("")
+    lines.append("training (CPU, one thread, the same epochs/batch/optimizer for every sampler):")
+    for sampler, info in summary["samplers"].items():
+        lines.append(f"  {sampler:<18} {info['epochs']} epochs, {info['subnet_steps']} subnet steps, "
+                     f"{info['train_seconds']:.0f} s; scoring {info['score_seconds_per_network']:.1f} s per network")
+    for target in TARGETS:
+        lines.append("")
+        lines.append(f"{target} (200 epochs)")
+        lines.append(f"  {'ranking':<52} {'tau':>6} {'rho':>6} {'top1%':>6} {'top5%':>6} {'top10%':>6} {'nDCG10':>6}")
+        for _, r in table[table.target == target].iterrows():
+            lines.append(f"  {r.ranking:<52} {r.tau:>6.3f} {r.rho:>6.3f} {r['top1%']:>6.2f} {r['top5%']:>6.2f} "
+                         f"{r['top10%']:>6.2f} {r.ndcg10:>6.3f}")
+    halves = {"choose (networks 1-100)": slice(0, len(nets) // 2),
+              "report (networks 101-200)": slice(len(nets) // 2, None)}
+    taus = {}
+    for sampler in summary["samplers"]:
+        inherited = pd.read_csv(args.summary / f"inherited_{sampler}.csv").set_index("arch")["inherited"]
+        taus[sampler] = {half: float(stats.kendalltau(inherited.loc[nets["arch"][part]],
+                                                      nets["cifar10-test"][part]).statistic)
+                         for half, part in halves.items()}
+    if taus:
+        chosen = max(taus, key=lambda k: taus[k]["choose (networks 1-100)"])
+        summary["sampler_choice"] = {"chosen": chosen, "taus": taus}
+        lines.append("")
+        lines.append("sampler for the shipped config, chosen on networks 1-100 and reported on 101-200 (CIFAR-10 tau):")
+        for sampler, by_half in taus.items():
+            lines.append(f"  {sampler:<18} " + "  ".join(f"{h} {t:.3f}" for h, t in by_half.items())
+                         + ("   <- chosen" if sampler == chosen else ""))
+    lines.append("")
+    lines.append("pool search (20 seeds; 50 networks drawn per seed; CIFAR-10 200-epoch accuracy of the network "
+                 "returned, mean ± std):")
+    for sampler, info in summary["samplers"].items():
+        found = info["pool_search"]
+        lines.append(f"  {sampler:<18} " + "; ".join(f"{k} {m:.2f} ± {s:.2f}" for k, (m, s) in found.items()))
+    lines.append("")
+    lines.append(f"command: python benchmarks/supernet_ranking_nb201.py {{train,score,report}} --out {args.out} "
+                 f"--epochs {args.epochs} --networks {args.networks} --test-limit {args.test_limit} "
+                 f"--calibration-batches {args.calibration_batches}")
+    text = "\n".join(lines)
+    print(text)
+    (args.summary / "summary.txt").write_text(text + "\n")
+    (args.summary / "summary.json").write_text(json.dumps({**summary, "ranking": rows}, indent=1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("phase", choices=["train", "score", "report"])
+    ap.add_argument("--out", type=Path, required=True, help="checkpoints and inherited-accuracy caches")
+    ap.add_argument("--summary", type=Path, default=Path("results/benchmarks/supernet_ranking_nb201"),
+                    help="where `report` writes summary.txt, summary.json, ranking.csv and the inherited accuracies")
+    ap.add_argument("--samplers", type=lambda s: s.split(","), default=list(SAMPLERS))
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--networks", type=int, default=200)
+    ap.add_argument("--test-limit", type=int, default=500)
+    ap.add_argument("--calibration-batches", type=int, default=4)
+    ap.add_argument("--data", default=f"npz:{SHARED}/data/cifar10_subset.npz")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    for path in (GROUND_TRUTH, SCORES):
+        if not path.is_file():
+            ap.error(f"{path} is missing")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with threads_set(args.threads):
+        {"train": train, "score": score, "report": report}[args.phase](args)
+
+
+if __name__ == "__main__":
+    main()
