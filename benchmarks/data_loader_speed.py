@@ -1,0 +1,56 @@
+"""Images/s of the image-folder training loader (decode + timm transform) with 0, 1 and 2 worker processes.
+
+Reads `--images` training images of an image folder (default: ../shared/data/imagenette_128) at the given
+input size, two epochs each (the second shows persistent workers), and prints images/s and the ratio to
+decoding in the main process (0 workers), all measured in this run.
+
+    python benchmarks/data_loader_speed.py > results/benchmarks/data_loader_speed.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import time
+
+import torch
+
+from hybridnas.data.loader import make_loader
+
+
+def images_per_second(source: str, size: int, batch: int, limit: int, workers: int) -> list[float]:
+    loader = make_loader(source, "train", batch, train=True, seed=0, input_shape=(3, size, size), limit=limit,
+                         workers=workers)
+    rates = []
+    for epoch in range(2):
+        start, count = time.perf_counter(), 0
+        for x, _ in loader.epoch(epoch):
+            count += len(x)
+        rates.append(count / (time.perf_counter() - start))
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", default="../shared/data/imagenette_128")
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--images", type=int, default=1280)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    source = f"imagefolder:{args.folder}"
+    print(f"{source}, {args.images} training images at {args.size} px, batch {args.batch}, timm transform; "
+          f"{os.cpu_count()} CPUs")
+    base = None
+    for workers in (0, 1, 2):
+        first, second = images_per_second(source, args.size, args.batch, args.images, workers)
+        base = base or second
+        print(f"  workers {workers}: epoch 1 {first:7.1f} images/s, epoch 2 {second:7.1f} images/s "
+              f"({second / base:.2f}x of 0 workers)")
+    print(f"\ncommand: python benchmarks/data_loader_speed.py --size {args.size} --images {args.images} "
+          f"({datetime.date.today()}, torch {torch.__version__})")
+
+
+if __name__ == "__main__":
+    main()
