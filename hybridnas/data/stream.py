@@ -84,8 +84,8 @@ class FolderLoader:
         self.dataset = FolderDataset(samples, input_shape, norm, train, seed)
         self.batch_size, self.train, self.seed = batch_size, train, seed
         self.shard, self.shards = shard, shards
-        self._keys: list[list[tuple[int, int]]] = []
-        self.loader = DataLoader(self.dataset, batch_sampler=_Batches(self), num_workers=workers,
+        self.batches = EpochBatches(len(self))
+        self.loader = DataLoader(self.dataset, batch_sampler=self.batches, num_workers=workers,
                                  pin_memory=pin_memory, persistent_workers=workers > 0)
 
     def __len__(self) -> int:
@@ -102,18 +102,19 @@ class FolderLoader:
 
     def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The batches of one epoch (training: shuffled and augmented, drop_last; eval: in order)."""
-        self._keys = self.batch_keys(epoch)
+        self.batches.keys = self.batch_keys(epoch)
         yield from self.loader
 
 
-class _Batches:
-    """The batch sampler: the keys its loader set for the current epoch (re-read on every iteration)."""
+class EpochBatches:
+    """The DataLoader's batch sampler: the keys of the current epoch's batches, set by its FolderLoader."""
 
-    def __init__(self, owner: FolderLoader) -> None:
-        self.owner = owner
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.keys: list[list[tuple[int, int]]] = []
 
     def __iter__(self):
-        return iter(list(self.owner._keys))
+        return iter(list(self.keys))
 
     def __len__(self) -> int:
-        return len(self.owner)
+        return self.count

@@ -19,6 +19,11 @@ def test_metaformer_spaces_implement_both_protocols(name):
 
 def test_a_space_without_the_protocol_is_refused_naming_what_it_lacks():
     space = load_space("nasbench_macro")
-    with pytest.raises(HybridNASError, match="lacks extreme_arch, slot_of, supernet_slots: why"):
-        require_protocol(space, WeightSharingSpace, "a supernet", "why")
+    require_protocol(space, WeightSharingSpace, "a supernet", "why")  # the benchmark spaces share weights too
+
+    class PlainSpace:  # declares no weight slots
+        name, type_name = "plain", "custom"
+
+    with pytest.raises(HybridNASError, match="'plain' \\(custom\\) lacks extreme_arch, slot_of, supernet_slots: why"):
+        require_protocol(PlainSpace(), WeightSharingSpace, "a supernet", "why")
     assert space.from_genes(space.sample(0).genes) == space.sample(0)
