@@ -177,7 +177,8 @@ def report(args: argparse.Namespace) -> None:
     for sampler in summary["samplers"]:
         (args.summary / f"inherited_{sampler}.csv").write_text((args.out / f"inherited_{sampler}.csv").read_text())
     lines.append("")
-    lines.append("training (CPU, one thread, the same epochs/batch/optimizer for every sampler):")
+    lines.append("training (CPU, one thread each, two runs side by side; the same epochs, batch and optimizer for every "
+                 "sampler; scoring seconds were measured beside other jobs and overstate):")
     for sampler, info in summary["samplers"].items():
         lines.append(f"  {sampler:<18} {info['epochs']} epochs, {info['subnet_steps']} subnet steps, "
                      f"{info['train_seconds']:.0f} s; scoring {info['score_seconds_per_network']:.1f} s per network")
@@ -200,7 +201,7 @@ def report(args: argparse.Namespace) -> None:
         chosen = max(taus, key=lambda k: taus[k]["choose (networks 1-100)"])
         summary["sampler_choice"] = {"chosen": chosen, "taus": taus}
         lines.append("")
-        lines.append("sampler for the shipped config, chosen on networks 1-100 and reported on 101-200 (CIFAR-10 tau):")
+        lines.append("the best sampler on networks 1-100 (choose) and its tau on networks 101-200 (report), CIFAR-10:")
         for sampler, by_half in taus.items():
             lines.append(f"  {sampler:<18} " + "  ".join(f"{h} {t:.3f}" for h, t in by_half.items())
                          + ("   <- chosen" if sampler == chosen else ""))
