@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wall time of the quick tier and of the full suite (2 xdist workers), as `make test-quick` and `make test` run
 # them (OMP_NUM_THREADS=1), and of the quick tier with torch's default threads, the baseline in the same run.
-# Usage: benchmarks/test_tiers.sh [VENV]  -> results/benchmarks/test_tiers.txt
+# Usage: [SKIP_BASELINE=1] benchmarks/test_tiers.sh [VENV]  -> results/benchmarks/test_tiers.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:-.venv}"
@@ -22,7 +22,9 @@ tier() {  # tier NAME THREADS PYTEST-ARGS... (THREADS empty: torch's default)
     echo "# tier                   wall    pytest summary"
     tier quick 1 -m "not slow and not ray and not subprocess"
     tier full 1
-    tier quick-default-threads "" -m "not slow and not ray and not subprocess"
+    if [ -z "${SKIP_BASELINE:-}" ]; then  # SKIP_BASELINE=1: only the two tiers, not the default-threads baseline
+        tier quick-default-threads "" -m "not slow and not ray and not subprocess"
+    fi
     echo "# tests that read ../shared (marker needs_shared_data): $("$venv/bin/python" -m pytest -q --collect-only \
         -p no:cacheprovider -m needs_shared_data 2>/dev/null | tail -1)"
 } | tee "$out"

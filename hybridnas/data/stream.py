@@ -62,11 +62,18 @@ class FolderDataset(Dataset):
                 image = image.convert(self.mode)
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise ImageFolderError(f"image folder file {path} is not a readable image ({exc})") from None
-        if self.train:  # timm's random transforms draw from torch's and python's generators
-            seed = item_seed(self.seed, epoch, index)
-            torch.manual_seed(seed)
-            random.seed(seed)
-        return self.transform(image), label
+        if not self.train:
+            return self.transform(image), label
+        # timm's random transforms draw from torch's and python's global generators: seed them for this image,
+        # and give the caller's states back (with 0 workers this runs in the training process itself)
+        seed, saved = item_seed(self.seed, epoch, index), random.getstate()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                random.seed(seed)
+                return self.transform(image), label
+        finally:
+            random.setstate(saved)
 
 
 class FolderLoader:
@@ -86,7 +93,8 @@ class FolderLoader:
         self.shard, self.shards = shard, shards
         self.batches = EpochBatches(len(self))
         self.loader = DataLoader(self.dataset, batch_sampler=self.batches, num_workers=workers,
-                                 pin_memory=pin_memory, persistent_workers=workers > 0)
+                                 pin_memory=pin_memory, persistent_workers=workers > 0,
+                                 generator=torch.Generator().manual_seed(seed))  # its own: never the global one
 
     def __len__(self) -> int:
         n = len(self.dataset)

@@ -132,7 +132,11 @@ def test_streamed_batches_depend_on_seed_and_epoch_only_not_on_workers(folder):
                              workers=workers, **kw)
         return list(loader.epoch(epoch))
 
+    import random
+
+    before = (torch.get_rng_state(), random.getstate())
     alone, pooled = batches(0, 1), batches(2, 1)
+    assert torch.equal(torch.get_rng_state(), before[0]) and random.getstate() == before[1]  # no global side effect
     assert len(alone) == 3 and all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(alone, pooled))
     assert not torch.equal(alone[0][0], batches(0, 2)[0][0])  # another epoch: another order and augmentation
     halves = [batches(0, 1, shard=k, shards=2) for k in range(2)]
