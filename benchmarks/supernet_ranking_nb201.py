@@ -205,6 +205,17 @@ def report(args: argparse.Namespace) -> None:
         for sampler, by_half in taus.items():
             lines.append(f"  {sampler:<18} " + "  ".join(f"{h} {t:.3f}" for h, t in by_half.items())
                          + ("   <- chosen" if sampler == chosen else ""))
+    if "uniform" in summary["samplers"]:
+        inherited = pd.read_csv(args.summary / "inherited_uniform.csv").set_index("arch")["inherited"]
+        by_convs = nets.assign(convs=nets["arch"].str.count("conv"), inherited=inherited.loc[nets["arch"]].to_numpy())
+        table = by_convs.groupby("convs").agg(networks=("arch", "size"), inherited=("inherited", "mean"),
+                                              final=("cifar10-test", "mean"))
+        lines.append("")
+        lines.append("by convolutions in the cell (uniform supernet): networks, mean inherited accuracy, mean "
+                     "200-epoch CIFAR-10 accuracy")
+        for convs, row in table.iterrows():
+            lines.append(f"  {convs} convs: {int(row.networks):>3} networks, inherited {row.inherited:5.1f}%, "
+                         f"200-epoch {row.final:5.1f}%")
     lines.append("")
     lines.append("pool search (20 seeds; 50 networks drawn per seed; CIFAR-10 200-epoch accuracy of the network "
                  "returned, mean ± std):")
