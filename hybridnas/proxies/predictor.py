@@ -144,10 +144,9 @@ def fit_rank_predictor(space: Space, archs: Sequence[Arch], accuracy: Sequence[f
         held = order[k::folds]
         kept = np.setdiff1d(order, held)
         part = _unfitted(space, proxies, target, scores.iloc[kept], encodings[kept])
-        train_kernel = _kernel(encodings[kept], part.percentiles(scores.iloc[kept]), encodings[kept],
-                               part.percentiles(scores.iloc[kept]))
-        cross = _kernel(encodings[held], part.percentiles(scores.iloc[held]), encodings[kept],
-                        part.percentiles(scores.iloc[kept]))
+        kept_features = part.percentiles(scores.iloc[kept])
+        train_kernel = _kernel(encodings[kept], kept_features, encodings[kept], kept_features)
+        cross = _kernel(encodings[held], part.percentiles(scores.iloc[held]), encodings[kept], kept_features)
         for ridge in ridges:
             prediction = cross @ _solve(train_kernel, _rank_target(accuracy[kept]), ridge)
             taus[ridge].append(float(stats.kendalltau(prediction, accuracy[held]).statistic))
