@@ -10,6 +10,11 @@ run with HYBRIDNAS_KEEP_FREED_MEMORY=0 (see hybridnas/allocator.py). Ray is told
 CPU than the machine has, so that the idle 1-worker actor and the 2-worker pool can both exist; only
 the pool being timed does any work.
     python benchmarks/search_scaling.py --n 96 --rounds 12
+
+On a GPU machine, `--device cuda --workers N` gives each Ray worker 1/(N + 1) of the GPU by default
+(`--gpus-per-worker` to choose), so that the 1-worker pool and the N-worker pool both fit on one GPU,
+and compares N workers with 1; the in-process path runs on the GPU too.
+    python benchmarks/search_scaling.py --device cuda --workers 4 --n 96 --rounds 12
 """
 
 from __future__ import annotations
@@ -45,20 +50,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--proxies", default="naswot,synflow,zico")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where every path's proxies run")
+    parser.add_argument("--workers", type=int, default=2, help="workers of the wide Ray pool")
+    parser.add_argument("--gpus-per-worker", type=float, default=None, help="with --device cuda; default 1/(workers + 1)")
     args = parser.parse_args()
+    share = 0.0 if args.device == "cpu" else (args.gpus_per_worker or 1.0 / (args.workers + 1))
     space = load_space(args.space)
     rng = np.random.default_rng(0)
     archs = [space.sample(rng) for _ in range(args.n + 1)]
     warm, archs = archs[:1], archs[1:]
     proxies = args.proxies.split(",")
-    factory = lambda: [ProxyEvaluator(space, proxies, "gaussian", 0, args.batch_size)]  # noqa: E731
+    factory = lambda: [ProxyEvaluator(space, proxies, "gaussian", 0, args.batch_size, args.device)]  # noqa: E731
     torch.set_num_threads(1)
     import ray
 
-    init_ray(3, None, dashboard=False)
+    wide = f"Ray, {args.workers} workers"
+    init_ray(args.workers + 1, None, dashboard=False)
     try:
-        pools = {"in-process": LocalPool(space, factory), "Ray, 1 worker": RayPool(space, factory, 1),
-                 "Ray, 2 workers": RayPool(space, factory, 2)}
+        pools = {"in-process": LocalPool(space, factory),
+                 "Ray, 1 worker": RayPool(space, factory, 1, gpus_per_worker=share),
+                 wide: RayPool(space, factory, args.workers, gpus_per_worker=share)}
         for pool in pools.values():
             seconds(pool, warm * len(getattr(pool, "actors", [None])))
         totals = dict.fromkeys(pools, 0.0)
@@ -83,8 +94,9 @@ def main() -> None:
     rates = {name: len(archs) / total for name, total in totals.items()}
     local, one, two = rates.values()
     overheads = [100 * (a / b - 1) for a, b in zip(per_round["in-process"], per_round["Ray, 1 worker"])]
+    gpu = f", {share:g} GPU per worker ({torch.cuda.get_device_name(0)})" if share else ""
     print(f"space {args.space}, {len(archs)} archs in {args.rounds} interleaved rounds, proxies {args.proxies}, "
-          f"batch {args.batch_size}, 1 thread per worker")
+          f"batch {args.batch_size}, device {args.device}, 1 thread per worker{gpu}")
     print(f"{'path':<18}{'evals/s':>9}   per round")
     for name, value in rates.items():
         print(f"{name:<18}{value:>9.2f}   " + " ".join(f"{x:.2f}" for x in per_round[name]))
@@ -92,7 +104,7 @@ def main() -> None:
           + f" (median {np.median(overheads):+.1f}%)")
     print(f"kernel share of in-process CPU time: {100 * cpu['system'] / (cpu['user'] + cpu['system']):.1f}% "
           f"(allocator thresholds raised: {os.environ.get(OPT_OUT, '1') != '0'})")
-    print(f"speed-up 2 vs 1 worker: {two / one:.2f}x (goal >= 1.8); "
+    print(f"speed-up {args.workers} vs 1 worker: {two / one:.2f}x (goal at 2 CPU workers >= 1.8); "
           f"Ray overhead at 1 worker: {100 * (local / one - 1):+.1f}% (goal <= 10%)")
 
 

@@ -45,10 +45,12 @@ def spread_archs(space, n: int, seed: int = 0):
 
 
 def step_overhead(space, archs, device: str = "cpu", batch: int = 64, steps: int = 8,
-                  static_ms: list[float] | None = None) -> list[float]:
+                  static_ms: list[float] | None = None, precision: str = "fp32") -> list[float]:
     """Median train-step time in the supernet / of the materialized static model, per arch (the static
-    model's median step in milliseconds is appended to `static_ms` if given)."""
+    model's median step in milliseconds is appended to `static_ms` if given). `precision` 'bf16' runs
+    both forward passes under bfloat16 autocast, as `precision: bf16` training does."""
     net = Supernet(space).to(device).train()
+    cast = lambda: torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16")  # noqa: E731
     x = torch.randn(batch, *space.input_shape, device=device)
     y = torch.randint(0, space.num_classes, (batch,), device=device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
@@ -69,11 +71,15 @@ def step_overhead(space, archs, device: str = "cpu", batch: int = 64, steps: int
 
         def in_supernet():
             net.zero_grad(set_to_none=True)
-            F.cross_entropy(net(x, arch), y).backward()
+            with cast():
+                loss = F.cross_entropy(net(x, arch), y)
+            loss.backward()
 
         def alone():
             static.zero_grad(set_to_none=True)
-            F.cross_entropy(static(x), y).backward()
+            with cast():
+                loss = F.cross_entropy(static(x), y)
+            loss.backward()
 
         static_s = timed(alone)
         ratios.append(timed(in_supernet) / static_s)

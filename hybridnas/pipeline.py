@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from .configfile import local_path, read_config, validate_config
+from .devices import DEVICE_PATTERN
 from .errors import HybridNASError
 from .export import export_arch
 from .io import atomic_write_csv, atomic_write_text
@@ -54,6 +55,7 @@ class ScaleStage(_Strict):
     rule: str = DEFAULT_RULE
     data: str = "gaussian"
     batch_size: int = Field(32, gt=1)
+    device: str = Field("cpu", pattern=DEVICE_PATTERN)  # where the growth rule's proxies run
 
 
 class LatencyStage(_Strict):
@@ -134,7 +136,8 @@ def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = Fals
     if config.scale.enabled:
         echo(f"== scale {seed_arch} to {config.scale.targets} ==")
         family = scale(space, seed_arch, config.scale.targets, rule=config.scale.rule, data=config.scale.data,
-                       batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress)
+                       batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress,
+                       device=config.scale.device)
         state.finish("scale", {"path": str(out / "scale" / "path.csv")})
 
     tables = []

@@ -63,6 +63,7 @@ SLOW = {
 }
 RAY = {
     "tests/search/test_ray.py",
+    "tests/search/test_gpu_workers.py",
     "tests/supernet/test_supernet.py::test_ray_train_with_two_workers",
 }
 SUBPROCESS = {

@@ -8,7 +8,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .util import emit as _emit, read_archs as _read_archs, user_errors as _user_errors
+from .util import emit as _emit, proxy_device_option, read_archs as _read_archs, user_errors as _user_errors
 from ..errors import HybridNASError
 from ..search.strategies import STRATEGIES
 from ..spaces import Space, load_space
@@ -163,9 +163,10 @@ def proxies_list() -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @click.option("--out", "checkpoint", default=None,
               help="Also save rows to this CSV as they are scored; rerunning skips archs already in it.")
+@proxy_device_option()
 @_user_errors
 def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: str, seed: int, batch_size: int,
-                  as_csv: bool, as_json: bool, checkpoint: str | None) -> None:
+                  as_csv: bool, as_json: bool, checkpoint: str | None, device: str) -> None:
     """Score architectures with proxies; failures are listed in the 'errors' column with their reason."""
     from ..proxies import score_many
 
@@ -177,7 +178,7 @@ def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: 
     if note:
         click.echo(note, err=True)
     frame = score_many(s, archs, _proxy_names(names), data, seed, batch_size=batch_size,
-                       progress=not (as_csv or as_json), checkpoint=checkpoint)
+                       progress=not (as_csv or as_json), checkpoint=checkpoint, device=device)
     _emit(frame, as_csv, as_json)
 
 
@@ -194,9 +195,10 @@ def proxies_score(space_file: str, archs_file: TextIO, names: str | None, data: 
 @click.option("--distinct", is_flag=True, help="One row per distinct network (isomorphic cells score alike).")
 @click.option("--split", default="", help="K/N: only networks in fold K of N, so two samples can be disjoint.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (resumable).")
+@proxy_device_option()
 @_user_errors
 def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, names: str | None, data: str,
-                  seed: int, batch_size: int, distinct: bool, split: str, out: str) -> None:
+                  seed: int, batch_size: int, distinct: bool, split: str, out: str, device: str) -> None:
     """Rank correlation of proxies with ground truth: Kendall, Spearman, top-10% precision, nDCG@10, s/arch."""
     from ..proxies.bench import BenchConfig, run_bench
 
@@ -207,7 +209,7 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
     if note:
         click.echo(note, err=True)
     config = BenchConfig(s.name, ground_truth, [t.strip() for t in target.split(",")], count, _proxy_names(names),
-                         data, seed, batch_size, distinct, split)
+                         data, seed, batch_size, distinct, split, device)
     table = run_bench(s, config, out)
     click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     click.echo(f"written: {out}/correlation.csv, {out}/scored.csv")
@@ -232,11 +234,15 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
 @click.option("--change-budget", is_flag=True,
               help="With --resume: accept a new budget and re-check every recorded architecture against it.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@proxy_device_option(default=None)
+@click.option("--gpus-per-worker", type=float, default=None,
+              help="GPUs each Ray worker owns with --device cuda (0.5: two workers share a GPU).")
 @_user_errors
 def search_cmd(config_file: str | None, out: str | None, resume: str | None, trials: int | None, workers: int | None,
                strategy: str | None, max_macs: str | None, max_params: str | None, max_latency: str | None,
                latency_table: str | None, seed: int | None, data: str | None, ray_address: str | None,
-               storage: str | None, change_budget: bool, no_progress: bool) -> None:
+               storage: str | None, change_budget: bool, no_progress: bool, device: str | None,
+               gpus_per_worker: float | None) -> None:
     """Search SPACE under a budget; prints the Pareto front and where the run, plot and dashboard are."""
     from pathlib import Path
 
@@ -255,7 +261,8 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
     latency = _milliseconds(max_latency) if max_latency else None
     overrides = {"trials": trials, "workers": workers, "strategy": strategy, "max_macs": max_macs,
                  "max_params": max_params, "max_latency_ms": latency, "latency_table": latency_table, "seed": seed,
-                 "data": data, "ray_address": ray_address, "storage": storage}
+                 "data": data, "ray_address": ray_address, "storage": storage, "device": device,
+                 "gpus_per_worker": gpus_per_worker}
     config = load_search_config(source, overrides)
     if out is None:
         out = str(Path("results") / (Path(config_file).stem if config_file else "search"))

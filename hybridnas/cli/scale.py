@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pandas as pd
 
-from .util import user_errors
+from .util import proxy_device_option, user_errors
 from ..scaling.grow import DEFAULT_RULE
 
 
@@ -26,9 +26,11 @@ from ..scaling.grow import DEFAULT_RULE
 @click.option("--resume", is_flag=True, help="Continue the growth path saved in --out.")
 @click.option("--out", required=True)
 @click.option("--no-progress", is_flag=True)
+@proxy_device_option()
 @user_errors
 def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: str, seed: int, batch_size: int,
-              tables: tuple[str, ...], no_export: bool, onnx: bool, resume: bool, out: str, no_progress: bool) -> None:
+              tables: tuple[str, ...], no_export: bool, onnx: bool, resume: bool, out: str, no_progress: bool,
+              device: str) -> None:
     """Grow SEED_ARCH step by step (training-free) and export one family member per target."""
     from ..latency import LatencyTable
     from ..spaces import load_space
@@ -38,7 +40,7 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     space = load_space(space_file)
     loaded = [LatencyTable.load(t) for t in tables]
     family = scale(space, seed_arch, targets, rule=rule, data=data, seed=seed, batch_size=batch_size, out=out,
-                   resume=resume, progress=not no_progress)
+                   resume=resume, progress=not no_progress, device=device)
     files = write_family(space, family, out, latency_tables=loaded, export=not no_export, rule=rule,
                          seed_arch=seed_arch, onnx=onnx)
     frame = pd.read_csv(files["family.csv"])

@@ -51,6 +51,12 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def proxy_device_option(default: str | None = "cpu") -> Callable:
+    """`--device`: where proxies run (cpu, cuda or cuda:N); a GPU this machine lacks is a one-line error."""
+    return click.option("--device", default=default, show_default=default is not None,
+                        help="Where proxies run: cpu, cuda or cuda:N.")
+
+
 def emit(frame: pd.DataFrame, as_csv: bool, as_json: bool) -> None:
     if as_csv:
         click.echo(frame.to_csv(index=False), nl=False)

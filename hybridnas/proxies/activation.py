@@ -29,7 +29,7 @@ def naswot(ctx: ProxyContext) -> float:
     """log|K| of the Hamming-similarity kernel of the batch's binary activation codes (slogdet)."""
     codes = _binary_codes(ctx.main_pass().act_inputs)
     n = codes[0].shape[0]
-    kernel = torch.zeros(n, n, dtype=torch.float64)
+    kernel = torch.zeros(n, n, dtype=torch.float64, device=codes[0].device)
     for code in codes:
         units = code.shape[1]
         # c c^T + (1-c)(1-c)^T = 2 c c^T - r_i - r_j + units (r: each code's ones): one matmul, no (1 - c)
@@ -46,8 +46,8 @@ def _packed_patterns(code: torch.Tensor) -> np.ndarray:
 
     A 32-sample slice of a pattern is a dot product with powers of two, exact in float64.
     """
-    bits = 2.0 ** torch.arange(32, dtype=torch.float64)
-    halves = [(bits[: min(32, len(code) - i)] @ code[i:i + 32].double()).numpy().astype(np.uint64)
+    bits = 2.0 ** torch.arange(32, dtype=torch.float64, device=code.device)
+    halves = [(bits[: min(32, len(code) - i)] @ code[i:i + 32].double()).cpu().numpy().astype(np.uint64)
               for i in range(0, len(code), 32)]
     halves += [np.zeros_like(halves[0])] * (len(halves) % 2)
     return np.stack([lo | (hi << np.uint64(32)) for lo, hi in zip(halves[::2], halves[1::2])], axis=1)
@@ -92,7 +92,7 @@ def jacob_cov(ctx: ProxyContext) -> float:
     # As in the reference, a row is d(sum of the batch's logits)/d(sample). When a train-mode BN feeds a
     # linear head, its outputs sum to a constant over the batch and these rows are rounding noise (a
     # sample-weighted sum shows it); then each sample's own Jacobian is taken with the BN statistics fixed.
-    signs = torch.randint(0, 2, (len(main.logits), 1), generator=ctx.generator("jacob_cov")) * 2.0 - 1.0
+    signs = torch.randint(0, 2, (len(main.logits), 1), generator=ctx.generator("jacob_cov")).to(ctx.device) * 2.0 - 1.0
     weighted = torch.autograd.grad((main.logits * signs).sum(), main.x, retain_graph=True)[0]
     if float(jac.norm()) <= 1e-5 * float(weighted.norm()):
         with ctx.fixed_batch_statistics(ctx.batch.x) as model:

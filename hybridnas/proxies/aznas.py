@@ -61,7 +61,7 @@ def az_trainability(ctx: ProxyContext) -> float:
     scores = []
     for i in reversed(range(1, len(feats))):
         f_out, f_in = feats[i], feats[i - 1]
-        g_out = torch.randint(0, 2, f_out.shape, generator=gen).to(f_out.dtype) * 2 - 1
+        g_out = torch.randint(0, 2, f_out.shape, generator=gen).to(f_out.device, f_out.dtype) * 2 - 1
         g_in = torch.autograd.grad(f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True)[0]
         if g_in is None:
             continue

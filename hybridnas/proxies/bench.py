@@ -22,7 +22,8 @@ from ..errors import HybridNASError
 from ..io import atomic_write_csv, atomic_write_text
 from ..spaces import Space
 from ..data import get_batch
-from .engine import DEFAULT_BATCH, expand, format_errors, score
+from ..devices import require_device
+from .engine import DEFAULT_BATCH, batch_on, expand, format_errors, score
 from .ensemble import parse_ensemble
 from .registry import get_proxy
 
@@ -69,6 +70,7 @@ class BenchConfig:
     batch_size: int = DEFAULT_BATCH
     distinct: bool = False  # one row per distinct network (isomorphic cells share scores)
     split: str = ""  # 'K/N': only networks in fold K of N (by id), so samples with other K are disjoint
+    device: str = "cpu"  # where proxies run; not part of what the scores are keyed on (they agree to rounding)
 
 
 def parse_split(split: str) -> tuple[int, int] | None:
@@ -135,15 +137,16 @@ def run_bench(space: Space, config: BenchConfig, out: str | Path, progress: bool
     records = done.to_dict("records")
     todo = [i for i in dict.fromkeys(rows["id"]) if i not in set(done.get("id", []))]
     by_id = dict(zip(rows["id"], rows["arch"]))
-    batch = get_batch(config.data, config.batch_size, space.input_shape, space.num_classes, config.seed,
-                      norm=space.input_normalisation)
+    batch = batch_on(get_batch(config.data, config.batch_size, space.input_shape, space.num_classes, config.seed,
+                               norm=space.input_normalisation), require_device(config.device))
     iterator = todo
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(todo, desc=f"scoring {space.name}", unit="arch", initial=len(done), total=len(done) + len(todo))
     for count, arch_id in enumerate(iterator, 1):
-        result = score(space.parse(by_id[arch_id]), singles, config.data, config.seed, space=space, batch=batch)
+        result = score(space.parse(by_id[arch_id]), singles, config.data, config.seed, space=space, batch=batch,
+                       device=config.device)
         records.append({"id": arch_id, **result.values, **{f"sec_{k}": v for k, v in result.seconds.items()},
                         "sec_build": result.build_seconds,
                         "errors": format_errors(result.errors)})

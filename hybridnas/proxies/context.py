@@ -141,7 +141,13 @@ class ProxyContext:
         return int(hashlib.sha1(f"{self.seed}:{salt}".encode()).hexdigest()[:8], 16)
 
     def generator(self, salt: str) -> torch.Generator:
+        """A CPU generator seeded by `seed_for(salt)`: draws are the same whatever the device."""
         return torch.Generator().manual_seed(self.seed_for(salt))
+
+    @property
+    def device(self) -> torch.device:
+        """Where the network and batch live; proxies draw on the CPU and move their draws here."""
+        return self.batch.x.device
 
     # ---- the shared main pass ------------------------------------------------------------------------
     def cached(self, key: str, init: str, compute: Callable[[], Any]) -> Any:

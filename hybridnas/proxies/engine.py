@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..data import Batch, get_batch
+from ..devices import full_float32, require_device
 from ..errors import HybridNASError
 from ..io import atomic_write_csv
 from ..rng import seeded
@@ -77,10 +78,12 @@ def _order(names: Iterable[str]) -> list[str]:
 def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: str = "gaussian", seed: int = 0,
           *, space: Space | None = None, batch_size: int = DEFAULT_BATCH,
           input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None,
-          batch: Batch | None = None, channels_last: bool = True) -> ProxyScores:
+          batch: Batch | None = None, channels_last: bool = True, device: str = "cpu") -> ProxyScores:
     """Score one architecture (with its `space`) or a bare module (with input_shape and num_classes).
 
-    Deterministic for a seed. A proxy that fails or returns NaN/inf is recorded in `errors` with its
+    Deterministic for a seed on the CPU; on `device='cuda'` the network and batch move to the GPU, and
+    scores agree with the CPU's to rounding (GPU kernels sum in other orders, and some not
+    deterministically), while random draws (initialisations, probes) stay the CPU generator's. A proxy that fails or returns NaN/inf is recorded in `errors` with its
     reason; the others go on. With `data='gaussian'` label-using proxies use random labels. A ready
     `batch` (e.g. built once per worker) replaces loading `data`. A network built from an Arch runs in
     channels-last memory format (`channels_last=False`: NCHW), which CPU convolutions run faster in;
@@ -91,13 +94,15 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
     if ensembles:
         raise HybridNASError(f"{ensembles[0]!r} ranks a population of architectures; use score_many() or "
                              "'hybridnas proxies score' on several archs")
-    with seeded(seed):  # the caller's torch RNG comes back unchanged
-        return _score(target, singles, data, seed, space, batch_size, input_shape, num_classes, batch, channels_last)
+    where = require_device(device)
+    with seeded(seed), full_float32():  # the caller's torch RNG and float32 settings come back unchanged
+        return _score(target, singles, data, seed, space, batch_size, input_shape, num_classes, batch, channels_last,
+                      where)
 
 
 def _score(target: Arch | nn.Module, singles: list[str], data: str, seed: int, space: Space | None, batch_size: int,
            input_shape: tuple[int, int, int] | None, num_classes: int | None, batch: Batch | None,
-           channels_last: bool) -> ProxyScores:
+           channels_last: bool, device: torch.device) -> ProxyScores:
     """score()'s body, under its seeded generator."""
     result = ProxyScores()
     start = time.perf_counter()
@@ -111,7 +116,8 @@ def _score(target: Arch | nn.Module, singles: list[str], data: str, seed: int, s
             raise HybridNASError("scoring a bare module needs input_shape=(C, H, W) and num_classes")
         model, cost, shape, classes, features = target, None, input_shape, num_classes, ()
     norm = space.input_normalisation if space is not None else None
-    batch = batch or get_batch(data, batch_size, shape, classes, seed, norm=norm)
+    batch = batch_on(batch or get_batch(data, batch_size, shape, classes, seed, norm=norm), device)
+    model = model.to(device)
     if channels_last and isinstance(target, Arch) and batch.x.dim() == 4:
         model = model.to(memory_format=torch.channels_last)
         batch = dataclasses.replace(batch, x=batch.x.contiguous(memory_format=torch.channels_last))
@@ -141,29 +147,38 @@ def _score(target: Arch | nn.Module, singles: list[str], data: str, seed: int, s
     return result
 
 
+def batch_on(batch: Batch, device: torch.device | str) -> Batch:
+    """`batch` with its tensors on `device` (the same object when they already are)."""
+    if batch.x.device == torch.device(device):
+        return batch
+    return dataclasses.replace(batch, x=batch.x.to(device), y=batch.y.to(device))
+
+
 def score_or_failure(arch: Arch, proxies: Sequence[str], data: str, seed: int, *, space: Space,
-                     batch: Batch | None = None, batch_size: int = DEFAULT_BATCH) -> ProxyScores:
+                     batch: Batch | None = None, batch_size: int = DEFAULT_BATCH, device: str = "cpu") -> ProxyScores:
     """`score`, except that a network that cannot be built or run (too large, out of memory) comes back as
     one `build` error with its reason instead of raising: one bad network must not stop a population."""
     start = time.perf_counter()
     try:
-        return score(arch, proxies, data, seed, space=space, batch=batch, batch_size=batch_size)
-    except (MemoryError, RuntimeError, HybridNASError) as exc:
+        return score(arch, proxies, data, seed, space=space, batch=batch, batch_size=batch_size, device=device)
+    except (MemoryError, RuntimeError, HybridNASError) as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
         reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # what the failed network held must not starve the next one
         return ProxyScores(errors={"build": reason}, build_seconds=time.perf_counter() - start)
 
 
 def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data: str = "gaussian", seed: int = 0,
                *, batch_size: int = DEFAULT_BATCH, progress: bool = False, checkpoint: str | Path | None = None,
-               every: int = 25) -> pd.DataFrame:
+               every: int = 25, device: str = "cpu") -> pd.DataFrame:
     """A table with one row per architecture: each proxy, each ensemble, errors and seconds.
 
     With `checkpoint` (a CSV path) the rows are saved atomically every `every` architectures and
     architectures already in the file are not scored again, so a long scoring run can be resumed.
     """
     singles, ensembles = expand(proxies)
-    batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed,
-                      norm=space.input_normalisation)  # one batch for all archs
+    batch = batch_on(get_batch(data, batch_size, space.input_shape, space.num_classes, seed,
+                               norm=space.input_normalisation), require_device(device))  # one batch for all archs
     done: dict[str, dict] = {}
     if checkpoint is not None and Path(checkpoint).is_file():
         previous = pd.read_csv(checkpoint, dtype={"arch": str, "id": str})
@@ -178,7 +193,7 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
 
         iterator = tqdm(todo, desc="scoring", unit="arch")
     for k, arch in enumerate(iterator, 1):
-        result = score_or_failure(arch, singles, data, seed, space=space, batch=batch)
+        result = score_or_failure(arch, singles, data, seed, space=space, batch=batch, device=device)
         done[arch.id] = {"arch": space.format(arch), "id": arch.id, **result.values, "seconds": result.total_seconds,
                          "labels": "random" if result.random_labels else "data",
                          "errors": format_errors(result.errors)}

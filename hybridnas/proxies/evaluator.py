@@ -11,10 +11,11 @@ import time
 from typing import Any
 
 from ..data import get_batch
+from ..devices import require_device
 from ..evaluation import Evaluation, Evaluator, MetricSource, TableEvaluator, register_metric_source
 from ..spaces import Arch, Space
 from ..errors import HybridNASError
-from .engine import score_or_failure
+from .engine import batch_on, score_or_failure
 from .ensemble import is_ensemble, parse_ensemble
 from .registry import list_proxies
 
@@ -22,20 +23,23 @@ from .registry import list_proxies
 class ProxyEvaluator(Evaluator):
     """Training-free proxies from one shared-pass score per architecture."""
 
-    def __init__(self, space: Space, proxies: list[str], data: str, seed: int, batch_size: int) -> None:
+    def __init__(self, space: Space, proxies: list[str], data: str, seed: int, batch_size: int,
+                 device: str = "cpu") -> None:
         self.space, self.proxies, self.data, self.seed, self.batch_size = space, proxies, data, seed, batch_size
+        self.device = device
         self.metrics = tuple(proxies)
         self.batch = None
 
     def setup(self) -> None:
-        """Build the data batch once per worker; every evaluation reuses it."""
-        self.batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed,
-                               norm=self.space.input_normalisation)
+        """Build the data batch once per worker, on its device; every evaluation reuses it."""
+        batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed,
+                          norm=self.space.input_normalisation)
+        self.batch = batch_on(batch, require_device(self.device))
 
     def evaluate(self, arch: Arch) -> Evaluation:
         start = time.perf_counter()
         result = score_or_failure(arch, self.proxies, self.data, self.seed, space=self.space,
-                                  batch_size=self.batch_size, batch=self.batch)
+                                  batch_size=self.batch_size, batch=self.batch, device=self.device)
         return Evaluation(dict(result.values), dict(result.errors), time.perf_counter() - start)
 
 
@@ -50,7 +54,8 @@ def _proxy_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluat
     """Scores come from `settings.scores_table` when one is given, else are computed."""
     if settings.scores_table:
         return TableEvaluator(space, settings.scores_table, metrics)
-    return ProxyEvaluator(space, metrics, settings.data, settings.seed, settings.proxy_batch_size)
+    return ProxyEvaluator(space, metrics, settings.data, settings.seed, settings.proxy_batch_size,
+                          settings.device)
 
 
 register_metric_source(MetricSource("proxy", _is_proxy_metric, _proxy_evaluator,

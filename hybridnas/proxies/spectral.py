@@ -55,7 +55,7 @@ def synflow(ctx: ProxyContext) -> float:
         for tensor in model.state_dict().values():
             tensor.abs_()
     model.zero_grad(set_to_none=True)
-    ones = torch.ones(1, *ctx.batch.x.shape[1:], dtype=torch.float64)
+    ones = torch.ones(1, *ctx.batch.x.shape[1:], dtype=torch.float64, device=ctx.device)
     model(ones).sum().backward()
     return float(sum((m.weight.detach() * m.weight.grad).abs().sum() for m in prunable_layers(model)
                      if m.weight.grad is not None))
@@ -68,7 +68,8 @@ def zen(ctx: ProxyContext) -> float:
     gen = ctx.generator("zen")
     shape = tuple(ctx.batch.x.shape)
     x = torch.randn(shape, generator=gen)
-    mixed = x + 1e-2 * torch.randn(shape, generator=gen)
+    mixed = (x + 1e-2 * torch.randn(shape, generator=gen)).to(ctx.device)
+    x = x.to(ctx.device)
     with torch.no_grad():
         diff = (ctx.pre_pool_features(model, x) - ctx.pre_pool_features(model, mixed)).abs()
     score = math.log(float(diff.sum(dim=tuple(range(1, diff.dim()))).mean()))
@@ -115,8 +116,8 @@ def length_distortion(ctx: ProxyContext, points: int = 16, max_outputs: int = 16
     basis, _ = torch.linalg.qr(torch.randn(dim, 2, generator=gen))
     theta = torch.arange(points) * (2 * math.pi / points)  # evenly spaced, no repeated end point
     shape = (points, *ctx.batch.x.shape[1:])
-    curve = (basis @ torch.stack([torch.cos(theta), torch.sin(theta)])).T.reshape(shape)
-    velocity = (basis @ torch.stack([-torch.sin(theta), torch.cos(theta)])).T.reshape(shape)
+    curve = (basis @ torch.stack([torch.cos(theta), torch.sin(theta)])).T.reshape(shape).to(ctx.device)
+    velocity = (basis @ torch.stack([-torch.sin(theta), torch.cos(theta)])).T.reshape(shape).to(ctx.device)
     # forward mode, all points moving along the circle at once (no backward graph, hence no_grad). In
     # train mode the points share BN statistics; a rotation maps the evenly spaced set almost onto itself,
     # so the statistics barely move. Reverse mode through the sum of all points' logits would mix the
@@ -126,5 +127,5 @@ def length_distortion(ctx: ProxyContext, points: int = 16, max_outputs: int = 16
         speed = torch.autograd.forward_ad.unpack_dual(out).tangent.flatten(1)
     if speed.shape[1] > max_outputs:  # many classes: a fixed random orthonormal projection keeps lengths comparable
         proj, _ = torch.linalg.qr(torch.randn(speed.shape[1], max_outputs, generator=gen))
-        speed = speed @ proj
+        speed = speed @ proj.to(speed.device)
     return float(speed.norm(dim=1).mean())

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ..data import get_batch
+from ..devices import require_device
 from ..errors import HybridNASError
 from ..io import atomic_write_csv
-from ..proxies import list_proxies, score
+from ..proxies import batch_on, list_proxies, score
 from ..spaces import Arch, Space
 from ..spaces.values import parse_quantity
 from .space import scaled_space
@@ -165,18 +166,23 @@ class Family:
 def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFAULT_RULE, data: str = "gaussian",
           seed: int = 0, batch_size: int = 32, out: str | Path | None = None, resume: bool = False,
           max_steps: int = 200, progress: bool = True,
-          on_step: Callable[[dict[str, Any]], None] | None = None) -> Family:
-    """Grow `seed_arch` until every target is reached; writes path.csv after each step when `out` is given."""
+          on_step: Callable[[dict[str, Any]], None] | None = None, device: str = "cpu") -> Family:
+    """Grow `seed_arch` until every target is reached; writes path.csv after each step when `out` is given.
+
+    The rule's proxies run on `device` ('cpu', 'cuda' or 'cuda:N').
+    """
     grown = scaled_space(space)
     seed_arch = grown.parse(seed_arch) if isinstance(seed_arch, str) else grown.validate(seed_arch)
     parsed_rule = Rule.parse(rule)
     wanted = parse_targets(targets, grown.cost(seed_arch).macs)
-    batch = get_batch(data, batch_size, grown.input_shape, grown.num_classes, seed, norm=grown.input_normalisation)
+    batch = batch_on(get_batch(data, batch_size, grown.input_shape, grown.num_classes, seed,
+                               norm=grown.input_normalisation), require_device(device))
     out = Path(out) if out else None
     path_file = out / "path.csv" if out else None
 
     def scores_of(arch: Arch) -> dict[str, float]:
-        result = score(arch, parsed_rule.proxies, data, seed, space=grown, batch_size=batch_size, batch=batch)
+        result = score(arch, parsed_rule.proxies, data, seed, space=grown, batch_size=batch_size, batch=batch,
+                       device=device)
         return dict(result.values)
 
     if resume and path_file and path_file.is_file():

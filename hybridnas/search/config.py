@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from typing_extensions import Annotated
 
+from ..devices import DEVICE_PATTERN
 from ..errors import HybridNASError
 from ..configfile import local_path, read_config, validate_config
 from ..spaces.loader import SHIPPED_DIR
@@ -66,6 +67,8 @@ class SearchConfig(BaseModel):
     data: str = "gaussian"
     proxy_batch_size: int = Field(64, gt=1)
     workers: int = Field(2, ge=0, description="Ray actors; 0 evaluates in this process")
+    device: str = Field("cpu", pattern=DEVICE_PATTERN, description="where proxies run: cpu, cuda or cuda:N")
+    gpus_per_worker: float = Field(0.0, ge=0, description="GPUs each Ray worker owns (a fraction shares one)")
     ray_address: str | None = None
     ray_dashboard: bool = False
     storage: str | None = None  # an Optuna storage URL; default sqlite:///RUN/study.db; 'memory': not resumable
@@ -82,6 +85,23 @@ class SearchConfig(BaseModel):
         if value not in STRATEGIES:
             raise ValueError(f"unknown strategy {value!r}; registered: {', '.join(map(repr, STRATEGIES.list()))}")
         return value
+
+    @model_validator(mode="after")
+    def _gpus_fit_the_device(self) -> "SearchConfig":
+        on_gpu = self.device != "cpu"
+        if self.gpus_per_worker and not on_gpu:
+            raise ValueError("gpus_per_worker gives Ray workers GPUs for device 'cuda'; set device: cuda "
+                             "(--device cuda) or leave gpus_per_worker at 0")
+        if on_gpu and self.workers and not self.gpus_per_worker:
+            raise ValueError("with device 'cuda' and Ray workers, each worker needs a GPU share: set gpus_per_worker "
+                             "(--gpus-per-worker 1, or 0.5 for two workers per GPU), or workers: 0 to score in "
+                             "this process")
+        if self.gpus_per_worker > 1 and not float(self.gpus_per_worker).is_integer():
+            raise ValueError(f"gpus_per_worker {self.gpus_per_worker}: a fraction up to 1, or a whole number")
+        if self.device.startswith("cuda:") and self.workers:
+            raise ValueError(f"device {self.device!r}: Ray gives each worker its GPUs, so name 'cuda' (or use "
+                             "workers: 0 to choose the GPU yourself)")
+        return self
 
     @field_validator("space")
     @classmethod

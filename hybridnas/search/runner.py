@@ -164,15 +164,16 @@ class _Search:
     def open(self) -> None:
         """Write the config, start the evaluators, fit ensembles, and load (or create) the study."""
         config, store, space = self.config, self.store, self.space
-        store.root.mkdir(parents=True, exist_ok=True)
-        store.write_config(config.model_dump(mode="json"))
         factory = _evaluator_factory(space, config, self.proxies, self.others)
         used = (["proxy"] if self.proxies else []) + list(self.others)
+        # the workers start first: one that cannot (no such GPU, shares that do not fit) leaves no run behind
         if config.workers == 0 or all(METRIC_SOURCES.get(name).in_process(config) for name in used):
             self.pool = LocalPool(space, factory)
         else:
             self.started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
-            self.pool = RayPool(space, factory, config.workers)
+            self.pool = RayPool(space, factory, config.workers, gpus_per_worker=config.gpus_per_worker)
+        store.root.mkdir(parents=True, exist_ok=True)
+        store.write_config(config.model_dump(mode="json"))
         self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
                                                         self.ensemble_names))
         storage = None if config.storage == "memory" else (config.storage or store.storage_url)

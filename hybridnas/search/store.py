@@ -24,7 +24,8 @@ EVALUATIONS = "evaluations.jsonl"
 CONFIG = "config.yaml"
 LOCK = ".lock"
 # what `--resume` may change: how many trials (only more) and where and how wide the work runs
-RESUMABLE = {"trials", "workers", "ray_address", "ray_dashboard"}
+# (device and GPU shares too: scores on a GPU agree with the CPU's to rounding)
+RESUMABLE = {"trials", "workers", "ray_address", "ray_dashboard", "device", "gpus_per_worker"}
 
 
 def check_resume_config(stored: dict[str, Any], new: dict[str, Any], root: Path, change_budget: bool = False) -> None:

@@ -6,9 +6,11 @@ architecture retried once; a second death records the architecture as failed and
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Callable, Iterator, Sequence
 
+from ..errors import HybridNASError
 from ..spaces import Arch, Space
 from ..evaluation import Evaluation, Evaluator, evaluate_all
 
@@ -71,15 +73,31 @@ def init_ray(num_cpus: int | None, address: str | None, dashboard: bool) -> bool
     return True
 
 
-class RayPool:
-    """`workers` Ray actors; results come back as they finish."""
+def check_gpus_fit(workers: int, gpus_per_worker: float, cluster_gpus: float) -> None:
+    """Refuse GPU shares the Ray cluster cannot place (the actors would wait for them forever)."""
+    if not gpus_per_worker:
+        return
+    if gpus_per_worker <= 1:
+        fit = math.floor(cluster_gpus) * math.floor(1 / gpus_per_worker + 1e-9)
+    else:
+        fit = math.floor(cluster_gpus / gpus_per_worker)
+    if workers > fit:
+        raise HybridNASError(f"{workers} workers with {gpus_per_worker:g} GPU each do not fit: the Ray cluster has "
+                             f"{cluster_gpus:g} GPU(s), room for {fit} such worker(s); lower --workers or "
+                             "--gpus-per-worker")
 
-    def __init__(self, space: Space, factory: EvaluatorFactory, workers: int, threads_per_worker: int = 1) -> None:
+
+class RayPool:
+    """`workers` Ray actors, each with `gpus_per_worker` GPUs (0: none); results come back as they finish."""
+
+    def __init__(self, space: Space, factory: EvaluatorFactory, workers: int, threads_per_worker: int = 1,
+                 gpus_per_worker: float = 0.0) -> None:
         import ray
 
         self._ray = ray
+        check_gpus_fit(workers, gpus_per_worker, ray.cluster_resources().get("GPU", 0.0))
         self.space, self.factory, self.threads = space, factory, threads_per_worker
-        self._actor_cls = ray.remote(num_cpus=threads_per_worker)(_Worker)
+        self._actor_cls = ray.remote(num_cpus=threads_per_worker, num_gpus=gpus_per_worker)(_Worker)
         self.actors = [self._new_actor() for _ in range(workers)]
         ray.get([a.pid.remote() for a in self.actors])  # fail fast if actors cannot start
 
