@@ -42,6 +42,7 @@ SLOW = {
     "tests/data/test_folders.py::test_streamed_batches_depend_on_seed_and_epoch_only_not_on_workers",
     "tests/data/test_folders.py::test_a_supernet_trains_and_scores_subnets_on_the_folder",
     "tests/data/test_folders.py::test_your_own_images_end_to_end_space_at_their_size_train_export",
+    "tests/data/test_folders.py::test_readme_commands_on_your_folder_proxies_supernet_search_and_run",
     "tests/supernet/test_choice_supernet.py::test_a_nasbench201_search_ranks_by_supernet_accuracy",
     "tests/supernet/test_supernet.py::test_cli_train_eval_and_export_with_supernet_weights",
     "tests/supernet/test_supernet.py::test_supernet_accuracy_objective_and_export",

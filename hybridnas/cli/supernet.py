@@ -24,17 +24,22 @@ def supernet() -> None:
 @click.option("--workers", type=int, default=None, help="Data-parallel workers (Ray Train when > 1).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--data", default=None, help="cifar10:DIR | cifar100:DIR | npz:FILE | imagefolder:DIR")
+@click.option("--space", "space_file", default=None,
+              help="Train this space's supernet with CONFIG_FILE's recipe (e.g. your space at your images' size).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None)
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
 def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: str | None, workers: int | None,
-              device: str | None, data: str | None, resume: bool, no_progress: bool) -> None:
+              device: str | None, data: str | None, space_file: str | None, precision: str | None, resume: bool,
+              no_progress: bool) -> None:
     """Train the supernet of CONFIG_FILE's space; a checkpoint is written atomically every epoch."""
     from ..supernet.config import load_supernet_config
     from ..supernet.train import train_supernet
 
     config = load_supernet_config(config_file, {"epochs": epochs, "sampler": sampler, "workers": workers,
-                                                "device": device, "data": data})
+                                                "device": device, "data": data, "space": space_file,
+                                                "precision": precision})
     out = out or str(Path("results") / f"supernet_{Path(config_file).stem}")
     result = train_supernet(config, out, resume=resume, progress=not no_progress)
     last = result.history[-1] if result.history else {}

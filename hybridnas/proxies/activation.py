@@ -74,6 +74,11 @@ def meco(ctx: ProxyContext) -> float:
         channels = fmap.shape[0]
         if channels < 2 or fmap[0].numel() < 2:  # one position: the correlation is undefined and counts 0
             continue
+        if channels >= fmap[0].numel():
+            # C channels correlated over N <= C positions: the matrix has rank <= N - 1 < C, so its least
+            # eigenvalue is exactly 0 (an eigendecomposition returns rounding noise of order 1e-15, at a cost
+            # cubic in C: the wide, small maps of late stages were most of MeCo's time)
+            continue
         key = (fmap.data_ptr(), tuple(fmap.shape), tuple(fmap.stride()))
         if key not in seen:
             corr = torch.corrcoef(fmap.reshape(channels, -1).double())

@@ -172,3 +172,39 @@ def test_your_own_images_end_to_end_space_at_their_size_train_export(folder, tmp
     assert exported.exit_code == 0, exported.output
     bad = runner.invoke(main, ["space", "show", "hybrid_imagenet", "--num-classes", "0"])
     assert bad.exit_code == 2 and "num_classes" in bad.output
+
+
+def test_readme_commands_on_your_folder_proxies_supernet_search_and_run(folder, tmp_path, monkeypatch):
+    """The README's "Your own images" commands: proxies score, supernet train, search and run on the folder."""
+    import yaml
+
+    monkeypatch.chdir(tmp_path)  # the README's relative paths
+    runner = CliRunner()
+    data = f"imagefolder:{folder}"
+
+    def ok(*args, input=None):
+        result = runner.invoke(main, list(args), input=input)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    (tmp_path / "mine.yaml").write_text(ok("space", "show", "hybrid_imagenet", "--input-size", "32",
+                                           "--num-classes", "3", "--name", "mine"))
+    archs = ok("space", "sample", "mine.yaml", "-n", "2", "--seed", "1")
+    scored = ok("proxies", "score", "mine.yaml", "--data", data, "--proxies", "ensemble:jacob_cov+meco+params",
+                "--batch-size", "6", "--csv", input=archs)
+    assert "ensemble:jacob_cov+meco+params" in scored.splitlines()[0] and len(scored.splitlines()) == 3
+    ok("supernet", "train", "hybrid_cifar", "--space", "mine.yaml", "--data", data, "--epochs", "1",
+       "--out", "supernet_mine", "--no-progress")
+    search = {"space": "mine.yaml", "objectives": "ensemble:jacob_cov+meco+params:max,macs:min", "data": data,
+              "trials": 6, "batch_size": 2, "workers": 0, "reference_size": 4, "proxy_batch_size": 6,
+              "budget": {"max_macs": "45M"}}  # smaller networks, so that the pipeline has room to grow one
+    (tmp_path / "search_mine.yaml").write_text(yaml.safe_dump(search))
+    ok("search", "search_mine.yaml", "--out", "search_mine", "--no-progress")
+    pipeline = {"name": "mine", "search": {"config": "search_mine.yaml"},
+                "supernet": {"enabled": True, "config": "hybrid_cifar", "top_k": 2,
+                             "overrides": {"space": "mine.yaml", "data": data, "epochs": 1, "batch_size": 6}},
+                "scale": {"targets": "1.5x", "data": data, "batch_size": 6}, "latency": {"enabled": False}}
+    (tmp_path / "pipeline_mine.yaml").write_text(yaml.safe_dump(pipeline))
+    ok("run", "pipeline_mine.yaml", "--out", "pipeline_mine", "--no-progress")
+    assert (tmp_path / "pipeline_mine" / "pipeline.json").is_file()
+    assert list((tmp_path / "pipeline_mine").rglob("model.safetensors"))
