@@ -1,0 +1,154 @@
+"""Imagenette end to end: search hybrid_imagenet on the images, train the winner, export it, beside a timm baseline.
+
+1. The space: hybrid_imagenet with its input size set to `--size` and 10 classes (what
+   `hybridnas space show hybrid_imagenet --input-size S --num-classes 10` prints), written to OUT/space.yaml.
+2. The search: the default objective (`DEFAULT_OBJECTIVE`) computed on batches of Imagenette training
+   images, under `--max-macs`, `--trials` networks; the winner is the feasible network it ranks first.
+3. The baseline: of a few small timm models (no pretrained weights), the one whose MACs at this input size
+   are closest to the winner's.
+4. Both are trained from scratch with one recipe (`train_standalone`: AdamW, warm-up and cosine, timm's
+   RandomResizedCrop and flip, label smoothing 0.1) for `--epochs`, and scored on `val/` (3,925 images).
+5. The winner is exported with its trained weights (model.py, safetensors and model.onnx, the latter checked
+   in ONNX Runtime against the torch model).
+
+Writes OUT/summary.txt (and the run folder, weights and export under OUT). Every stage is skipped when its
+output exists, so an interrupted run continues.
+
+    python benchmarks/imagenette_end_to_end.py --out results/imagenette_e2e
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import time
+from pathlib import Path
+
+import timm
+import torch
+import yaml
+from safetensors.torch import load_file, save_file
+from torch.utils.flop_counter import FlopCounterMode
+
+from hybridnas import load_space
+from hybridnas.configfile import read_config
+from hybridnas.export import export_arch
+from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE
+from hybridnas.search import load_search_config, run_search
+from hybridnas.search.pareto import evaluated
+from hybridnas.spaces.loader import SHIPPED_DIR
+from hybridnas.supernet.config import SupernetConfig
+from hybridnas.supernet.standalone import train_standalone
+
+BASELINES = ("resnet10t", "resnet14t", "mobilenetv3_small_100", "mobilenetv3_large_100", "regnetx_002",
+             "regnetx_004", "efficientnet_b0", "convnext_atto", "ghostnet_100", "lcnet_100")
+
+
+def macs_of(model: torch.nn.Module, size: int) -> float:
+    """Multiply-accumulates of one 3xSxS image (torch's FLOP counter, FLOPs / 2)."""
+    with FlopCounterMode(display=False) as counter:
+        model.eval()(torch.zeros(1, 3, size, size))
+    return counter.get_total_flops() / 2
+
+
+def closest_baseline(macs: float, size: int) -> tuple[str, float]:
+    """The timm model in BASELINES whose MACs at `size` are closest to `macs` (in ratio)."""
+    import math
+
+    found = {name: macs_of(timm.create_model(name, num_classes=10), size) for name in BASELINES}
+    name = min(found, key=lambda n: abs(math.log(found[n] / macs)))
+    return name, found[name]
+
+
+def train_once(model: torch.nn.Module, config: SupernetConfig, folder: Path) -> dict:
+    """Train `model` (or read the result an earlier run saved in `folder`)."""
+    record = folder / "train.json"
+    if record.is_file():
+        model.load_state_dict(load_file(folder / "model.safetensors"))
+        return json.loads(record.read_text())
+    result = train_standalone(model, config, progress=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, folder / "model.safetensors")
+    record.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--folder", default="../shared/data/imagenette_128")
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--max-macs", default="60M")
+    parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=0, help="Ray workers of the search (0: in this process)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = f"imagefolder:{args.folder}"
+
+    raw, _, _ = read_config("hybrid_imagenet", SHIPPED_DIR, "space")
+    raw.update(name=f"imagenette{args.size}", num_classes=10, input={**raw["input"], "size": args.size})
+    space_file = out / "space.yaml"
+    space_file.write_text(yaml.safe_dump(raw, sort_keys=False))
+    space = load_space(space_file)
+
+    start = time.perf_counter()
+    search_config = load_search_config({"space": str(space_file), "objectives": f"{DEFAULT_OBJECTIVE}:max",
+                                        "budget": {"max_macs": args.max_macs}, "trials": args.trials,
+                                        "batch_size": 8, "data": data, "proxy_batch_size": 32,
+                                        "workers": args.workers, "device": args.device, "reference_size": 16,
+                                        "strategy": "evolution", "population_size": 8, "tournament_size": 4})
+    run = out / "search"
+    result = run_search(search_config, run, resume=(run / "config.yaml").is_file(), progress=False)
+    search_seconds = time.perf_counter() - start
+    table = evaluated(run)
+    best = table.sort_values(DEFAULT_OBJECTIVE, ascending=False).iloc[0]
+    arch = space.parse(best["arch"])
+    cost = space.cost(arch)
+
+    recipe = SupernetConfig(space=str(space_file), data=data, epochs=args.epochs, batch_size=64, lr=2e-3,
+                            weight_decay=0.05, warmup_epochs=1, label_smoothing=0.1, device=args.device)
+    winner = space.build(arch)
+    winner_result = train_once(winner, recipe, out / "winner")
+    baseline_name, baseline_macs = closest_baseline(cost.macs, args.size)
+    baseline = timm.create_model(baseline_name, num_classes=10)
+    baseline_params = sum(p.numel() for p in baseline.parameters())
+    baseline_result = train_once(baseline, recipe, out / f"baseline_{baseline_name}")
+
+    export_dir = out / "export"
+    export_arch(space, arch, export_dir, weights=winner.state_dict(), scores={DEFAULT_OBJECTIVE: best[DEFAULT_OBJECTIVE]},
+                provenance={"benchmark": "imagenette_end_to_end", "trained_epochs": args.epochs},
+                force=True, onnx=True)
+
+    lines = [
+        f"# {datetime.date.today()}, torch {torch.__version__}, timm {timm.__version__}, {os.cpu_count()} CPUs, "
+        f"device {args.device}",
+        f"data: {data} (train/ 9,469 images, val/ 3,925; 10 classes), input {args.size} px",
+        f"space: hybrid_imagenet at {args.size} px, 10 classes ({space_file})",
+        f"search: {DEFAULT_OBJECTIVE}:max on Imagenette training batches of 32, max_macs {args.max_macs}, evolution, "
+        f"{args.trials} trials, {result.evaluated} networks evaluated ({len(table)} feasible), {search_seconds:.0f} s "
+        "(a resumed run counts only its own time)",
+        f"winner: {space.format(arch)}",
+        f"recipe (both): AdamW lr 2e-3, weight decay 0.05, 1 warm-up epoch then cosine, batch 64, label smoothing "
+        f"0.1, timm train transform, {args.epochs} epochs, from scratch",
+        "",
+        f"{'network':<34} {'MACs':>8} {'params':>8} {'val top-1':>10} {'train s':>8}",
+        f"{'hybridnas winner':<34} {cost.macs / 1e6:>7.1f}M {cost.params / 1e6:>7.2f}M "
+        f"{winner_result['accuracy']:>9.2f}% {winner_result['seconds']:>8.0f}",
+        f"{'timm ' + baseline_name:<34} {baseline_macs / 1e6:>7.1f}M {baseline_params / 1e6:>7.2f}M "
+        f"{baseline_result['accuracy']:>9.2f}% {baseline_result['seconds']:>8.0f}",
+        "",
+        f"export: {export_dir} (model.py, model.safetensors, model.onnx checked in ONNX Runtime, card.json)",
+        f"command: python benchmarks/imagenette_end_to_end.py --out {args.out} --size {args.size} "
+        f"--max-macs {args.max_macs} --trials {args.trials} --epochs {args.epochs}",
+    ]
+    (out / "summary.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
