@@ -142,7 +142,7 @@ def main() -> None:
         f"{'timm ' + baseline_name:<34} {baseline_macs / 1e6:>7.1f}M {baseline_params / 1e6:>7.2f}M "
         f"{baseline_result['accuracy']:>9.2f}% {baseline_result['seconds']:>8.0f}",
         "",
-        f"export: {export_dir} (model.py, model.safetensors, model.onnx checked in ONNX Runtime, card.json)",
+        f"export: {export_dir} (model.py, model.safetensors, model.onnx checked in ONNX Runtime, card.yaml)",
         f"command: python benchmarks/imagenette_end_to_end.py --out {args.out} --size {args.size} "
         f"--max-macs {args.max_macs} --trials {args.trials} --epochs {args.epochs}",
     ]
