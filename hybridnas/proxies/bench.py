@@ -21,9 +21,7 @@ from scipy import stats
 from ..errors import HybridNASError
 from ..io import atomic_write_csv, atomic_write_text
 from ..spaces import Space
-from ..data import get_batch
-from ..devices import require_device
-from .engine import DEFAULT_BATCH, batch_on, expand, format_errors, score
+from .engine import DEFAULT_BATCH, expand, format_errors, score, space_batch
 from .ensemble import parse_ensemble
 from .registry import get_proxy
 
@@ -137,8 +135,7 @@ def run_bench(space: Space, config: BenchConfig, out: str | Path, progress: bool
     records = done.to_dict("records")
     todo = [i for i in dict.fromkeys(rows["id"]) if i not in set(done.get("id", []))]
     by_id = dict(zip(rows["id"], rows["arch"]))
-    batch = batch_on(get_batch(config.data, config.batch_size, space.input_shape, space.num_classes, config.seed,
-                               norm=space.input_normalisation), require_device(config.device))
+    batch = space_batch(space, config.data, config.batch_size, config.seed, config.device)
     iterator = todo
     if progress:
         from tqdm.auto import tqdm

@@ -81,10 +81,10 @@ def score(target: Arch | nn.Module, proxies: Sequence[str] | None = None, data: 
           batch: Batch | None = None, channels_last: bool = True, device: str = "cpu") -> ProxyScores:
     """Score one architecture (with its `space`) or a bare module (with input_shape and num_classes).
 
-    Deterministic for a seed on the CPU; on `device='cuda'` the network and batch move to the GPU, and
-    scores agree with the CPU's to rounding (GPU kernels sum in other orders, and some not
-    deterministically), while random draws (initialisations, probes) stay the CPU generator's. A proxy that fails or returns NaN/inf is recorded in `errors` with its
-    reason; the others go on. With `data='gaussian'` label-using proxies use random labels. A ready
+    Deterministic for a seed on the CPU. On `device='cuda'` the network (a bare module too) and the batch
+    move to the GPU; random draws (initialisations, probes) stay the CPU generator's, and scores agree
+    with the CPU's to rounding (GPU kernels sum in other orders). A proxy that fails or returns NaN/inf
+    is recorded in `errors` with its reason; the others go on. With `data='gaussian'` label-using proxies use random labels. A ready
     `batch` (e.g. built once per worker) replaces loading `data`. A network built from an Arch runs in
     channels-last memory format (`channels_last=False`: NCHW), which CPU convolutions run faster in;
     a bare module keeps its own format.
@@ -154,6 +154,13 @@ def batch_on(batch: Batch, device: torch.device | str) -> Batch:
     return dataclasses.replace(batch, x=batch.x.to(device), y=batch.y.to(device))
 
 
+def space_batch(space: Space, data: str, batch_size: int, seed: int, device: str = "cpu") -> Batch:
+    """The proxy batch for `space` (its input size, classes and normalisation) from `data`, on `device`;
+    a device this machine lacks is a HybridNASError."""
+    batch = get_batch(data, batch_size, space.input_shape, space.num_classes, seed, norm=space.input_normalisation)
+    return batch_on(batch, require_device(device))
+
+
 def score_or_failure(arch: Arch, proxies: Sequence[str], data: str, seed: int, *, space: Space,
                      batch: Batch | None = None, batch_size: int = DEFAULT_BATCH, device: str = "cpu") -> ProxyScores:
     """`score`, except that a network that cannot be built or run (too large, out of memory) comes back as
@@ -177,8 +184,7 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
     architectures already in the file are not scored again, so a long scoring run can be resumed.
     """
     singles, ensembles = expand(proxies)
-    batch = batch_on(get_batch(data, batch_size, space.input_shape, space.num_classes, seed,
-                               norm=space.input_normalisation), require_device(device))  # one batch for all archs
+    batch = space_batch(space, data, batch_size, seed, device)  # one batch for all archs
     done: dict[str, dict] = {}
     if checkpoint is not None and Path(checkpoint).is_file():
         previous = pd.read_csv(checkpoint, dtype={"arch": str, "id": str})

@@ -10,12 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..data import get_batch
-from ..devices import require_device
 from ..evaluation import Evaluation, Evaluator, MetricSource, TableEvaluator, register_metric_source
 from ..spaces import Arch, Space
 from ..errors import HybridNASError
-from .engine import batch_on, score_or_failure
+from .engine import score_or_failure, space_batch
 from .ensemble import is_ensemble, parse_ensemble
 from .registry import list_proxies
 
@@ -32,9 +30,7 @@ class ProxyEvaluator(Evaluator):
 
     def setup(self) -> None:
         """Build the data batch once per worker, on its device; every evaluation reuses it."""
-        batch = get_batch(self.data, self.batch_size, self.space.input_shape, self.space.num_classes, self.seed,
-                          norm=self.space.input_normalisation)
-        self.batch = batch_on(batch, require_device(self.device))
+        self.batch = space_batch(self.space, self.data, self.batch_size, self.seed, self.device)
 
     def evaluate(self, arch: Arch) -> Evaluation:
         start = time.perf_counter()

@@ -16,11 +16,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..data import get_batch
-from ..devices import require_device
 from ..errors import HybridNASError
 from ..io import atomic_write_csv
-from ..proxies import batch_on, list_proxies, score
+from ..proxies import list_proxies, score, space_batch
 from ..spaces import Arch, Space
 from ..spaces.values import parse_quantity
 from .space import scaled_space
@@ -175,8 +173,7 @@ def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFA
     seed_arch = grown.parse(seed_arch) if isinstance(seed_arch, str) else grown.validate(seed_arch)
     parsed_rule = Rule.parse(rule)
     wanted = parse_targets(targets, grown.cost(seed_arch).macs)
-    batch = batch_on(get_batch(data, batch_size, grown.input_shape, grown.num_classes, seed,
-                               norm=grown.input_normalisation), require_device(device))
+    batch = space_batch(grown, data, batch_size, seed, device)
     out = Path(out) if out else None
     path_file = out / "path.csv" if out else None
 
