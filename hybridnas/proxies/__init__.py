@@ -1,6 +1,6 @@
 """Training-free proxies: a registry, a shared-pass engine, rank ensembles and a correlation benchmark."""
 
-from . import activation, aznas, costs, gradient, spectral  # noqa: F401  (register the proxies)
+from . import activation, aznas, costs, gradient, spectral, vkdnw  # noqa: F401  (register the proxies)
 from .context import ProxyContext, ProxyError
 from .engine import ProxyScores, batch_on, score, score_many, space_batch
 from .ensemble import Ensemble, parse_ensemble
