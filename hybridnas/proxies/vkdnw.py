@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp
 from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.hooks import RemovableHandle
 
 from .context import ProxyContext, ProxyError
 from .registry import register_proxy
@@ -36,7 +37,8 @@ MAX_CLASSES = 128  # one backward pass per class: beyond this the exact Fisher c
 DECILES = np.arange(1, 10) / 10.0
 
 
-def _closed_form(module: nn.Module, name: str, x: torch.Tensor, output: torch.Tensor) -> tuple[int, torch.Tensor] | None:
+def _closed_form(module: nn.Module, name: str, x: torch.Tensor,
+                 output: torch.Tensor) -> tuple[int, torch.Tensor] | None:
     """d output / d (first entry of `name`) for the common layers, which touches one output channel only.
 
     Returns (dim, slice): the derivative is `slice` at index 0 of output dim `dim` and zero elsewhere; None
@@ -69,7 +71,7 @@ def _perturbed(output: torch.Tensor, dim: int, terms: list[torch.Tensor]) -> tor
     return torch.cat([first + sum(terms).unsqueeze(dim), rest], dim=dim)
 
 
-def _first_entry_probes(model: nn.Module, batch_size: int) -> tuple[list[torch.Tensor], list[torch.utils.hooks.RemovableHandle]]:
+def _first_entry_probes(model: nn.Module, batch_size: int) -> tuple[list[torch.Tensor], list[RemovableHandle]]:
     """Hook every module that owns parameters; return one zero `delta` of shape (batch,) per parameter tensor."""
     deltas: list[torch.Tensor] = []
     handles = []
