@@ -1,10 +1,11 @@
 """NAS-Bench-201 proxy rankings on the 200-epoch ground truth, beside the published reproductions.
 
-Reads the `correlation.csv` of a `hybridnas proxies bench` run (default: the 1000-network report sample)
-and prints Kendall tau and Spearman rho on CIFAR-10, CIFAR-100 and ImageNet16-120 (200 epochs) next to
+Reads the `correlation.csv` of one or more `hybridnas proxies bench` runs over the same networks (default: the
+1000-network report sample, scored in three runs: fast proxies, then the slow ones in two halves) and prints Kendall tau and Spearman rho on CIFAR-10, CIFAR-100 and ImageNet16-120 (200 epochs) next to
 the Kendall tau that VKDNW (Týbl & Neumann, CVPR 2025, Table 1) reports on CIFAR-10 for the same proxy.
 Also the whole table: params and MACs over all 15,625 cells.
-    python benchmarks/proxy_correlation_summary.py --bench results/benchmarks/nb201_200ep_report
+    python benchmarks/proxy_correlation_summary.py --bench results/benchmarks/nb201_200ep_report \
+        results/benchmarks/nb201_200ep_report_slow_a results/benchmarks/nb201_200ep_report_slow_b
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ TARGETS = ("cifar10-test", "cifar100-test", "imagenet16-120-test")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bench", type=Path, default=Path("results/benchmarks/nb201_200ep_report"))
+    parser.add_argument("--bench", type=Path, nargs="+", default=[Path("results/benchmarks/nb201_200ep_report")],
+                        help="bench folders; a proxy in several is read from the first")
     parser.add_argument("--ground-truth", default="../shared/benchmarks/nasbench201_200epoch.csv.gz")
     args = parser.parse_args()
-    table = pd.read_csv(args.bench / "correlation.csv")
+    tables = [pd.read_csv(bench / "correlation.csv") for bench in args.bench]
+    table = pd.concat(tables).drop_duplicates(["proxy", "target"], keep="first")
     rows = []
     for proxy, group in table.groupby("proxy", sort=False):
         by_target = group.set_index("target")
@@ -43,7 +46,7 @@ def main() -> None:
         row["s/arch"] = by_target.loc[TARGETS[0], "sec_per_arch"]
         rows.append(row)
     frame = pd.DataFrame(rows).sort_values("tau cifar10", ascending=False)
-    print(f"NAS-Bench-201, 200-epoch test accuracy; {args.bench}")
+    print(f"NAS-Bench-201, 200-epoch test accuracy; {', '.join(map(str, args.bench))}")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     print("published CIFAR-10 tau without a proxy of the same name here: "
           + ", ".join(f"{k} {v:.3f}" for k, v in PUBLISHED_OTHERS.items()))

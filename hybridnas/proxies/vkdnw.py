@@ -118,8 +118,12 @@ def _first_entry_probes(model: nn.Module, batch_size: int) -> tuple[list[torch.T
     return deltas, handles
 
 
-def fisher_first_entries(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The (P, P) Fisher information, in float64, of the first entry of each of the model's P parameter tensors."""
+def first_entry_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample Jacobian of the logits in the first entry of each of the model's P parameter tensors.
+
+    Returns:
+        (batch, classes, P) float64 Jacobian, and the (batch, classes) logits, detached.
+    """
     deltas, handles = _first_entry_probes(model, x.shape[0])
     if not deltas:
         raise ProxyError("vkdnw needs a network with parameters")
@@ -143,10 +147,19 @@ def fisher_first_entries(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     for c in range(classes):
         grads = torch.autograd.grad(logits[:, c].sum(), deltas, retain_graph=c + 1 < classes, allow_unused=True)
         rows.append(torch.stack([torch.zeros_like(d) if g is None else g for g, d in zip(grads, deltas)], dim=1))
-    jac = torch.stack(rows, dim=1).double()  # (batch, classes, P)
-    prob = torch.softmax(logits.detach().double(), dim=1) * (1 - SMOOTHING) + SMOOTHING / classes
-    cov = torch.diag_embed(prob) - prob.unsqueeze(2) * prob.unsqueeze(1)
-    return torch.einsum("bcp,bcd,bdq->pq", jac, cov, jac) / x.shape[0]
+    return torch.stack(rows, dim=1).double(), logits.detach()
+
+
+def smoothed_covariance(logits: torch.Tensor) -> torch.Tensor:
+    """Per sample, diag(p) - p p^T of the softmax smoothed as p (1 - 0.05) + 0.05 / classes, in float64."""
+    prob = torch.softmax(logits.double(), dim=1) * (1 - SMOOTHING) + SMOOTHING / logits.shape[1]
+    return torch.diag_embed(prob) - prob.unsqueeze(2) * prob.unsqueeze(1)
+
+
+def fisher_first_entries(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The (P, P) Fisher information, in float64, of the first entry of each of the model's P parameter tensors."""
+    jac, logits = first_entry_jacobian(model, x)
+    return torch.einsum("bcp,bcd,bdq->pq", jac, smoothed_covariance(logits), jac) / x.shape[0]
 
 
 def decile_entropy(eigenvalues: np.ndarray) -> float:
