@@ -25,6 +25,7 @@ from typing import Iterator
 import numpy as np
 import torch
 from torch import nn
+from timm.layers import LayerNorm2d
 from torch.func import functional_call, jvp
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.hooks import RemovableHandle
@@ -37,6 +38,12 @@ MAX_CLASSES = 128  # one backward pass per class: beyond this the exact Fisher c
 DECILES = np.arange(1, 10) / 10.0
 
 
+def _runs_forward_of(module: nn.Module, base: type) -> bool:
+    """True when `module` is a `base` whose computation is the base class's own (a subclass may change it)."""
+    return isinstance(module, base) and type(module).forward is base.forward and \
+        getattr(type(module), "_conv_forward", None) is getattr(base, "_conv_forward", None)
+
+
 def _closed_form(module: nn.Module, name: str, x: torch.Tensor,
                  output: torch.Tensor) -> tuple[int, torch.Tensor] | None:
     """d output / d (first entry of `name`) for the common layers, which touches one output channel only.
@@ -44,23 +51,24 @@ def _closed_form(module: nn.Module, name: str, x: torch.Tensor,
     Returns (dim, slice): the derivative is `slice` at index 0 of output dim `dim` and zero elsewhere; None
     for a layer without a closed form here (the caller falls back to forward-mode autodiff).
     """
-    if isinstance(module, nn.Conv2d) and module.padding_mode == "zeros" and not isinstance(module.padding, str):
+    if _runs_forward_of(module, nn.Conv2d) and module.padding_mode == "zeros" and not isinstance(module.padding, str):
         if name == "bias":
             return 1, torch.ones_like(output[:, 0])
         (ph, pw), (sh, sw) = module.padding, module.stride
         padded = nn.functional.pad(x[:, 0], (pw, pw, ph, ph))  # weight[0, 0, 0, 0] reads input channel 0
         return 1, padded[:, ::sh, ::sw][:, :output.shape[2], :output.shape[3]]
-    if isinstance(module, nn.BatchNorm2d) and not module.training and module.track_running_stats:
+    if _runs_forward_of(module, nn.BatchNorm2d) and not module.training and module.track_running_stats:
         if name == "bias":
             return 1, torch.ones_like(output[:, 0])
         return 1, (x[:, 0] - module.running_mean[0]) / torch.sqrt(module.running_var[0] + module.eps)
-    if isinstance(module, nn.Linear):
+    if _runs_forward_of(module, nn.Linear):
         return -1, torch.ones_like(output[..., 0]) if name == "bias" else x[..., 0]
-    if isinstance(module, nn.LayerNorm) and len(module.normalized_shape) == 1:
-        if name == "bias":
-            return -1, torch.ones_like(output[..., 0])
-        var, mean = torch.var_mean(x, dim=-1, unbiased=False)
-        return -1, (x[..., 0] - mean) / torch.sqrt(var + module.eps)
+    for base, dim in ((nn.LayerNorm, -1), (LayerNorm2d, 1)):  # LayerNorm2d normalises channels of NCHW maps
+        if _runs_forward_of(module, base) and len(module.normalized_shape) == 1:
+            if name == "bias":
+                return dim, torch.ones_like(output.select(dim, 0))
+            var, mean = torch.var_mean(x, dim=dim, unbiased=False)
+            return dim, (x.select(dim, 0) - mean) / torch.sqrt(var + module.eps)
     return None
 
 

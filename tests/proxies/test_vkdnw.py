@@ -5,7 +5,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from timm.layers import LayerNorm2d
 from torch import nn
+
+from hybridnas.models.modules import DepthwiseConv
 
 from hybridnas.proxies import ProxyError, score
 from hybridnas.proxies.vkdnw import SMOOTHING, decile_entropy, fisher_first_entries
@@ -30,8 +33,10 @@ class TokenMixer(nn.Module):
 def mixed_network(classes: int = 5) -> nn.Module:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, stride=2), nn.BatchNorm2d(8), nn.ReLU(), TokenMixer(8),
-                          nn.Conv2d(8, 8, 3, padding=2, dilation=1, groups=2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                          nn.Linear(8, classes))
+                          nn.Conv2d(8, 8, 3, padding=2, dilation=1, groups=2), LayerNorm2d(8), DepthwiseConv(8, 3),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, classes))
+    model[5].weight.data.normal_()  # LayerNorm2d: channels, not the last dim, are normalised
+    model[5].bias.data.normal_()
     norm = model[1]
     norm.running_mean.normal_()
     norm.running_var.uniform_(0.5, 2.0)
@@ -57,6 +62,7 @@ def per_sample_fisher(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def test_fisher_equals_the_per_sample_definition_for_conv_norm_attention_and_linear_layers():
+    """Closed forms (conv, depthwise, BN, LayerNorm, LayerNorm2d, Linear) and the forward-mode fallback."""
     model = mixed_network()
     x = torch.randn(6, 3, 8, 8)
     fast = fisher_first_entries(model, x)
