@@ -24,8 +24,8 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from torch import nn
 from timm.layers import LayerNorm2d
+from torch import nn
 from torch.func import functional_call, jvp
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.hooks import RemovableHandle
