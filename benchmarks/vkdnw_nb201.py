@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ensemble_search import data_free_check  # a sibling script: benchmarks/ is on the path when run
 from hybridnas.proxies.bench import rank_metrics
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
 
@@ -94,6 +95,7 @@ def main() -> None:
         rows = [{"ranking": name, "target": target, **rank_metrics(ranking(whole_report, name), whole_report[target])}
                 for name in dict.fromkeys([chosen, DEFAULT_OBJECTIVE]) for target in TARGETS]
         print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    data_free_check([DEFAULT_OBJECTIVE, chosen])
     seconds = report.filter(like="sec_vkdnw").sum(axis=1)
     if len(seconds):
         print(f"\nVKDNW's seconds per network in the report bench: mean {seconds.mean():.2f}, max {seconds.max():.2f}")
