@@ -15,8 +15,9 @@ candidates of step 1. They were added after VKDNW_agg had been seen on the repor
 not blind.
 Nothing on the report sample feeds the choice.
     python benchmarks/vkdnw_nb201.py --choose results/benchmarks/nb201_200ep_choose \
-        results/benchmarks/nb201_200ep_choose_vkdnw results/benchmarks/nb201_200ep_choose_aznas --report results/benchmarks/nb201_200ep_report \
-        results/benchmarks/nb201_200ep_report_vkdnw results/benchmarks/nb201_200ep_report_slow_b
+        results/benchmarks/nb201_200ep_choose_vkdnw results/benchmarks/nb201_200ep_choose_aznas \
+        --report results/benchmarks/nb201_200ep_report results/benchmarks/nb201_200ep_report_vkdnw \
+        results/benchmarks/nb201_200ep_report_slow_b
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ensemble_search import data_free_check  # a sibling script: benchmarks/ is on the path when run
+from ensemble_search import data_free_check, ranking  # a sibling script: benchmarks/ is on the path when run
 from hybridnas.proxies.bench import rank_metrics
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
 
@@ -50,10 +51,6 @@ def joined(folders: list[Path]) -> pd.DataFrame:
         new = [c for c in extra.columns if c not in frame.columns and not c.startswith("ensemble:")]
         frame = frame.merge(extra[["id", *new]], on="id", how="left")
     return frame
-
-
-def ranking(frame: pd.DataFrame, name: str) -> pd.Series:
-    return parse_ensemble(name).score(frame) if name.startswith("ensemble:") else frame[name]
 
 
 def main() -> None:
@@ -90,7 +87,8 @@ def main() -> None:
             rows.append({"what": what, "ranking": name, "target": target,
                          **rank_metrics(ranking(report, name), report[target])})
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    if "vkdnw" not in parse_ensemble(chosen).weights if chosen.startswith("ensemble:") else chosen != "vkdnw":
+    members = parse_ensemble(chosen).members if chosen.startswith("ensemble:") else [chosen]
+    if not any(m.startswith("vkdnw") for m in members):
         print(f"\n3. the chosen and the default on every report network ({len(whole_report)}), VKDNW not needed:")
         rows = [{"ranking": name, "target": target, **rank_metrics(ranking(whole_report, name), whole_report[target])}
                 for name in dict.fromkeys([chosen, DEFAULT_OBJECTIVE]) for target in TARGETS]

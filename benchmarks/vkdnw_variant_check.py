@@ -21,14 +21,14 @@ from scipy import stats
 from hybridnas import load_space
 from hybridnas.proxies import space_batch
 from hybridnas.proxies.context import kaiming_fanin_init
-from hybridnas.proxies.vkdnw import decile_entropy, first_entry_jacobian, smoothed_covariance
+from hybridnas.proxies.vkdnw import decile_entropy, first_entry_jacobian, fisher_information, smoothed_covariance
 
 
 def entropies(model: torch.nn.Module, x: torch.Tensor) -> tuple[float, float]:
     """Decile entropy of the Fisher information as defined, and of the reference code's variant."""
     jac, logits = first_entry_jacobian(model, x)
+    fisher = fisher_information(jac, logits)
     cov = smoothed_covariance(logits)
-    fisher = torch.einsum("bcp,bcd,bdq->pq", jac, cov, jac) / len(jac)
     chol = torch.linalg.cholesky(cov + 1e-12 * torch.eye(cov.shape[1], dtype=cov.dtype))
     lj = chol @ jac
     variant = torch.einsum("bcp,bcq->pq", lj, lj) / len(jac)

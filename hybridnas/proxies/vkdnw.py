@@ -11,9 +11,10 @@ The reference code multiplies J by the transposed Cholesky factor on the wrong s
 the Fisher information as the paper defines it.
 
 J is computed without per-sample weight gradients: a forward hook on each module adds
-delta_p[b] * (d output / d first entry of p) to the module's output, the derivative taken by forward-mode
-autodiff of that module alone; one backward pass per class then gives d logit_c / d delta_p[b], which is
-J_b[c, p] because eval-mode samples do not interact.
+delta_p[b] * (d output / d first entry of p) to the module's output, that derivative in closed form for conv,
+BatchNorm, linear and layer norms (one output channel) and by forward-mode autodiff of the module alone for
+anything else; one backward pass per class then gives d logit_c / d delta_p[b], which is J_b[c, p] because
+eval-mode samples do not interact.
 """
 
 from __future__ import annotations
@@ -164,10 +165,14 @@ def smoothed_covariance(logits: torch.Tensor) -> torch.Tensor:
     return torch.diag_embed(prob) - prob.unsqueeze(2) * prob.unsqueeze(1)
 
 
+def fisher_information(jac: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """mean_b J_b^T C_b J_b for a (batch, classes, P) Jacobian, C_b the smoothed softmax covariance."""
+    return torch.einsum("bcp,bcd,bdq->pq", jac, smoothed_covariance(logits), jac) / jac.shape[0]
+
+
 def fisher_first_entries(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The (P, P) Fisher information, in float64, of the first entry of each of the model's P parameter tensors."""
-    jac, logits = first_entry_jacobian(model, x)
-    return torch.einsum("bcp,bcd,bdq->pq", jac, smoothed_covariance(logits), jac) / x.shape[0]
+    return fisher_information(*first_entry_jacobian(model, x))
 
 
 def decile_entropy(eigenvalues: np.ndarray) -> float:
