@@ -34,6 +34,7 @@ EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 _CELL = re.compile(r"^\|([a-z0-9_]+)~0\|\+\|([a-z0-9_]+)~0\|([a-z0-9_]+)~1\|\+"
                    r"\|([a-z0-9_]+)~0\|([a-z0-9_]+)~1\|([a-z0-9_]+)~2\|$")
 _EDGE_NODE = re.compile(r"^c\d+_\d+_e(\d)(\d)$")  # the layer on cell edge src -> to
+_BLOCK_NODE = re.compile(r"^(stem|reduce\d+|c\d+_\d+_n3)$")  # a block output: stem, cell output, reduction
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 
 
@@ -138,6 +139,14 @@ class NASBench201Space(ChoiceSlots, Space):
                 self._add_cell(plan, f"c{stage}_{cell}", ops, channels)
         plan.add("head", L.ClassifierHead(channels, self.num_classes, "batchnorm", "relu"))
         return plan
+
+    def feature_nodes(self, arch: Arch) -> tuple[str, ...]:
+        """The benchmark's blocks: the stem, every cell's output node and every reduction block.
+
+        The generic cut rule would also cut inside a cell whose edges form a chain, counting that cell as
+        several blocks and its one-input sum as an identity block (AZ-NAS's reference reads cell outputs).
+        """
+        return tuple(n.name for n in self.plan(arch).nodes if _BLOCK_NODE.match(n.name))
 
     def _mutate_genes(self, arch: Arch, rng: np.random.Generator) -> dict:
         ops = list(arch.genes["ops"])
