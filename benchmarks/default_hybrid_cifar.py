@@ -26,6 +26,7 @@ RESULTS = Path("results/benchmarks")
 TRUTHS = {"cpu_4ep_2500": "supernet_ranking", "gpu_4ep_2500": "supernet_ranking_cuda_4ep",
           "gpu_8ep_5000": "supernet_ranking_cuda_8ep"}
 RANKINGS = ("ensemble:jacob_cov+meco+params", "ensemble:jacob_cov+meco+params+az_expressivity+az_trainability",
+            "ensemble:jacob_cov+meco+params+macs+az_trainability",
             "jacob_cov", "meco", "params", "az_expressivity", "az_trainability")
 
 

@@ -1,9 +1,9 @@
 """Seconds per architecture of the shipped default objective, beside the previous default, on one thread.
 
 For each space, N seeded architectures are scored with the default objective's members and with the
-previous default's (naswot+synflow+zico), in interleaved order, each network once untimed first so that
-neither pays for growing the heap. Prints the mean and max seconds per network of each and their ratio.
-Batch: the quickstart's proxy batch (32) unless --batch-size.
+previous default's (naswot+synflow+zico) or another ranking's (--compare), in interleaved order, each
+network once untimed first so that neither pays for growing the heap. Prints the mean and max seconds per
+network of each and their ratio. Batch: the quickstart's proxy batch (32) unless --batch-size.
     taskset -c 0 python benchmarks/default_objective_speed.py --n 12
 """
 
@@ -28,10 +28,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--data", default="gaussian")
+    parser.add_argument("--compare", default=PREVIOUS, help="the ranking timed beside the default")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    kind = "previous" if args.compare == PREVIOUS else "other"
     candidates = {"default " + DEFAULT_OBJECTIVE: parse_ensemble(DEFAULT_OBJECTIVE).members,
-                  "previous " + PREVIOUS: parse_ensemble(PREVIOUS).members}
+                  f"{kind} {args.compare}": parse_ensemble(args.compare).members}
     print(f"seconds per architecture, 1 thread, batch {args.batch_size}, data {args.data}, {args.n} archs per space")
     for name in args.spaces.split(","):
         space = load_space(name)
@@ -46,10 +48,10 @@ def main() -> None:
                 seconds[label].append(time.perf_counter() - start)
                 if result.errors:
                     print(f"  {space.format(arch)}: {result.errors}")
-        default, previous = (np.array(v) for v in seconds.values())
-        for label, values in seconds.items():
-            print(f"{name:<16} {label:<48} mean {np.mean(values):6.3f}  max {np.max(values):6.3f}")
-        print(f"{name:<16} default / previous (mean): {default.mean() / previous.mean():.2f}")
+        default, other = (np.array(v) for v in seconds.values())
+        for what, values in seconds.items():
+            print(f"{name:<16} {what:<48} mean {np.mean(values):6.3f}  max {np.max(values):6.3f}")
+        print(f"{name:<16} default / {kind} (mean): {default.mean() / other.mean():.2f}")
 
 
 if __name__ == "__main__":
