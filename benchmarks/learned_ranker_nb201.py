@@ -12,6 +12,12 @@ GRAF 0.820, their best combination 0.859; counted over all cells, with their own
 
     python benchmarks/learned_ranker_nb201.py > results/benchmarks/learned_ranker_nb201.txt
 
+`--proxies` and `--scores` choose other features, e.g. with the AZ-NAS terms of `nb201_scores_aznas.csv`:
+
+    python benchmarks/learned_ranker_nb201.py --proxies jacob_cov,meco,params,az_expressivity,az_trainability \
+        --scores results/benchmarks/nb201_scores_default.csv results/benchmarks/nb201_scores_aznas.csv \
+        > results/benchmarks/learned_ranker_nb201_aznas.txt
+
 `--save N PATH` instead fits one predictor on N fold-0 networks (draw 0, CIFAR-10) and writes it, for a
 search with `predictor:PATH` (benchmarks/search_quality_nb201.py):
 
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 import time
 
 import numpy as np
@@ -49,9 +56,15 @@ def figures(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save", nargs=2, metavar=("N", "PATH"), help="fit one predictor on N networks and save it")
+    parser.add_argument("--proxies", default=",".join(PROXIES), help="the proxy features (columns of --scores)")
+    parser.add_argument("--scores", nargs="+", default=[SCORES], help="score tables of every network, joined by id")
     args = parser.parse_args()
+    proxies = args.proxies.split(",")
     space = load_space("nasbench201")
-    scores = pd.read_csv(SCORES, dtype={"id": str})
+    scores = pd.read_csv(args.scores[0], dtype={"id": str})
+    for path in args.scores[1:]:
+        extra = pd.read_csv(path, dtype={"id": str})
+        scores = scores.merge(extra[["id", *(c for c in extra.columns if c not in scores.columns)]], on="id")
     table = scores.merge(pd.read_csv(GROUND_TRUTH, usecols=["arch", *TARGETS]), on="arch", validate="one_to_one")
     archs = [space.parse(a) for a in table["arch"]]
     fold = np.array([in_fold(a.id, (1, 2)) for a in archs])
@@ -59,7 +72,7 @@ def main() -> None:
     if args.save:
         picked = np.random.default_rng(0).choice(choose, int(args.save[0]), replace=False)
         fitted = fit_rank_predictor(space, [archs[i] for i in picked], table["cifar10-test"].to_numpy()[picked],
-                                    table.iloc[picked], PROXIES, target="cifar10-test", seed=0)
+                                    table.iloc[picked], proxies, target="cifar10-test", seed=0)
         fitted.save(args.save[1])
         print(f"{args.save[1]}: {fitted.labelled} networks, ridge {fitted.ridge:g}, cross-validated tau "
               f"{fitted.cv_tau:.3f}")
@@ -79,20 +92,21 @@ def main() -> None:
                 picked = np.random.default_rng(draw).choice(choose, n, replace=False)
                 start = time.perf_counter()
                 fitted = fit_rank_predictor(space, [archs[i] for i in picked], truth[picked], table.iloc[picked],
-                                            PROXIES, target=target, seed=draw)
+                                            proxies, target=target, seed=draw)
                 seconds.append(time.perf_counter() - start)
                 pred = fitted.predict_archs(space, report_archs, table.iloc[report])
                 runs.append(figures(pred, truth[report]))
-            rows.append({"target": target, "ranking": "predictor (encoding + jacob_cov, meco, params)", "n": n,
+            rows.append({"target": target, "ranking": f"predictor (encoding + {', '.join(proxies)})", "n": n,
                          **{k: (np.mean([r[k] for r in runs]), np.std([r[k] for r in runs])) for k in runs[0]},
                          "fit_s": (np.mean(seconds), np.std(seconds))})
+    width = max(56, *(len(r["ranking"]) for r in rows))
     for target in TARGETS:
         print(f"\n{target}")
-        print(f"  {'ranking':<56} {'labelled':>8} {'Kendall tau':>13} {'Spearman':>13} {'top-10%':>13} "
+        print(f"  {'ranking':<{width}} {'labelled':>8} {'Kendall tau':>13} {'Spearman':>13} {'top-10%':>13} "
               f"{'nDCG@10':>13} {'fit s':>6}")
         for r in (r for r in rows if r["target"] == target):
             cells = " ".join(f"{r[k][0]:>6.3f} ± {r[k][1]:.3f}" for k in ("tau", "rho", "top10", "ndcg10"))
-            print(f"  {r['ranking']:<56} {r['n'] or '-':>8} {cells} {r['fit_s'][0]:>6.2f}")
+            print(f"  {r['ranking']:<{width}} {r['n'] or '-':>8} {cells} {r['fit_s'][0]:>6.2f}")
     start = time.perf_counter()
     fitted.predict_archs(space, report_archs, table.iloc[report])
     per_net = (time.perf_counter() - start) / len(report)
@@ -101,8 +115,7 @@ def main() -> None:
     print(f"prediction: {1e3 * per_net:.3f} ms per network (fitted on {fitted.labelled}) on top of the proxies it "
           f"reads (the default's members: 0.62 s per NAS-Bench-201 network, results/benchmarks/"
           f"default_objective_speed.txt)")
-    print(f"\ncommand: python benchmarks/learned_ranker_nb201.py > results/benchmarks/learned_ranker_nb201.txt "
-          f"({datetime.date.today()})")
+    print(f"\ncommand: python benchmarks/learned_ranker_nb201.py {' '.join(sys.argv[1:])} ({datetime.date.today()})")
 
 
 if __name__ == "__main__":
