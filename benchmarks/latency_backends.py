@@ -11,6 +11,7 @@ group. Reported per backend, all from this run:
 
 `--pin` pins the process to one core, `--rounds` sets how many interleaved rounds each measurement takes,
 and `--statistic` how repeats become one time: the levers on repeatability this benchmark compares.
+`--calibrate` sets how many networks the calibration is fitted on (a table that already exists is topped up).
 
     python benchmarks/latency_backends.py --backend onnxruntime --n 50 --pin 1 --rounds 6 --out results/benchmarks/latency_backends
     python benchmarks/latency_backends.py --backend onnxruntime --n 50 --statistic median --out results/benchmarks/latency_backends
@@ -80,18 +81,20 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--pin", type=int, default=None, help="pin the process to this CPU core")
     ap.add_argument("--statistic", default="min", choices=["min", "median"])
+    ap.add_argument("--calibrate", type=int, default=16, help="networks measured end to end to fit the calibration")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})
     tag = (f"{args.space}_{args.backend}_{args.statistic}_rounds{args.rounds}"
-           + (f"_pin{args.pin}" if args.pin is not None else ""))
+           + (f"_pin{args.pin}" if args.pin is not None else "")
+           + (f"_calibrate{args.calibrate}" if args.calibrate != 16 else ""))
     out = Path(args.out) / tag
     out.mkdir(parents=True, exist_ok=True)
     space = load_space(args.space)
     start = time.perf_counter()
     table = build_table(space, out / "table.json", backend=args.backend, rounds=args.rounds, statistic=args.statistic,
-                        progress=False)
+                        calibrate=args.calibrate, progress=False)
     build_s = time.perf_counter() - start
     rng = np.random.default_rng(args.seed)
     archs = [space.sample(rng) for _ in range(args.n)]
