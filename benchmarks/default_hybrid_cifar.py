@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ensemble_search import ranking as oriented  # a sibling script: benchmarks/ is on the path when run
 from hybridnas import load_space
 from hybridnas.proxies import score_many
 from hybridnas.proxies.ensemble import parse_ensemble
@@ -49,7 +50,7 @@ def main() -> None:
             print(f"seed {seed} {row['arch']}: {row['errors']}")
         print(f"seed {seed}: {len(archs)} networks, {frame['seconds'].mean():.2f} s each (all members)")
         for ranking in RANKINGS:
-            values = parse_ensemble(ranking).score(frame) if ranking.startswith("ensemble:") else frame[ranking]
+            values = oriented(frame, ranking)
             for name in TRUTHS:
                 tau = stats.kendalltau(values.to_numpy(), truth[name].to_numpy()).statistic
                 taus.setdefault((ranking, name), []).append(float(tau))

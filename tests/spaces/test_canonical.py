@@ -5,8 +5,8 @@ import itertools
 import pytest
 
 from hybridnas import ArchError, load_space
-
-EXAMPLE_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+from hybridnas.proxies import score
+from hybridnas.spaces.nasbench201 import EXAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +70,15 @@ def test_nb201_all_none_cell_builds_a_zero_cell(nb201):
 
 
 @pytest.mark.parametrize("cell", ["|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|none~0|none~1|avg_pool_3x3~2|",
-                                  "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|", EXAMPLE_CELL])
+                                  "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|", EXAMPLE])
 def test_nb201_blocks_are_cells_even_when_a_cell_is_a_chain(nb201, cell):
-    # AZ-NAS and Zen read one feature map per block: the stem, the 15 cell outputs and the 2 reductions
+    # AZ-NAS reads one feature map per block: the stem, the 15 cell outputs and the 2 reductions
     nodes = nb201.feature_nodes(nb201.parse(cell))
     assert len(nodes) == 18 and nodes[0] == "stem" and nodes[6] == "reduce1"
     assert all(n in ("stem", "reduce1", "reduce2") or n.endswith("_n3") for n in nodes)
 
 
 def test_nb201_chain_cell_is_not_an_identity_block_for_az_trainability(nb201):
-    from hybridnas.proxies import score
-
     chain = nb201.parse("|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|none~0|none~1|avg_pool_3x3~2|")
     assert "az_trainability" in score(chain, ["az_trainability"], space=nb201, batch_size=4).values
     skip = nb201.parse("|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")  # every cell is the identity
