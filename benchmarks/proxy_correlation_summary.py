@@ -1,13 +1,14 @@
 """NAS-Bench-201 proxy rankings on the 200-epoch ground truth, beside the published reproductions.
 
 Reads the `correlation.csv` of one or more `hybridnas proxies bench` runs over the same networks (the
-1,000-network report sample was scored in four: the fast proxies, the slow ones in two halves, and VKDNW on
-its leading 350) and prints Kendall tau and Spearman rho on CIFAR-10, CIFAR-100 and ImageNet16-120
+1,000-network report sample was scored in five: the fast proxies, the slow ones in two halves, VKDNW on
+its leading 350, and the AZ-NAS components again after NAS-Bench-201's feature nodes became its blocks,
+listed before the older half so that their figures are the ones read) and prints Kendall tau and Spearman rho on CIFAR-10, CIFAR-100 and ImageNet16-120
 (200 epochs) next to the Kendall tau that VKDNW (Týbl & Neumann, CVPR 2025, Table 1) reports on CIFAR-10 for
 the same proxy. Also the whole table: params and MACs over all 15,625 cells.
     python benchmarks/proxy_correlation_summary.py --bench results/benchmarks/nb201_200ep_report \
-        results/benchmarks/nb201_200ep_report_slow_a results/benchmarks/nb201_200ep_report_slow_b \
-        results/benchmarks/nb201_200ep_report_vkdnw
+        results/benchmarks/nb201_200ep_report_aznas results/benchmarks/nb201_200ep_report_slow_a \
+        results/benchmarks/nb201_200ep_report_slow_b results/benchmarks/nb201_200ep_report_vkdnw
 """
 
 from __future__ import annotations
