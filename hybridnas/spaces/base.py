@@ -189,7 +189,7 @@ class Space(ABC):
     def feature_nodes(self, arch: Arch) -> tuple[str, ...]:
         """Backbone nodes every input-to-output path passes through (block outputs), head excluded.
 
-        Proxies that look at features layer by layer (AZ-NAS, Zen) read these nodes.
+        AZ-NAS reads these nodes; a space whose blocks are coarser than these cuts overrides this.
         """
         nodes = self.plan(arch).nodes
         furthest = {INPUT: -1, **{n.name: -1 for n in nodes}}  # furthest consumer index of each node
