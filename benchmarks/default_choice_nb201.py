@@ -26,18 +26,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ensemble_search import ranking  # sibling scripts: benchmarks/ is on the path when run
+from ensemble_search import data_free_check, ranking, tau  # sibling scripts: benchmarks/ is on the path when run
 from hybridnas import load_space
 from hybridnas.proxies.bench import in_fold, rank_metrics
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE
 from search_quality_nb201 import TARGETS, ground_truth
 
-RESULTS = Path("results/benchmarks")
 MEMBERS = ("jacob_cov", "meco", "params", "macs", "trainable_layers", "az_expressivity", "az_progressivity",
            "az_trainability")
 TIE = 0.002
@@ -53,11 +51,8 @@ def ensemble(members: tuple[str, ...]) -> str:
     return members[0] if len(members) == 1 else "ensemble:" + "+".join(members)
 
 
-def tau(frame: pd.DataFrame, name: str) -> float:
-    return rank_metrics(ranking(frame, name), frame["cifar10-test"])["kendall_tau"]
-
-
 def joined(paths: list[str]) -> pd.DataFrame:
+    """`hybridnas proxies score` tables of the same networks joined by id (a column is read from the first)."""
     frame = pd.read_csv(paths[0], dtype={"id": str})
     for path in paths[1:]:
         extra = pd.read_csv(path, dtype={"id": str})
@@ -116,21 +111,7 @@ def main() -> None:
         top = frame.loc[ranking(frame, name).idxmax(), "cifar10-test"]
         top_capped = capped.loc[ranking(capped, name).idxmax(), "cifar10-test"]
         print(f"   {name:<80} {top:.2f} uncapped, {top_capped:.2f} capped")
-    data_free_check([chosen, DEFAULT_OBJECTIVE], args.ground_truth)
-
-
-def data_free_check(rankings: list[str], ground_truth_path: str) -> None:
-    truth = pd.read_csv(ground_truth_path, usecols=["index", *TARGETS[:1]])
-    print(f"\n5. data-free check: Kendall tau with {TARGETS[0]} (200 epochs) on the committed 200-cell samples "
-          "(seed 0; drawn before the fold split, so they overlap both folds)")
-    for label, folder in [("gaussian inputs", "proxies_nb201_gaussian"), ("CIFAR-10 images", "proxies_nb201_npz")]:
-        base = pd.read_csv(RESULTS / folder / "scored.csv").drop(columns=[TARGETS[0]])
-        az = pd.read_csv(RESULTS / f"{folder}_aznas" / "scored.csv")
-        new = [c for c in az.columns if c in MEMBERS]
-        frame = base.drop(columns=new, errors="ignore").merge(az[["index", *new]], on="index").merge(truth, on="index")
-        values = [f"{rank_metrics(ranking(frame, n), frame[TARGETS[0]])['kendall_tau']:.3f} {n}"
-                  for n in dict.fromkeys(rankings)]
-        print(f"   {label:<16} " + "; ".join(values))
+    data_free_check([chosen, DEFAULT_OBJECTIVE], step=5, rescored="_aznas")
 
 
 if __name__ == "__main__":

@@ -120,14 +120,20 @@ def main() -> None:
         whole_space(args.all_scores, [DEFAULT_OBJECTIVE, chosen, best_equal, "params"], fold_of=args.report)
 
 
-def data_free_check(rankings: list[str]) -> None:
+def data_free_check(rankings: list[str], step: int = 6, rescored: str = "") -> None:
     """The same rankings on Gaussian inputs (what a user without data, and the quickstart, get): the committed
-    200-cell seed-0 samples scored on noise and on the CIFAR-10 subset, against the 200-epoch accuracies."""
+    200-cell seed-0 samples scored on noise and on the CIFAR-10 subset, against the 200-epoch accuracies.
+    With `rescored`, the proxies in each folder's sibling `<folder><rescored>/` replace the folder's own."""
     truth = pd.read_csv("../shared/benchmarks/nasbench201_200epoch.csv.gz", usecols=["index", TARGET])
-    print(f"\n6. data-free check, Kendall tau with {TARGET} (200 epochs) on the committed 200-cell samples "
+    print(f"\n{step}. data-free check, Kendall tau with {TARGET} (200 epochs) on the committed 200-cell samples "
           "(seed 0; they were scored before the fold split, so they overlap both folds):")
     for label, folder in [("gaussian inputs", "proxies_nb201_gaussian"), ("CIFAR-10 images", "proxies_nb201_npz")]:
-        frame = pd.read_csv(RESULTS / folder / "scored.csv").drop(columns=[TARGET]).merge(truth, on="index")
+        frame = pd.read_csv(RESULTS / folder / "scored.csv").drop(columns=[TARGET])
+        if rescored:
+            newer = pd.read_csv(RESULTS / f"{folder}{rescored}" / "scored.csv")
+            proxies = [c for c in newer.columns if c in list_proxies()]
+            frame = frame.drop(columns=proxies, errors="ignore").merge(newer[["index", *proxies]], on="index")
+        frame = frame.merge(truth, on="index")
         values = [f"{tau(frame, name):.3f} {name}" for name in dict.fromkeys(rankings)
                   if all(m in frame for m in parse_ensemble(name).members)]
         print(f"   {label:<16} " + "; ".join(values))

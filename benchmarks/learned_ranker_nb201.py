@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from default_choice_nb201 import joined  # a sibling script: benchmarks/ is on the path when run
 from hybridnas import load_space
 from hybridnas.proxies.bench import in_fold, ndcg_at, top_fraction_precision
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
@@ -61,10 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     proxies = args.proxies.split(",")
     space = load_space("nasbench201")
-    scores = pd.read_csv(args.scores[0], dtype={"id": str})
-    for path in args.scores[1:]:
-        extra = pd.read_csv(path, dtype={"id": str})
-        scores = scores.merge(extra[["id", *(c for c in extra.columns if c not in scores.columns)]], on="id")
+    scores = joined(args.scores)
     table = scores.merge(pd.read_csv(GROUND_TRUTH, usecols=["arch", *TARGETS]), on="arch", validate="one_to_one")
     archs = [space.parse(a) for a in table["arch"]]
     fold = np.array([in_fold(a.id, (1, 2)) for a in archs])
