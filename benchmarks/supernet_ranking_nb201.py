@@ -4,7 +4,12 @@ Phases (each resumable; run `train` and `score` of different samplers in paralle
 
 - `train`: one supernet per sampler on the CIFAR-10 subset (5,085 training images, the CPU-sized
   budget), the same epochs, batch, optimizer and schedule for every sampler (subnets per step differ by
-  sampler and are printed with the training seconds);
+  sampler and are printed with the training seconds); `--skeleton C,N` trains on a cheaper skeleton of the
+  same cell (C stem channels, N cells per stage), `--data` on other images (e.g. all of CIFAR-10);
+- `split`: few-shot (Zhao et al., 2021), the uniform supernet split on `--gene` (default ops.3, the edge
+  0 -> 3) into one sub-supernet per op, each trained `--split-epochs` from the parent's weights
+  (`fewshot`), and its equal-cost control, the parent trained on unsplit for the sub-supernets' epochs
+  together (`continued`); score and report them as `--samplers fewshot,continued`;
 - `score`: inherited accuracy of the same networks under every supernet (materialized, BatchNorm
   recalibrated on `--calibration-batches` training batches, test accuracy on the subset's first
   `--test-limit` test images), appended to `inherited_<sampler>.csv` (one row per network, so an
@@ -23,6 +28,8 @@ The networks: `--networks` drawn (seed 0) from the distinct networks of `nb201_s
     python benchmarks/supernet_ranking_nb201.py train --samplers uniform,complexity_aware --out DIR
     python benchmarks/supernet_ranking_nb201.py score --samplers uniform,complexity_aware --out DIR
     python benchmarks/supernet_ranking_nb201.py report --out DIR
+    python benchmarks/supernet_ranking_nb201.py train --samplers uniform --skeleton 8,1 --epochs 50 --out DIR
+    python benchmarks/supernet_ranking_nb201.py split --skeleton 8,1 --out DIR
 """
 
 from __future__ import annotations
@@ -35,19 +42,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import stats
 
-from hybridnas import load_space
 from hybridnas.latency.timing import threads_set
 from hybridnas.proxies.bench import ndcg_at, top_fraction_precision
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
-from hybridnas.supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
+from hybridnas.spaces.loader import SHIPPED_DIR
+from hybridnas.supernet import load_scorer, load_supernet_config, train_few_shot, train_supernet
 
 SHARED = Path("../shared")
 GROUND_TRUTH = SHARED / "benchmarks/nasbench201_200epoch.csv.gz"
 SCORES = Path("results/benchmarks/nb201_scores_default.csv")
 TARGETS = ("cifar10-test", "cifar100-test", "imagenet16-120-test")
 # subnets trained per step: uniform 2; sandwich largest + smallest + 1; the ElasticViT ones 1 + the bank's smallest
+# few-shot (split) and its equal-cost control, both from the uniform supernet (the `split` phase)
+VARIANTS = ("fewshot", "continued")
 SAMPLERS = {
     "uniform": {"sampler": "uniform", "subnets": 2},
     "sandwich": {"sampler": "sandwich", "subnets": 1},
@@ -56,11 +66,64 @@ SAMPLERS = {
 }
 
 
+def space_source(args: argparse.Namespace) -> str:
+    """The shipped `nasbench201`, or (with `--skeleton C,N`) a copy with C stem channels and N cells per stage,
+    written into `--out`: the same cells and strings on a cheaper skeleton."""
+    if not args.skeleton:
+        return "nasbench201"
+    channels, cells = (int(v) for v in args.skeleton.split(","))
+    raw = yaml.safe_load((SHIPPED_DIR / "nasbench201.yaml").read_text())
+    raw.update(name=f"nasbench201_c{channels}n{cells}", skeleton={"channels": channels, "cells_per_stage": cells})
+    path = args.out / f"{raw['name']}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return str(path)
+
+
 def training_config(args: argparse.Namespace, sampler: str):
     return load_supernet_config({
-        "space": "nasbench201", "data": args.data, "epochs": args.epochs, "batch_size": 64, "optimizer": "sgd",
+        "space": space_source(args), "data": args.data, "epochs": args.epochs, "batch_size": 64, "optimizer": "sgd",
         "lr": 0.05, "weight_decay": 5e-4, "warmup_epochs": 0.5, "seed": 0, "eval_batch_size": 256,
         "calibration_batches": args.calibration_batches, **SAMPLERS[sampler]})
+
+
+def training_cost(folder: Path) -> dict[str, float]:
+    """Epochs, subnet steps and seconds of a supernet folder (a checkpoint, or a few-shot split's sub-supernets),
+    with those of the parent it started from (`init_from`), once."""
+    import torch
+
+    paths = [folder / "checkpoint.pt"] if (folder / "checkpoint.pt").is_file() else sorted(folder.glob("*/checkpoint.pt"))
+    states = [torch.load(path, map_location="cpu", weights_only=True) for path in paths]
+    parents = {state["config"].get("init_from") for state in states} - {None}
+    history = [h for state in states for h in state["history"]]
+    cost = {"epochs": sum(state["epoch"] for state in states), "train_seconds": sum(h["seconds"] for h in history),
+            "subnet_steps": sum(h["subnets"] for h in history)}
+    for parent in parents:
+        for key, value in training_cost(Path(parent).parent).items():
+            cost[key] += value
+    return cost
+
+
+def split(args: argparse.Namespace) -> None:
+    """Few-shot: the uniform supernet split on `--gene` into one sub-supernet per op, each trained `--split-epochs`
+    from the parent's weights (`supernet_fewshot/`); and its control at equal cost, the parent trained on
+    unsplit for as many epochs as the sub-supernets together (`supernet_continued/`)."""
+    parent = args.out / "supernet_uniform" / "checkpoint.pt"
+    if not parent.is_file():
+        raise SystemExit(f"{parent} is missing: run `train --samplers uniform` first")
+    fewshot = args.out / "supernet_fewshot"
+    results = train_few_shot(parent, args.gene, fewshot, args.split_epochs, resume=fewshot.is_dir(), progress=False)
+    print(f"fewshot: {len(results)} sub-supernets of {args.split_epochs} epochs", flush=True)
+    config = load_supernet_config(torch_load(parent)["config"]).model_copy(update={
+        "epochs": args.split_epochs * len(results), "init_from": str(parent.resolve())})
+    folder = args.out / "supernet_continued"
+    result = train_supernet(config, folder, resume=(folder / "checkpoint.pt").is_file(), progress=False)
+    print(f"continued: {result.epochs} epochs from the parent", flush=True)
+
+
+def torch_load(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def networks(n: int) -> pd.DataFrame:
@@ -89,14 +152,13 @@ def train(args: argparse.Namespace) -> None:
 
 
 def score(args: argparse.Namespace) -> None:
-    space = load_space("nasbench201")
     nets = networks(args.networks)
     for sampler in args.samplers:
         path = args.out / f"inherited_{sampler}.csv"
         done = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["arch", "inherited", "seconds"])
-        supernet, config = load_supernet(args.out / f"supernet_{sampler}" / "checkpoint.pt")
-        config = config.model_copy(update={"calibration_batches": args.calibration_batches})
-        scorer = SubnetScorer(supernet, config, test_limit=args.test_limit)
+        scorer = load_scorer(args.out / f"supernet_{sampler}", test_limit=args.test_limit,
+                             calibration_batches=args.calibration_batches)
+        space = scorer.space  # the skeleton it was trained on; the cell strings are the benchmark's
         seen = set(done["arch"])
         for arch_text in nets["arch"]:
             if arch_text in seen:
@@ -148,7 +210,7 @@ def report(args: argparse.Namespace) -> None:
     for name, pred in [("default (" + DEFAULT_OBJECTIVE + ")", default)]:
         for target in TARGETS:
             rows.append({"ranking": name, "target": target, **metrics(pred.to_numpy(), nets[target].to_numpy())})
-    for sampler in SAMPLERS:
+    for sampler in [*SAMPLERS, *VARIANTS]:
         path = args.out / f"inherited_{sampler}.csv"
         if not path.is_file():
             continue
@@ -157,13 +219,9 @@ def report(args: argparse.Namespace) -> None:
             missing = int(inherited["inherited"].isna().sum())
             print(f"{sampler}: {missing} networks not scored yet; skipped", file=sys.stderr)
             continue
-        state = __import__("torch").load(args.out / f"supernet_{sampler}" / "checkpoint.pt", map_location="cpu",
-                                         weights_only=True)
         sup = pd.Series(inherited["inherited"].to_numpy(), index=nets.index)
-        summary["samplers"][sampler] = {
-            "epochs": state["epoch"], "train_seconds": float(sum(h["seconds"] for h in state["history"])),
-            "subnet_steps": int(sum(h["subnets"] for h in state["history"])),
-            "score_seconds_per_network": float(inherited["seconds"].mean())}
+        summary["samplers"][sampler] = {**training_cost(args.out / f"supernet_{sampler}"),
+                                        "score_seconds_per_network": float(inherited["seconds"].mean())}
         combos = {f"supernet ({sampler})": sup,
                   f"supernet ({sampler}) + default, weight 1": log_rank(sup) + default,
                   f"supernet ({sampler}) + default, weight 3": 3 * log_rank(sup) + default}
@@ -181,7 +239,8 @@ def report(args: argparse.Namespace) -> None:
                  "sampler; scoring seconds were measured beside other jobs and overstate):")
     for sampler, info in summary["samplers"].items():
         lines.append(f"  {sampler:<18} {info['epochs']} epochs, {info['subnet_steps']} subnet steps, "
-                     f"{info['train_seconds']:.0f} s; scoring {info['score_seconds_per_network']:.1f} s per network")
+                     f"{info['train_seconds']:.0f} s (parent included); scoring {info['score_seconds_per_network']:.1f} "
+                     "s per network")
     for target in TARGETS:
         lines.append("")
         lines.append(f"{target} (200 epochs)")
@@ -225,7 +284,7 @@ def report(args: argparse.Namespace) -> None:
     lines.append("")
     lines.append(f"command: python benchmarks/supernet_ranking_nb201.py {{train,score,report}} --out {args.out} "
                  f"--epochs {args.epochs} --networks {args.networks} --test-limit {args.test_limit} "
-                 f"--calibration-batches {args.calibration_batches}")
+                 f"--calibration-batches {args.calibration_batches}" + (f" --skeleton {args.skeleton}" if args.skeleton else ""))
     text = "\n".join(lines)
     print(text)
     (args.summary / "summary.txt").write_text(text + "\n")
@@ -234,12 +293,16 @@ def report(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("phase", choices=["train", "score", "report"])
+    ap.add_argument("phase", choices=["train", "split", "score", "report"])
     ap.add_argument("--out", type=Path, required=True, help="checkpoints and inherited-accuracy caches")
     ap.add_argument("--summary", type=Path, default=Path("results/benchmarks/supernet_ranking_nb201"),
                     help="where `report` writes summary.txt, summary.json, ranking.csv and the inherited accuracies")
     ap.add_argument("--samplers", type=lambda s: s.split(","), default=list(SAMPLERS))
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--skeleton", default=None, help="C,N: train on a cheaper skeleton (C stem channels, N cells "
+                                                     "per stage) instead of the benchmark's 16,5")
+    ap.add_argument("--gene", default="ops.3", help="split: the gene the few-shot supernet splits on")
+    ap.add_argument("--split-epochs", type=int, default=10, help="split: epochs of each sub-supernet")
     ap.add_argument("--networks", type=int, default=200)
     ap.add_argument("--test-limit", type=int, default=500)
     ap.add_argument("--calibration-batches", type=int, default=4)
@@ -251,7 +314,7 @@ def main() -> None:
             ap.error(f"{path} is missing")
     args.out.mkdir(parents=True, exist_ok=True)
     with threads_set(args.threads):
-        {"train": train, "score": score, "report": report}[args.phase](args)
+        {"train": train, "split": split, "score": score, "report": report}[args.phase](args)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,9 @@ SLOW = {
     "tests/latency/test_latency.py::test_extending_measures_only_missing_layers",
     "tests/latency/test_latency.py::test_signature_records_round_trip_through_json",
     "tests/latency/test_latency.py::test_search_never_keeps_an_arch_over_the_latency_budget",
+    "tests/supernet/test_few_shot.py::test_split_trains_every_value_and_eval_and_search_score_through_it",
+    "tests/supernet/test_few_shot.py::test_few_shot_scoring_routes_each_network_to_its_sub_supernet",
+    "tests/supernet/test_few_shot.py::test_init_from_starts_from_the_parents_weights",
 }
 RAY = {
     "tests/search/test_ray.py",

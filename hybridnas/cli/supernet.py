@@ -46,6 +46,24 @@ def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: st
     click.echo(f"checkpoint: {result.checkpoint} ({result.epochs} epochs; last epoch loss {last.get('loss', float('nan')):.4f})")
 
 
+@supernet.command("split")
+@click.argument("checkpoint")
+@click.option("--gene", required=True, help="The gene to split on, a dotted path (NAS-Bench-201's edge 0->3: ops.3).")
+@click.option("--epochs", type=click.IntRange(min=1), required=True,
+              help="Epochs each sub-supernet trains from the parent's weights.")
+@click.option("--out", required=True, help="Folder of the sub-supernets (<gene>=<value>/checkpoint.pt).")
+@click.option("--resume", is_flag=True, help="Keep finished sub-supernets and continue an interrupted one.")
+@click.option("--no-progress", is_flag=True)
+@user_errors
+def split_cmd(checkpoint: str, gene: str, epochs: int, out: str, resume: bool, no_progress: bool) -> None:
+    """Few-shot: one sub-supernet per value of GENE, each from CHECKPOINT's weights; score with `eval OUT`."""
+    from ..supernet.few_shot import train_few_shot
+
+    for result in train_few_shot(checkpoint, gene, out, epochs, resume=resume, progress=not no_progress):
+        last = result.history[-1] if result.history else {}
+        click.echo(f"checkpoint: {result.checkpoint} (last epoch loss {last.get('loss', float('nan')):.4f})")
+
+
 @supernet.command("eval")
 @click.argument("checkpoint")
 @click.option("--archs", "archs_file", type=click.File("r"), default="-", show_default=True)
@@ -54,12 +72,11 @@ def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: st
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def eval_cmd(checkpoint: str, archs_file: TextIO, test_limit: int | None, as_csv: bool, as_json: bool) -> None:
-    """Test accuracy (%) of each architecture with inherited weights (BatchNorm recalibrated)."""
-    from ..supernet.evaluate import SubnetScorer
-    from ..supernet.train import load_supernet
+    """Test accuracy (%) of each architecture with inherited weights (BatchNorm recalibrated); CHECKPOINT is a
+    supernet's checkpoint, or a few-shot split's folder (`supernet split`)."""
+    from ..supernet.few_shot import load_scorer
 
-    net, config = load_supernet(checkpoint)
-    scorer = SubnetScorer(net, config, test_limit)
-    rows = [{"arch": text, "macs": net.space.cost(arch).macs, "supernet_accuracy": scorer(arch)}
-            for text, arch in read_archs(net.space, archs_file)]
+    scorer = load_scorer(checkpoint, test_limit)
+    rows = [{"arch": text, "macs": scorer.space.cost(arch).macs, "supernet_accuracy": scorer(arch)}
+            for text, arch in read_archs(scorer.space, archs_file)]
     emit(pd.DataFrame(rows), as_csv, as_json)

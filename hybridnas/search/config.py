@@ -73,7 +73,7 @@ class SearchConfig(BaseModel):
     ray_dashboard: bool = False
     storage: str | None = None  # an Optuna storage URL; default sqlite:///RUN/study.db; 'memory': not resumable
     scores_table: str | None = None  # CSV of precomputed proxy scores (arch + metric columns) to look up
-    supernet: str | None = None  # a trained supernet checkpoint, for the supernet_accuracy objective
+    supernet: str | None = None  # a trained supernet checkpoint (or few-shot split folder), for supernet_accuracy
     supernet_test_limit: int | None = Field(None, gt=0, description="test images per supernet evaluation")
     reference_size: int = Field(32, ge=4, description="archs scored once to normalise ensemble objectives")
     population_size: int = Field(32, gt=1)

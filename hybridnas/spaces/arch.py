@@ -67,6 +67,17 @@ class Arch:
             object.__setattr__(self, "_id", cached)
         return cached
 
+    def gene(self, path: str) -> Any:
+        """The gene at a dotted path of keys and list indices, e.g. 'ops.3' (NAS-Bench-201's edge 0->3);
+        KeyError naming the path when the genes have no such entry."""
+        value: Any = self.genes
+        for part in path.split("."):
+            try:
+                value = value[int(part)] if isinstance(value, tuple) else value[part]
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise KeyError(f"{self.space} genes have no entry {path!r}") from None
+        return value
+
     def to_dict(self) -> dict[str, Any]:
         return {"space": self.space, "genes": thaw(self.genes)}
 

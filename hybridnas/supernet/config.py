@@ -24,7 +24,11 @@ class SupernetConfig(BaseModel):
     batch_size: int = Field(64, gt=1)
     sampler: str = "complexity_aware"
     subnets: int = Field(2, gt=0, description="random subnets per step (samplers may add the largest/smallest)")
-    sampler_options: dict[str, Any] = {}
+    sampler_options: dict[str, Any] = Field({}, description="the sampler's own options, e.g. uniform's fixed_genes "
+                                                            "{'ops.3': 'nor_conv_3x3'} for a few-shot sub-supernet")
+    init_from: str | None = Field(None, description="a supernet checkpoint of the same space whose weights this "
+                                                    "training starts from (few-shot: the one-shot parent); the "
+                                                    "optimizer and schedule start fresh")
     optimizer: Literal["adamw", "sgd"] = "adamw"
     lr: float = Field(2e-3, gt=0)
     weight_decay: float = Field(0.05, ge=0)

@@ -58,6 +58,10 @@ class SubnetScorer:
                             num_classes=classes, limit=config.train_limit, norm=norm, input_shape=shape)
         self.calibration = [x for x, _ in zip((b[0] for b in train.epoch(0)), range(config.calibration_batches))]
 
+    @property
+    def space(self) -> Space:
+        return self.supernet.space
+
     def materialize(self, arch: Arch) -> torch.nn.Module:
         """The subnet as a static model with inherited weights and recalibrated BatchNorm, on `self.device`."""
         return self.supernet.materialize(arch, self.calibration if self.calibration else None)
@@ -80,13 +84,12 @@ class SupernetEvaluator(Evaluator):
         self.scorer = None
 
     def setup(self) -> None:
-        from .train import load_supernet
+        from .few_shot import load_scorer
 
-        supernet, config = load_supernet(self.checkpoint)
-        if supernet.space.name != self.space.name:
-            raise HybridNASError(f"supernet {self.checkpoint} is of space {supernet.space.name!r}, the search's is "
+        self.scorer = load_scorer(self.checkpoint, self.test_limit)
+        if self.scorer.space.name != self.space.name:
+            raise HybridNASError(f"supernet {self.checkpoint} is of space {self.scorer.space.name!r}, the search's is "
                                  f"{self.space.name!r}")
-        self.scorer = SubnetScorer(supernet, config, self.test_limit)
 
     def evaluate(self, arch: Arch) -> Evaluation:
         if self.scorer is None:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import HybridNASError
 from ..registry import Registry
 from ..spaces import Arch, Space
 from .elastic import largest_and_smallest
@@ -66,10 +67,35 @@ class Sampler:
 
 @register_sampler("uniform")
 class UniformSampler(Sampler):
-    """Subnets drawn uniformly over the space's choices."""
+    """Subnets drawn uniformly over the space's choices; with `fixed_genes` (gene path -> value, e.g.
+    {'ops.3': 'nor_conv_3x3'}), uniformly over those that have them: a few-shot sub-supernet's share."""
+
+    TRIES = 1000
+
+    def __init__(self, space: Space, seed: int = 0, subnets: int = 1, fixed_genes: dict[str, Any] | None = None) -> None:
+        super().__init__(space, seed, subnets)
+        self.fixed_genes = dict(fixed_genes or {})
+        try:
+            has_genes(space.sample(0), self.fixed_genes)
+        except KeyError as exc:
+            raise HybridNASError(f"uniform sampler: sampler_options.fixed_genes: {exc.args[0]}") from None
+
+    def draw(self) -> Arch:
+        """One subnet, with `fixed_genes` if any (rejection sampling over canonical architectures)."""
+        for _ in range(self.TRIES):
+            arch = self.space.sample(self.rng)
+            if has_genes(arch, self.fixed_genes):
+                return arch
+        raise HybridNASError(f"uniform sampler: no architecture of space {self.space.name!r} with genes "
+                             f"{self.fixed_genes} in {self.TRIES} draws; check sampler_options.fixed_genes")
 
     def _step(self) -> list[Arch]:
-        return [self.space.sample(self.rng) for _ in range(self.subnets)]
+        return [self.draw() for _ in range(self.subnets)]
+
+
+def has_genes(arch: Arch, fixed_genes: dict[str, Any]) -> bool:
+    """Whether `arch` has every gene of `fixed_genes` (path -> value)."""
+    return all(arch.gene(path) == value for path, value in fixed_genes.items())
 
 
 @register_sampler("sandwich")

@@ -143,6 +143,8 @@ def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool,
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(loader)))
     start, history = 0, []
     path = out / CHECKPOINT
+    if config.init_from and not resume:  # a resume carries on from its own weights
+        _init_weights(net, config)
     if resume:
         state = load_checkpoint(path)
         if not isinstance(state, dict) or not same_training(state.get("config"), config):
@@ -203,6 +205,17 @@ def _train_loop(config: SupernetConfig, out: Path, resume: bool, progress: bool,
                          "torch_rng": torch.get_rng_state(),
                          **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})}, path)
     return TrainResult(path, config.epochs, history)
+
+
+def _init_weights(net: Supernet, config: SupernetConfig) -> None:
+    """Start from `config.init_from`'s supernet weights; a checkpoint of another space is a HybridNASError."""
+    parent = load_checkpoint(config.init_from)
+    with checkpoint_contents(config.init_from):
+        parent_space = SupernetConfig.model_validate(parent["config"]).space
+        if load_space(parent_space).name != net.space.name:
+            raise HybridNASError(f"init_from {config.init_from}: a supernet of space {load_space(parent_space).name!r}, "
+                                 f"this training's is {net.space.name!r}")
+        net.load_state_dict(parent["supernet"])
 
 
 def _average_gradients(net: torch.nn.Module, losses: torch.Tensor, world: int) -> None:
