@@ -54,6 +54,7 @@ from hybridnas.supernet import load_scorer, load_supernet_config, train_few_shot
 SHARED = Path("../shared")
 GROUND_TRUTH = SHARED / "benchmarks/nasbench201_200epoch.csv.gz"
 SCORES = Path("results/benchmarks/nb201_scores_default.csv")
+DEFAULT_DATA = f"npz:{SHARED}/data/cifar10_subset.npz"
 TARGETS = ("cifar10-test", "cifar100-test", "imagenet16-120-test")
 # subnets trained per step: uniform 2; sandwich largest + smallest + 1; the ElasticViT ones 1 + the bank's smallest
 # few-shot (split) and its equal-cost control, both from the uniform supernet (the `split` phase)
@@ -96,10 +97,12 @@ def training_cost(folder: Path) -> dict[str, float]:
     parents = {state["config"].get("init_from") for state in states} - {None}
     history = [h for state in states for h in state["history"]]
     cost = {"epochs": sum(state["epoch"] for state in states), "train_seconds": sum(h["seconds"] for h in history),
-            "subnet_steps": sum(h["subnets"] for h in history)}
+            "subnet_steps": sum(h["subnets"] for h in history), "parent": ""}
     for parent in parents:
-        for key, value in training_cost(Path(parent).parent).items():
-            cost[key] += value
+        inherited = training_cost(Path(parent) if Path(parent).is_dir() else Path(parent).parent)
+        for key in ("epochs", "train_seconds", "subnet_steps"):
+            cost[key] += inherited[key]
+        cost["parent"] = f", its parent's {inherited['epochs']} epochs included"
     return cost
 
 
@@ -157,7 +160,7 @@ def score(args: argparse.Namespace) -> None:
         path = args.out / f"inherited_{sampler}.csv"
         done = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["arch", "inherited", "seconds"])
         scorer = load_scorer(args.out / f"supernet_{sampler}", test_limit=args.test_limit,
-                             calibration_batches=args.calibration_batches)
+                             calibration_batches=args.calibration_batches, data=args.test_data)
         space = scorer.space  # the skeleton it was trained on; the cell strings are the benchmark's
         seen = set(done["arch"])
         for arch_text in nets["arch"]:
@@ -239,7 +242,7 @@ def report(args: argparse.Namespace) -> None:
                  "sampler; scoring seconds were measured beside other jobs and overstate):")
     for sampler, info in summary["samplers"].items():
         lines.append(f"  {sampler:<18} {info['epochs']} epochs, {info['subnet_steps']} subnet steps, "
-                     f"{info['train_seconds']:.0f} s (parent included); scoring {info['score_seconds_per_network']:.1f} "
+                     f"{info['train_seconds']:.0f} s{info['parent']}; scoring {info['score_seconds_per_network']:.1f} "
                      "s per network")
     for target in TARGETS:
         lines.append("")
@@ -284,7 +287,9 @@ def report(args: argparse.Namespace) -> None:
     lines.append("")
     lines.append(f"command: python benchmarks/supernet_ranking_nb201.py {{train,score,report}} --out {args.out} "
                  f"--epochs {args.epochs} --networks {args.networks} --test-limit {args.test_limit} "
-                 f"--calibration-batches {args.calibration_batches}" + (f" --skeleton {args.skeleton}" if args.skeleton else ""))
+                 f"--calibration-batches {args.calibration_batches}" + (f" --skeleton {args.skeleton}" if args.skeleton else "")
+                 + (f" --data {args.data}" if args.data != DEFAULT_DATA else "")
+                 + (f" --test-data {args.test_data}" if args.test_data else ""))
     text = "\n".join(lines)
     print(text)
     (args.summary / "summary.txt").write_text(text + "\n")
@@ -306,7 +311,9 @@ def main() -> None:
     ap.add_argument("--networks", type=int, default=200)
     ap.add_argument("--test-limit", type=int, default=500)
     ap.add_argument("--calibration-batches", type=int, default=4)
-    ap.add_argument("--data", default=f"npz:{SHARED}/data/cifar10_subset.npz")
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--test-data", default=None, help="score: recalibrate and test on these images instead of the "
+                                                      "training's (e.g. all of CIFAR-10's 10,000 test images)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     for path in (GROUND_TRUTH, SCORES):

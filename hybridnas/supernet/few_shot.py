@@ -70,10 +70,10 @@ class FewShotScorer:
     """
 
     def __init__(self, checkpoints: list[str | Path], test_limit: int | None = None, device: str | None = None,
-                 calibration_batches: int | None = None) -> None:
+                 **overrides: Any) -> None:
         self.parts: list[tuple[dict[str, Any], SubnetScorer]] = []
         for path in checkpoints:
-            supernet, config = _load(path, calibration_batches)
+            supernet, config = _load(path, overrides)
             fixed = config.sampler_options.get("fixed_genes")
             if not fixed:
                 raise HybridNASError(f"{path}: not a few-shot sub-supernet (its sampler_options name no fixed_genes)")
@@ -99,22 +99,27 @@ class FewShotScorer:
         return self.scorer_for(arch)(arch)
 
 
-def _load(path: str | Path, calibration_batches: int | None) -> tuple[Supernet, SupernetConfig]:
+SCORING_OVERRIDES = ("calibration_batches", "data")
+
+
+def _load(path: str | Path, overrides: dict[str, Any]) -> tuple[Supernet, SupernetConfig]:
     supernet, config = load_supernet(path)
-    if calibration_batches is not None:
-        config = config.model_copy(update={"calibration_batches": calibration_batches})
-    return supernet, config
+    unknown = set(overrides) - set(SCORING_OVERRIDES)
+    if unknown:
+        raise HybridNASError(f"scoring overrides {sorted(unknown)}: allowed {list(SCORING_OVERRIDES)}")
+    update = {key: value for key, value in overrides.items() if value is not None}
+    return supernet, SupernetConfig.model_validate({**config.model_dump(), **update}) if update else config
 
 
-def load_scorer(path: str | Path, test_limit: int | None = None,
-                calibration_batches: int | None = None) -> SubnetScorer | FewShotScorer:
+def load_scorer(path: str | Path, test_limit: int | None = None, **overrides: Any) -> SubnetScorer | FewShotScorer:
     """A scorer for a checkpoint (or a folder holding `checkpoint.pt`), or for a few-shot split's folder.
 
     Args:
-        calibration_batches: BatchNorm recalibration batches per subnet; None keeps the training config's.
+        overrides: `calibration_batches` (BatchNorm recalibration batches per subnet) and `data` (the images
+            that recalibrate and test, e.g. a larger test split than training had); None keeps the training's.
     """
     path = Path(path)
     parts = sorted(path.glob(f"*/{CHECKPOINT}")) if path.is_dir() and not (path / CHECKPOINT).is_file() else []
     if parts:
-        return FewShotScorer(parts, test_limit, calibration_batches=calibration_batches)
-    return SubnetScorer(*_load(path, calibration_batches), test_limit=test_limit)
+        return FewShotScorer(parts, test_limit, **overrides)
+    return SubnetScorer(*_load(path, overrides), test_limit=test_limit)

@@ -7,7 +7,8 @@ import yaml
 from hybridnas import HybridNASError, load_space
 from hybridnas.latency.timing import threads_set
 from hybridnas.spaces.loader import SHIPPED_DIR
-from hybridnas.supernet import FewShotScorer, SubnetScorer, load_supernet, load_supernet_config, make_sampler, train_supernet
+from hybridnas.supernet import (FewShotScorer, SubnetScorer, load_scorer, load_supernet, load_supernet_config, make_sampler,
+                                train_supernet)
 
 SPLIT = "ops.3"  # NAS-Bench-201's edge 0 -> 3
 
@@ -83,6 +84,10 @@ def test_few_shot_scoring_routes_each_network_to_its_sub_supernet(shared, small_
             scorer(pool)
         with pytest.raises(HybridNASError, match="not a few-shot sub-supernet"):
             FewShotScorer([parent.checkpoint])
+        uncalibrated = load_scorer(tmp_path / "nor_conv_3x3", test_limit=50, calibration_batches=0)
+        assert uncalibrated.calibration == [] and len(scorer.parts[1][1].calibration) == 1
+        with pytest.raises(HybridNASError, match="allowed"):
+            load_scorer(parts[0].checkpoint, lr=1.0)
 
 
 def test_split_trains_every_value_and_eval_and_search_score_through_it(shared, small_nb201, tmp_path):
