@@ -1,0 +1,133 @@
+"""A standalone ground truth for hybrid_cifar: subnets trained from scratch on two or more seeds.
+
+`--subnets` networks spread over the MACs range (`supernet_ranking.spread_archs`) are each trained with the
+shipped hybrid_cifar supernet recipe (the same optimizer, schedule and augmentation; `train_standalone`)
+once per seed in `--seeds`. A ground truth is only as good as two seeds of it agree: the summary reports
+the seed-to-seed Kendall tau (every pair of seeds), the ceiling any ranking can be judged against, then
+each training-free ranking of `--rankings` against the mean over seeds.
+
+Rows are appended to `standalone.csv` in `--out` as each training ends, so an interrupted run (or one
+stopped by `--time-limit`) continues where it stopped; `--jobs` trains that many networks side by side
+(one process each; on one GPU, small networks leave it idle otherwise).
+
+    python benchmarks/hybrid_cifar_truth.py --out DIR --subnets 20 --seeds 0,1 --epochs 30 --device cuda --jobs 4
+    python benchmarks/hybrid_cifar_truth.py --out DIR --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import multiprocessing
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hybridnas import load_space
+from hybridnas.latency.timing import threads_set
+from hybridnas.supernet import load_supernet_config
+from hybridnas.supernet.standalone import train_standalone
+
+from ensemble_search import ranking as oriented  # sibling scripts: benchmarks/ is on the path when run
+from supernet_ranking import spread_archs
+
+RANKINGS = ("ensemble:jacob_cov+meco+params", "ensemble:jacob_cov+meco+params+macs+az_trainability", "params",
+            "az_trainability")
+
+
+def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
+    space = load_space("hybrid_cifar")
+    config = load_supernet_config("hybrid_cifar", {
+        "data": args.data, "epochs": args.epochs, "device": args.device, "seed": seed,
+        "train_limit": args.train_limit, "precision": args.precision, "data_workers": args.data_workers})
+    with threads_set(args.threads):
+        result = train_standalone(space.build(space.parse(arch_text)), config)
+    return {"arch": arch_text, "seed": seed, "macs": space.cost(space.parse(arch_text)).macs, **result}
+
+
+def train_all(args: argparse.Namespace) -> None:
+    space = load_space("hybrid_cifar")
+    path = args.out / "standalone.csv"
+    done = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["arch", "seed"])
+    seen = set(zip(done["arch"], done["seed"].astype(int)))
+    archs = [space.format(a) for a in spread_archs(space, args.subnets)]
+    todo = [(a, s) for s, a in itertools.product(args.seeds, archs) if (a, s) not in seen]
+    stop = time.monotonic() + args.time_limit if args.time_limit else None
+    print(f"{len(todo)} trainings to run ({len(seen)} done)", flush=True)
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        pending = [pool.apply_async(train_one, (args, a, s)) for a, s in todo]
+        for job in pending:
+            remaining = None if stop is None else max(1.0, stop - time.monotonic())
+            try:
+                row = job.get(timeout=remaining)
+            except multiprocessing.TimeoutError:
+                print("time limit reached; rerun the command to continue", flush=True)
+                pool.terminate()
+                break
+            done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
+            tmp = path.with_suffix(".tmp")
+            done.to_csv(tmp, index=False)
+            tmp.replace(path)
+            print(f"seed {row['seed']}: {row['accuracy']:.1f}% in {row['seconds']:.0f} s  {row['arch']}", flush=True)
+
+
+def report(args: argparse.Namespace) -> str:
+    from hybridnas.proxies import score_many
+    from hybridnas.proxies.ensemble import parse_ensemble
+
+    space = load_space("hybrid_cifar")
+    runs = pd.read_csv(args.out / "standalone.csv")
+    table = runs.pivot_table(index="arch", columns="seed", values="accuracy")
+    complete = table.dropna()
+    lines = [f"hybrid_cifar standalone ground truth: {len(complete)} subnets trained on every one of seeds "
+             f"{list(table.columns)} ({args.epochs} epochs, data {args.data}, train_limit {args.train_limit}, "
+             f"device {args.device}); accuracy {complete.values.min():.1f}-{complete.values.max():.1f}%"]
+    for a, b in itertools.combinations(complete.columns, 2):
+        lines.append(f"seed {a} vs seed {b}: Kendall tau {stats.kendalltau(complete[a], complete[b]).statistic:.3f}, "
+                     f"mean |difference| {np.abs(complete[a] - complete[b]).mean():.2f} points")
+    truth = complete.mean(axis=1)
+    archs = [space.parse(a) for a in truth.index]
+    members = sorted({m for r in RANKINGS for m in (parse_ensemble(r).members if r.startswith("ensemble:") else [r])})
+    with threads_set(1):
+        scores = score_many(space, archs, members, f"npz:{args.proxy_data}", 0, batch_size=64)
+    lines.append(f"rankings against the mean over seeds, Kendall tau (proxies on one batch of {args.proxy_data}, seed 0):")
+    for name in RANKINGS:
+        lines.append(f"  {name:<55} {stats.kendalltau(oriented(scores, name).to_numpy(), truth.to_numpy()).statistic:+.3f}")
+    lines.append(f"\ncommand: python benchmarks/hybrid_cifar_truth.py --out {args.out} --subnets {args.subnets} "
+                 f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs} --data {args.data} "
+                 f"--device {args.device} --precision {args.precision}"
+                 + (f" --train-limit {args.train_limit}" if args.train_limit else ""))
+    text = "\n".join(lines)
+    (args.out / "summary.txt").write_text(text + "\n")
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--subnets", type=int, default=20)
+    ap.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--data", default="npz:../shared/data/cifar10_subset.npz")
+    ap.add_argument("--proxy-data", default="../shared/data/cifar10_subset.npz", help="npz file the proxies read")
+    ap.add_argument("--train-limit", type=int, default=None)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    ap.add_argument("--data-workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per training process")
+    ap.add_argument("--jobs", type=int, default=1, help="trainings side by side")
+    ap.add_argument("--time-limit", type=float, default=None, help="seconds; stop cleanly after this")
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        train_all(args)
+    if (args.out / "standalone.csv").is_file():
+        print(report(args))
+
+
+if __name__ == "__main__":
+    main()
