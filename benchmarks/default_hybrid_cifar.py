@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ensemble_search import ranking_members
 from ensemble_search import ranking as oriented  # a sibling script: benchmarks/ is on the path when run
 from hybridnas import load_space
 from hybridnas.proxies import score_many
-from hybridnas.proxies.ensemble import parse_ensemble
 
 RESULTS = Path("results/benchmarks")
 TRUTHS = {"cpu_4ep_2500": "supernet_ranking", "gpu_4ep_2500": "supernet_ranking_cuda_4ep",
@@ -41,7 +41,7 @@ def main() -> None:
     truth = pd.concat({name: pd.read_csv(RESULTS / folder / "standalone.csv").set_index("arch")["standalone"]
                        for name, folder in TRUTHS.items()}, axis=1)
     archs = [space.parse(a) for a in truth.index]
-    members = sorted({m for r in RANKINGS for m in (parse_ensemble(r).members if r.startswith("ensemble:") else [r])})
+    members = sorted({m for r in RANKINGS for m in ranking_members(r)})
     taus: dict[tuple[str, str], list[float]] = {}
     for seed in range(args.seeds):
         frame = score_many(space, archs, members, args.data, seed, batch_size=args.batch_size)

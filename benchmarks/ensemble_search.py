@@ -44,6 +44,11 @@ def ensemble_name(weights: dict[str, float]) -> str:
     return "ensemble:" + "+".join(m if w == 1 else f"{m}*{w:g}" for m, w in weights.items())
 
 
+def ranking_members(name: str) -> list[str]:
+    """The proxies a ranking reads: an ensemble's members, or the proxy itself."""
+    return parse_ensemble(name).members if name.startswith("ensemble:") else [name]
+
+
 def ranking(frame: pd.DataFrame, name: str) -> pd.Series:
     """Scores oriented so that higher predicts better (an ensemble ranks within `frame`)."""
     if name.startswith("ensemble:"):
@@ -104,8 +109,7 @@ def main() -> None:
     for label, name in [("shipped default", DEFAULT_OBJECTIVE), ("chosen (weighted)", chosen),
                         ("best equal-weight", best_equal),
                         *[("reference", r) for r in REFERENCES]]:
-        members = parse_ensemble(name).members if name.startswith("ensemble:") else [name]
-        if not all(m in report for m in members):
+        if not all(m in report for m in ranking_members(name)):
             continue
         for target in REPORT_TARGETS:
             metrics = rank_metrics(ranking(report, name), report[target])
@@ -157,8 +161,7 @@ def whole_space(scores_path: Path, rankings: list[str], fold_of: Path) -> None:
           f"{scores_path}); the choice was made on the choice fold's 1000-network sample")
     rows = []
     for name in rankings:
-        members = parse_ensemble(name).members if name.startswith("ensemble:") else [name]
-        if not all(m in cells for m in members):
+        if not all(m in cells for m in ranking_members(name)):
             continue
         for fold, part in [("report fold", cells[cells["fold"] == "report"]),
                            ("choice fold", cells[cells["fold"] == "choice"]), ("all cells", cells)]:

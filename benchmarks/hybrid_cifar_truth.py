@@ -31,6 +31,7 @@ from hybridnas.latency.timing import threads_set
 from hybridnas.supernet import load_supernet_config
 from hybridnas.supernet.standalone import train_standalone
 
+from ensemble_search import ranking_members
 from ensemble_search import ranking as oriented  # sibling scripts: benchmarks/ is on the path when run
 from supernet_ranking import spread_archs
 
@@ -76,7 +77,6 @@ def train_all(args: argparse.Namespace) -> None:
 
 def report(args: argparse.Namespace) -> str:
     from hybridnas.proxies import score_many
-    from hybridnas.proxies.ensemble import parse_ensemble
 
     space = load_space("hybrid_cifar")
     runs = pd.read_csv(args.out / "standalone.csv")
@@ -90,7 +90,7 @@ def report(args: argparse.Namespace) -> str:
                      f"mean |difference| {np.abs(complete[a] - complete[b]).mean():.2f} points")
     truth = complete.mean(axis=1)
     archs = [space.parse(a) for a in truth.index]
-    members = sorted({m for r in RANKINGS for m in (parse_ensemble(r).members if r.startswith("ensemble:") else [r])})
+    members = sorted({m for r in RANKINGS for m in ranking_members(r)})
     with threads_set(1):
         scores = score_many(space, archs, members, f"npz:{args.proxy_data}", 0, batch_size=64)
     lines.append(f"rankings against the mean over seeds, Kendall tau (proxies on one batch of {args.proxy_data}, seed 0):")
