@@ -84,7 +84,8 @@ def training_config(args: argparse.Namespace, sampler: str):
     return load_supernet_config({
         "space": space_source(args), "data": args.data, "epochs": args.epochs, "batch_size": 64, "optimizer": "sgd",
         "lr": 0.05, "weight_decay": 5e-4, "warmup_epochs": 0.5, "seed": 0, "eval_batch_size": 256,
-        "calibration_batches": args.calibration_batches, **SAMPLERS[sampler]})
+        "calibration_batches": args.calibration_batches, "device": args.device, "precision": args.precision,
+        **SAMPLERS[sampler]})
 
 
 def training_cost(folder: Path) -> dict[str, float]:
@@ -314,6 +315,8 @@ def main() -> None:
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--test-data", default=None, help="score: recalibrate and test on these images instead of the "
                                                       "training's (e.g. all of CIFAR-10's 10,000 test images)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="train: where (scoring follows it)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="train: bf16 autocast on a GPU")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     for path in (GROUND_TRUTH, SCORES):

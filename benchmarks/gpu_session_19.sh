@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# #19's checks for a lent GPU, in one bounded run (the device tool's `run`, from the repository root; it copies
+# $OUT back). Each step stops itself before the tool's 10-minute limit and resumes when the script is run again
+# with the same $OUT kept (it is not kept between calls: copy the folders back and commit them).
+#   1. hybrid_cifar ground truth: 20 subnets x 2 seeds from scratch, 30 epochs of the 5k subset, bf16, 4 side by
+#      side; seed-to-seed tau and the training-free rankings against it (benchmarks/hybrid_cifar_truth.py).
+#   2. the NAS-Bench-201 benchmark-skeleton supernet (uniform) trained on all 50,000 CIFAR-10 images, then
+#      scored on 200 networks (benchmarks/supernet_ranking_nb201.py) -- only if time is left after step 1.
+# SMOKE=1 runs both at toy size on the CPU (a check of the script, not a measurement).
+set -euo pipefail
+OUT=${OUT:-results/gpu_session_19}
+SHARED=${SHARED:-../shared}
+if [ "${SMOKE:-0}" = 1 ]; then
+  DEV=cpu; PREC=fp32; SUBNETS=3; EPOCHS=1; LIMIT="--train-limit 64"; JOBS=2; NB_EPOCHS=1; NETS=4; TRUTH_S=120
+  NB_DATA="npz:$SHARED/data/cifar10_subset.npz --skeleton 8,1"
+else
+  DEV=cuda; PREC=bf16; SUBNETS=20; EPOCHS=30; LIMIT=""; JOBS=4; NB_EPOCHS=30; NETS=200; TRUTH_S=300
+  NB_DATA="imagefolder:$SHARED/data/cifar10_jpeg"
+fi
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/device.txt" 2>/dev/null || echo "no GPU" > "$OUT/device.txt"
+date -u >> "$OUT/device.txt"
+python benchmarks/hybrid_cifar_truth.py --out "$OUT/hybrid_cifar_truth" --subnets $SUBNETS --seeds 0,1 \
+  --epochs $EPOCHS $LIMIT --device $DEV --precision $PREC --jobs $JOBS --data-workers 2 --time-limit $TRUTH_S \
+  --data "npz:$SHARED/data/cifar10_subset.npz" --proxy-data "$SHARED/data/cifar10_subset.npz" \
+  2>&1 | tee "$OUT/hybrid_cifar_truth.log"
+timeout 240 python benchmarks/supernet_ranking_nb201.py train --samplers uniform --epochs $NB_EPOCHS \
+  --device $DEV --precision $PREC --data $NB_DATA --out "$OUT/nb201" \
+  2>&1 | tee "$OUT/nb201_train.log" || echo "supernet training stopped by its time limit; rerun to resume"
+if [ -f "$OUT/nb201/supernet_uniform/checkpoint.pt" ]; then
+  timeout 120 python benchmarks/supernet_ranking_nb201.py score --samplers uniform --networks $NETS \
+    --test-limit 2000 --out "$OUT/nb201" 2>&1 | tee "$OUT/nb201_score.log" || echo "scoring stopped; rerun"
+fi
