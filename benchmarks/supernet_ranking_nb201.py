@@ -49,7 +49,7 @@ from hybridnas.latency.timing import threads_set
 from hybridnas.proxies.bench import ndcg_at, top_fraction_precision
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
 from hybridnas.spaces.loader import SHIPPED_DIR
-from hybridnas.supernet import load_scorer, load_supernet_config, train_few_shot, train_supernet
+from hybridnas.supernet import load_checkpoint, load_scorer, load_supernet_config, train_few_shot, train_supernet
 
 SHARED = Path("../shared")
 GROUND_TRUTH = SHARED / "benchmarks/nasbench201_200epoch.csv.gz"
@@ -91,10 +91,8 @@ def training_config(args: argparse.Namespace, sampler: str):
 def training_cost(folder: Path) -> dict[str, float]:
     """Epochs, subnet steps and seconds of a supernet folder (a checkpoint, or a few-shot split's sub-supernets),
     with those of the parent it started from (`init_from`), once."""
-    import torch
-
     paths = [folder / "checkpoint.pt"] if (folder / "checkpoint.pt").is_file() else sorted(folder.glob("*/checkpoint.pt"))
-    states = [torch.load(path, map_location="cpu", weights_only=True) for path in paths]
+    states = [load_checkpoint(path) for path in paths]
     parents = {state["config"].get("init_from") for state in states} - {None}
     history = [h for state in states for h in state["history"]]
     cost = {"epochs": sum(state["epoch"] for state in states), "train_seconds": sum(h["seconds"] for h in history),
@@ -117,17 +115,11 @@ def split(args: argparse.Namespace) -> None:
     fewshot = args.out / "supernet_fewshot"
     results = train_few_shot(parent, args.gene, fewshot, args.split_epochs, resume=fewshot.is_dir(), progress=False)
     print(f"fewshot: {len(results)} sub-supernets of {args.split_epochs} epochs", flush=True)
-    config = load_supernet_config(torch_load(parent)["config"]).model_copy(update={
+    config = load_supernet_config(load_checkpoint(parent)["config"]).model_copy(update={
         "epochs": args.split_epochs * len(results), "init_from": str(parent.resolve())})
     folder = args.out / "supernet_continued"
     result = train_supernet(config, folder, resume=(folder / "checkpoint.pt").is_file(), progress=False)
     print(f"continued: {result.epochs} epochs from the parent", flush=True)
-
-
-def torch_load(path: Path) -> dict:
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def networks(n: int) -> pd.DataFrame:
@@ -145,9 +137,7 @@ def train(args: argparse.Namespace) -> None:
         checkpoint = folder / "checkpoint.pt"
         done = 0
         if checkpoint.is_file():
-            import torch
-
-            done = torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"]
+            done = load_checkpoint(checkpoint)["epoch"]
         if done >= args.epochs:
             continue
         start = time.perf_counter()
