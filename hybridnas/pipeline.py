@@ -20,6 +20,7 @@ from .errors import HybridNASError
 from .export import export_arch
 from .io import atomic_write_csv, atomic_write_text
 from .latency import LatencyTable, build_table
+from .latency.build import DEFAULT_CALIBRATE
 from .scaling import scale, scaled_space, write_family
 from .scaling.grow import DEFAULT_RULE
 from .search import load_search_config, run_search
@@ -69,7 +70,7 @@ class LatencyStage(_Strict):
     threads: int = Field(1, gt=0)
     repeats: int = Field(30, gt=2)
     warmup: int = Field(10, ge=0)
-    calibrate: int = Field(16, ge=3)
+    calibrate: int = Field(DEFAULT_CALIBRATE, ge=3)
 
 
 class PipelineConfig(_Strict):

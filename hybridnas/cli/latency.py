@@ -11,6 +11,7 @@ import pandas as pd
 
 from .util import emit, read_archs, user_errors
 from ..io import atomic_write_csv
+from ..latency.build import DEFAULT_CALIBRATE
 from ..spaces import load_space
 
 
@@ -36,7 +37,8 @@ def latency() -> None:
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
 @click.option("--repeats", default=30, show_default=True, help="Timed repeats per layer (median taken).")
 @click.option("--warmup", default=10, show_default=True)
-@click.option("--calibrate", default=16, show_default=True, help="Random networks measured end to end to fit the overhead.")
+@click.option("--calibrate", default=DEFAULT_CALIBRATE, show_default=True,
+              help="Random networks measured end to end to fit the calibration (per layer kind, weights, overhead).")
 @click.option("--out", required=True, help="Table file (JSON); an existing table is extended.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
@@ -50,10 +52,8 @@ def build_cmd(space_file: str, backend: str, optimization: str | None, statistic
     table = build_table(space, out, device=device, threads=threads, batch=batch, dtype=dtype, warmup=warmup,
                         repeats=repeats, calibrate=calibrate, progress=not no_progress, backend=backend,
                         optimization=optimization, statistic=statistic, pin_cpus=pin_cpus)
-    cal = table.calibration
     click.echo(f"table: {out}: {len(table.entries)} layers, {table.conditions.describe()}")
-    click.echo(f"  calibration on {len(cal.points)} networks: total = {cal.scale:.3f} x sum(layers) + "
-               f"{cal.base_ms:.3f} ms + {cal.per_layer_ms:.4f} ms x layers")
+    click.echo(f"  {table.calibration.describe()}")
     click.echo(f"  check it: hybridnas latency validate {space_file} --table {out} -n 50")
 
 

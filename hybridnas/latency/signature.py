@@ -41,6 +41,11 @@ class Signature(NamedTuple):
         except (KeyError, TypeError, ValueError, HybridNASError) as exc:
             raise LatencyError(f"bad layer record {str(record)[:200]}: {exc}") from None
 
+    def calibration_kind(self) -> str:
+        """What a calibration scales together: the layer kind, with its mixer for a MetaFormer block."""
+        mixer = getattr(self.spec, "mixer", None)
+        return f"{self.spec.kind}:{mixer}" if mixer else self.spec.kind
+
     def describe(self) -> str:
         """Short human-readable form, e.g. `conv_norm_act(cin=3, cout=16, ...) @ 3x32x32`."""
         fields = ", ".join(f"{k}={v}" for k, v in self.to_record()["fields"].items())

@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,8 @@ from .signature import LatencyError, Signature, arch_signatures
 from .timing import Timing
 
 FORMAT = "hybridnas-latency-table"
-VERSION = 2  # 2: entries carry "ms" (the conditions' statistic) instead of "median_ms"
-READABLE = (1, 2)
+VERSION = 3  # 2: entries carry "ms" (the conditions' statistic) instead of "median_ms"; 3: per-kind calibration
+READABLE = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -49,31 +49,91 @@ class Conditions:
 
 
 @dataclass
-class Calibration:
-    """measured ≈ scale * (sum of layer medians) + base_ms + per_layer_ms * (number of timed layers).
+class LayerTotals:
+    """What a calibration reads of one network: its layers' summed table times per kind, count and weights."""
 
-    Fitted (non-negative least squares) on whole networks measured end to end; `points` keeps them.
+    kind_ms: dict[str, float] = field(default_factory=dict)  # `Signature.calibration_kind` -> summed ms
+    layers: int = 0
+    mparams: float = 0.0  # the timed layers' weights, in millions
+
+    def add(self, sig: Signature, ms: float) -> None:
+        kind = sig.calibration_kind()
+        self.kind_ms[kind] = self.kind_ms.get(kind, 0.0) + ms
+        self.layers += 1
+        self.mparams += sig.spec.params() / 1e6
+
+    @property
+    def layer_sum_ms(self) -> float:
+        return float(sum(self.kind_ms.values()))
+
+    def record(self) -> dict[str, Any]:
+        """The fields a calibration point keeps."""
+        return {"layer_sum_ms": self.layer_sum_ms, "layers": self.layers, "mparams": self.mparams,
+                "kind_ms": dict(self.kind_ms)}
+
+
+@dataclass
+class Calibration:
+    """measured ≈ Σ_kind scale_kind * (the kind's summed layer times) + base_ms + per_layer_ms * layers
+    + per_mparam_ms * (millions of weights).
+
+    A layer timed alone runs with its weights hot in cache; inside a network the other layers evict them, so
+    the weights term charges what reloading them costs. `scale` is the shared scale; `kind_scale` refines it
+    per layer kind (with its mixer), pulled toward `scale` (`SHRINK`) so a kind that few calibration networks
+    contain keeps the shared scale rather than an arbitrary one. A kind without its own scale uses `scale`.
+    Fitted (non-negative least squares on relative error) on whole networks measured end to end, put on the
+    layers' time base by the reference workload timed beside them; `points` keeps them. Points from tables
+    before format 3 carry no per-kind times or weights, and fit the shared scale, base and per-layer terms only.
+    Chosen by benchmarks/latency_calibration.py (results/benchmarks/latency_calibration/).
     """
 
     scale: float = 1.0
     base_ms: float = 0.0
     per_layer_ms: float = 0.0
+    per_mparam_ms: float = 0.0
+    kind_scale: dict[str, float] = field(default_factory=dict)
     points: list[dict[str, Any]] = field(default_factory=list)
 
-    def apply(self, layer_sum_ms: float, layers: int) -> float:
-        return self.scale * layer_sum_ms + self.base_ms + self.per_layer_ms * layers
+    SHRINK: ClassVar[float] = 0.1  # weight of the pull toward the shared scale (chosen on the choice half)
+
+    def apply(self, totals: LayerTotals) -> float:
+        """The calibrated end-to-end time (ms) of a network with these layer totals."""
+        summed = sum(self.kind_scale.get(kind, self.scale) * ms for kind, ms in totals.kind_ms.items())
+        return summed + self.base_ms + self.per_layer_ms * totals.layers + self.per_mparam_ms * totals.mparams
 
     def fit(self) -> None:
-        """Refit the three coefficients on `points` (each: layer_sum_ms, layers, measured_ms)."""
+        """Refit the coefficients on `points` (each: kind_ms, layers, mparams, measured_ms)."""
         from scipy.optimize import nnls
 
         if len(self.points) < 3:
             raise LatencyError(f"calibration needs at least 3 measured networks, has {len(self.points)}")
-        a = np.array([[p["layer_sum_ms"], 1.0, p["layers"]] for p in self.points])
         y = np.array([p["measured_ms"] for p in self.points])
+        full = all("kind_ms" in p and "mparams" in p for p in self.points)
+        rest = np.array([[1.0, p["layers"]] + ([p["mparams"]] if full else []) for p in self.points])
+        shared = np.column_stack([[p["layer_sum_ms"] for p in self.points], rest])
         # relative error matters, so weight each network by 1 / its measured time
-        coef, _ = nnls(a / y[:, None], np.ones_like(y))
-        self.scale, self.base_ms, self.per_layer_ms = (float(c) for c in coef)
+        coef, _ = nnls(shared / y[:, None], np.ones_like(y))
+        self.scale, self.base_ms, self.per_layer_ms = (float(c) for c in coef[:3])
+        self.per_mparam_ms = float(coef[3]) if full else 0.0
+        self.kind_scale = {}
+        if not full:
+            return
+        kinds = sorted({k for p in self.points for k in p["kind_ms"]})
+        per_kind = np.array([[p["kind_ms"].get(k, 0.0) for k in kinds] for p in self.points])
+        pull = np.hstack([np.sqrt(self.SHRINK) * np.eye(len(kinds)), np.zeros((len(kinds), rest.shape[1]))])
+        a = np.vstack([np.column_stack([per_kind, rest]) / y[:, None], pull])
+        b = np.concatenate([np.ones_like(y), np.full(len(kinds), np.sqrt(self.SHRINK) * self.scale)])
+        coef, _ = nnls(a, b)
+        self.kind_scale = {k: float(c) for k, c in zip(kinds, coef)}
+        self.base_ms, self.per_layer_ms, self.per_mparam_ms = (float(c) for c in coef[len(kinds):])
+
+    def describe(self) -> str:
+        """One line: the coefficients and how many networks they were fitted on."""
+        kinds = ", ".join(f"{k} {v:.3f}" for k, v in self.kind_scale.items())
+        return (f"calibration on {len(self.points)} networks: total = {self.scale:.3f} x sum(layers)"
+                + (f" (per kind: {kinds})" if kinds else "")
+                + f" + {self.base_ms:.3f} ms + {self.per_layer_ms:.4f} ms x layers"
+                + f" + {self.per_mparam_ms:.4f} ms x Mparams")
 
 
 @dataclass
@@ -152,20 +212,22 @@ class LatencyTable:
             rows.append({"node": name, "kind": sig.spec.kind, "in_shape": "x".join(map(str, sig.in_shape)),
                          "inputs": sig.inputs, "ms": ms, "source": "predicted" if predicted else "measured"})
         frame = pd.DataFrame(rows, columns=["node", "kind", "in_shape", "inputs", "ms", "source"])
-        total = self.calibration.apply(float(frame["ms"].sum()), len(frame))
-        return Prediction(total, frame)
+        return Prediction(self.calibration.apply(self.totals(space, arch, unseen)), frame)
 
     def predict(self, space: Space, arch: Arch, unseen: str = "error", **conditions: Any) -> float:
         """Predicted end-to-end latency of `arch` in milliseconds (no measurement); `unseen` as in `breakdown`."""
         self.check(**conditions)
-        total, layers = 0.0, 0
+        return self.calibration.apply(self.totals(space, arch, unseen))
+
+    def totals(self, space: Space, arch: Arch, unseen: str = "error") -> LayerTotals:
+        """The layer totals of `arch` the calibration reads (table times; `unseen` as in `breakdown`)."""
+        totals = LayerTotals()
         for _, sig in arch_signatures(space, arch):
             ms, _ = self.layer_ms(sig, unseen)
             if math.isnan(ms):
                 self._raise_missing(space, arch)
-            total += ms
-            layers += 1
-        return self.calibration.apply(total, layers)
+            totals.add(sig, ms)
+        return totals
 
     def _raise_missing(self, space: Space, arch: Arch) -> None:
         missing = self.missing(space, arch)
@@ -217,6 +279,8 @@ class LatencyTable:
         try:
             conditions = Conditions(**content["conditions"])
             calibration = Calibration(**content["calibration"])
+            if not isinstance(calibration.kind_scale, dict) or not isinstance(calibration.points, list):
+                raise TypeError("calibration kind_scale must be a mapping and points a list")
             entries = {Signature.from_record(e["layer"]): Timing(float(e[key]), float(e["spread"]))
                        for e in content["entries"]}
         except (TypeError, KeyError, ValueError, AttributeError, RecursionError) as exc:
@@ -233,7 +297,9 @@ def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
     if bad:
         raise LatencyError(f"latency table {path}: {len(bad)} layer time(s) are negative or not finite, e.g. "
                            f"{bad[0][1]!r} ms; times must be finite and >= 0; rebuild the table")
-    coefficients = {"scale": calibration.scale, "base_ms": calibration.base_ms, "per_layer_ms": calibration.per_layer_ms}
+    coefficients = {"scale": calibration.scale, "base_ms": calibration.base_ms, "per_layer_ms": calibration.per_layer_ms,
+                    "per_mparam_ms": calibration.per_mparam_ms,
+                    **{f"kind_scale[{k}]": v for k, v in calibration.kind_scale.items()}}
     wrong = {k: v for k, v in coefficients.items() if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0)}
     if wrong:
         raise LatencyError(f"latency table {path}: calibration {wrong} must be finite and >= 0; rebuild the table")

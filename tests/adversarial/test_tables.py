@@ -37,6 +37,17 @@ def test_a_negative_calibration_is_refused(tmp_path):
         LatencyTable.load(path)
 
 
+@pytest.mark.parametrize("edit", [lambda c: c.update(kind_scale={"conv_norm_act": -2.0}),
+                                  lambda c: c.update(per_mparam_ms=float("nan")),
+                                  lambda c: c.update(kind_scale=[1.0])])
+def test_a_negative_or_malformed_per_kind_calibration_is_refused(tmp_path, edit):
+    path = tmp_path / "t.json"
+    synthetic_table(load_space("nasbench_macro"), path)
+    forge(path, lambda doc: edit(doc["calibration"]))
+    with pytest.raises(LatencyError, match="must be finite and >= 0|malformed"):
+        LatencyTable.load(path)
+
+
 def test_deeply_nested_json_is_an_error_not_a_recursion_traceback(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)

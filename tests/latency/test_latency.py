@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from hybridnas import load_space
@@ -49,8 +50,13 @@ def test_build_times_every_signature_and_calibrates(macro_table):
     assert c.device_name == device_name("cpu")
     cal = macro_table.calibration
     # which coefficients take the time depends on timing noise; only their validity is checkable here
-    assert len(cal.points) == 4 and min(cal.scale, cal.base_ms, cal.per_layer_ms) >= 0
-    assert all(cal.apply(p["layer_sum_ms"], p["layers"]) > 0 for p in cal.points)
+    assert len(cal.points) == 4 and min(cal.scale, cal.base_ms, cal.per_layer_ms, cal.per_mparam_ms) >= 0
+    assert cal.kind_scale and min(cal.kind_scale.values()) >= 0
+    for point in cal.points:  # each point is on the layers' time base, and keeps what the fit read
+        arch = space.parse(point["arch"])
+        assert point["layer_sum_ms"] == pytest.approx(macro_table.totals(space, arch).layer_sum_ms)
+        assert point["raw_measured_ms"] > 0 and point["measured_ms"] > 0
+        assert macro_table.predict(space, arch) > 0
     for key in ("torch", "warmup", "repeats", "created", "reference_ms"):
         assert key in macro_table.meta
 
@@ -60,7 +66,9 @@ def test_predict_is_the_calibrated_sum_of_the_breakdown(macro_table):
     arch = space.sample(3)
     pred = macro_table.breakdown(space, arch)
     assert len(pred.layers) == len(list(arch_signatures(space, arch)))
-    assert pred.total_ms == pytest.approx(macro_table.calibration.apply(pred.layers["ms"].sum(), len(pred.layers)))
+    totals = macro_table.totals(space, arch)
+    assert (totals.layer_sum_ms, totals.layers) == (pytest.approx(pred.layers["ms"].sum()), len(pred.layers))
+    assert pred.total_ms == pytest.approx(macro_table.calibration.apply(totals))
     assert macro_table.predict(space, arch) == pytest.approx(pred.total_ms)
 
 
@@ -177,9 +185,42 @@ def test_search_refuses_a_table_that_lacks_layers_of_the_space(tmp_path, macro_t
         run_search(config, tmp_path / "run", progress=False)
 
 
-def test_calibration_recovers_known_coefficients():
+def test_calibration_without_per_kind_times_fits_the_shared_terms_only():
+    """Points of tables before format 3 keep working: scale, base and per-layer terms, nothing per kind."""
     points = [{"layer_sum_ms": s, "layers": n, "measured_ms": 1.5 * s + 0.2 + 0.01 * n}
               for s, n in ((1.0, 5), (2.0, 9), (4.0, 7), (3.0, 12))]
     cal = Calibration(points=points)
     cal.fit()
     assert (cal.scale, cal.base_ms, cal.per_layer_ms) == pytest.approx((1.5, 0.2, 0.01), rel=1e-6)
+    assert cal.kind_scale == {} and cal.per_mparam_ms == 0.0
+
+
+def _points(kind_scales, base=0.2, per_layer=0.01, per_mparam=0.3, n=12):
+    rng = np.random.default_rng(0)
+    points = []
+    for _ in range(n):
+        kind_ms = {k: float(rng.uniform(0.2, 2.0)) for k in kind_scales}
+        layers, mparams = int(rng.integers(4, 20)), float(rng.uniform(0.1, 3.0))
+        measured = sum(kind_scales[k] * ms for k, ms in kind_ms.items()) + base + per_layer * layers + per_mparam * mparams
+        points.append({"layer_sum_ms": sum(kind_ms.values()), "layers": layers, "mparams": mparams,
+                       "kind_ms": kind_ms, "measured_ms": measured})
+    return points
+
+
+def test_calibration_recovers_a_shared_scale_and_the_weights_term():
+    cal = Calibration(points=_points({"conv": 1.5, "attn": 1.5}))
+    cal.fit()
+    assert cal.kind_scale == pytest.approx({"conv": 1.5, "attn": 1.5}, rel=1e-4)
+    assert (cal.base_ms, cal.per_layer_ms, cal.per_mparam_ms) == pytest.approx((0.2, 0.01, 0.3), rel=1e-3)
+
+
+def test_per_kind_scales_move_toward_the_truth_and_an_unseen_kind_takes_the_shared_scale():
+    from hybridnas.latency.table import LayerTotals
+
+    cal = Calibration(points=_points({"conv": 0.8, "attn": 1.6}, n=40))
+    cal.fit()
+    assert cal.kind_scale["conv"] < cal.scale < cal.kind_scale["attn"]
+    assert abs(cal.kind_scale["conv"] - 0.8) < abs(cal.scale - 0.8)
+    assert abs(cal.kind_scale["attn"] - 1.6) < abs(cal.scale - 1.6)
+    unseen = LayerTotals(kind_ms={"pool": 1.0}, layers=0, mparams=0.0)
+    assert cal.apply(unseen) == pytest.approx(cal.scale + cal.base_ms)

@@ -1,0 +1,217 @@
+"""Which calibration turns summed layer times into a network's time: forms compared on many measured networks.
+
+A table predicts a network by summing its layers' isolated times, then applying a calibration fitted on
+networks measured end to end. This benchmark measures `--n` random networks (a seed stream no table or
+validation draws from) in `--passes` passes each, grouped with the reference workload as the library
+measures, and writes every pass to `networks.csv` (resumable by group). `report` then fits each candidate
+calibration form on the choice half (networks 0..n/2-1) and reports on the other half, against pass 2, with
+pass 3 against pass 2 as the noise floor. Pass 1 is kept, and its order effect reported, but never used.
+Each group's times are put on the table's time base by the reference workload timed beside them (times the
+reference at build / the reference beside them), as the library does; the raw figures are reported too.
+
+    python benchmarks/latency_calibration.py --backend onnxruntime --pin 1 --n 256 --out results/benchmarks/latency_calibration
+    python benchmarks/latency_calibration.py --backend onnxruntime --phase report --out results/benchmarks/latency_calibration
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import nnls
+
+from hybridnas import load_space
+from hybridnas.latency import Calibration, LatencyTable, build_table
+from hybridnas.latency.build import table_backend
+from hybridnas.latency.signature import arch_signatures
+from hybridnas.latency.timing import threads_set, time_all
+from hybridnas.rng import seeded
+
+GROUP = 16
+SEED = 20_011  # apart from validation (0) and the table's calibration networks (10_007 + k)
+
+
+def measure(space, table, archs, passes: int, rounds: int, csv: Path) -> pd.DataFrame:
+    """`passes` timings of each network, group by group, appended to `csv` (groups already there are kept)."""
+    done = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
+    runtime = table_backend(table)
+    reference = runtime.reference_runner()
+    for start in range(len(done), len(archs), GROUP):
+        chunk = archs[start:start + GROUP]
+        with seeded(0):
+            models = [space.build(a) for a in chunk]
+        runners = runtime.network_runners(models, space.input_shape)
+        rows = {"arch": [space.format(a) for a in chunk]}
+        with threads_set(table.conditions.threads):
+            for k in range(passes):
+                *timings, ref = time_all(runners + [reference], runtime.device, 10, 30, rounds,
+                                         table.conditions.statistic)
+                rows[f"pass{k + 1}_ms"] = [t.ms for t in timings]
+                rows[f"reference{k + 1}_ms"] = [ref.ms] * len(chunk)
+        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
+        tmp = csv.with_suffix(".tmp")
+        done.to_csv(tmp, index=False)
+        os.replace(tmp, csv)
+        print(f"measured {len(done)}/{len(archs)}", flush=True)
+    return done
+
+
+def features(space, table: LatencyTable, arch_text: str) -> dict[str, float]:
+    """What a calibration may read of one network: summed layer times, per kind and per mixer, counts, weights."""
+    totals = table.totals(space, space.parse(arch_text))
+    f = {"sum": totals.layer_sum_ms, "layers": float(totals.layers), "one": 1.0, "mparams": totals.mparams}
+    for kind, ms in totals.kind_ms.items():
+        f[f"mixer[{kind}]"] = ms
+        f[f"kind[{kind.partition(':')[0]}]"] = f.get(f"kind[{kind.partition(':')[0]}]", 0.0) + ms
+    return f
+
+
+def forms(columns) -> dict[str, list[str]]:
+    """The candidate calibrations, each a list of feature columns with a non-negative coefficient."""
+    kinds = sorted(c for c in columns if c.startswith("kind["))
+    mixers = sorted(c for c in columns if c.startswith("mixer["))
+    return {"scale (shipped: scale, base, per layer)": ["sum", "one", "layers"],
+            "scale + weights": ["sum", "one", "layers", "mparams"],
+            "per kind": kinds + ["one", "layers"],
+            "per kind + weights": kinds + ["one", "layers", "mparams"],
+            "per mixer + weights": mixers + ["one", "layers", "mparams"],
+            **{f"per mixer + weights, shrink {k:g}": mixers + ["one", "layers", "mparams"] for k in SHRINK}}
+
+
+SHRINK = (0.1, 1.0)
+
+
+def fit(x: np.ndarray, y: np.ndarray, shrink: float = 0.0, kinds: int = 0) -> np.ndarray:
+    """Non-negative least squares on relative error, as `Calibration.fit`.
+
+    With `shrink` > 0, the first `kinds` coefficients (per-kind scales) are pulled toward one shared scale,
+    the summed-time coefficient of the `scale + weights` form fitted on the same networks: a kind that few
+    calibration networks contain keeps the shared scale instead of an arbitrary one (or zero).
+    """
+    if not shrink:
+        coef, _ = nnls(x / y[:, None], np.ones_like(y))
+        return coef
+    rest = x[:, kinds:]
+    shared = fit(np.column_stack([x[:, :kinds].sum(axis=1), rest]), y)[0]
+    prior = np.zeros((kinds, x.shape[1]))
+    prior[:, :kinds] = np.sqrt(shrink) * np.eye(kinds)
+    coef, _ = nnls(np.vstack([x / y[:, None], prior]),
+                   np.concatenate([np.ones_like(y), np.full(kinds, np.sqrt(shrink) * shared)]))
+    return coef
+
+
+def figures(estimate, truth) -> dict[str, float]:
+    err = np.abs(np.asarray(estimate) / np.asarray(truth) - 1)
+    return {"mape_pct": round(float(100 * err.mean()), 2), "within_10pct": round(float((err <= 0.10).mean()), 3),
+            "within_5pct": round(float((err <= 0.05).mean()), 3)}
+
+
+def library_fit(space, table: LatencyTable, frame: pd.DataFrame, truth: np.ndarray, rows: np.ndarray) -> Calibration:
+    """The library's own calibration (`Calibration.fit`) on the networks `rows`, measured as `truth`."""
+    points = [{**table.totals(space, space.parse(a)).record(), "measured_ms": float(t)}
+              for a, t in zip(frame["arch"][rows], truth[rows])]
+    calibration = Calibration(points=points)
+    calibration.fit()
+    return calibration
+
+
+def report(space, table: LatencyTable, frame: pd.DataFrame, out: Path) -> str:
+    feats = pd.DataFrame([features(space, table, a) for a in frame["arch"]]).fillna(0.0)
+    n = len(frame)
+    choice, held = np.arange(n) < n // 2, np.arange(n) >= n // 2
+    built = float(np.median(table.meta["reference_ms"]))
+    lines = [f"{space.name}, {table.conditions.describe()}: {n} networks, choice 0..{n // 2 - 1}, report {n // 2}..{n - 1}",
+             f"order effect: pass 1 / pass 2 median {np.median(frame['pass1_ms'] / frame['pass2_ms']):.4f}, "
+             f"pass 3 / pass 2 median {np.median(frame['pass3_ms'] / frame['pass2_ms']):.4f}",
+             f"machine speed (reference workload) during the passes / at build: "
+             f"{np.min(frame['reference2_ms']) / built:.3f} to {np.max(frame['reference2_ms']) / built:.3f}"]
+    rows = []
+    for base in ("on the table's time base", "raw"):
+        truth, again = frame["pass2_ms"].to_numpy(), frame["pass3_ms"].to_numpy()
+        if base != "raw":  # as the library does: each group's time over its reference workload's
+            truth = truth * built / frame["reference2_ms"].to_numpy()
+            again = again * built / frame["reference3_ms"].to_numpy()
+        floor = figures(again[held], truth[held])
+        lines += ["", f"measurements {base}: noise floor (pass 3 vs pass 2) on the report half {floor}",
+                  f"  the table's own calibration ({len(table.calibration.points)} networks at build): "
+                  f"{figures([table.predict(space, space.parse(a)) for a in frame['arch'][held]], truth[held])}"]
+        candidates = dict(forms(feats.columns))
+        candidates["library (Calibration.fit)"] = None
+        for name, cols in candidates.items():
+            row = {"measurements": base, "form": name}
+            if cols is None:
+                calibration = library_fit(space, table, frame, truth, choice)
+                predict = lambda rows_, c=calibration: np.array(
+                    [c.apply(table.totals(space, space.parse(a))) for a in frame["arch"][rows_]])
+                rep = figures(predict(held), truth[held])
+                for k in (8, 16, 32, 64):
+                    if k < choice.sum():
+                        first = np.arange(n) < k
+                        refit = library_fit(space, table, frame, truth, first)
+                        row[f"report_mape_fit_on_{k}"] = figures(
+                            [refit.apply(table.totals(space, space.parse(a))) for a in frame["arch"][held]],
+                            truth[held])["mape_pct"]
+                coefficients = calibration.describe()
+            else:
+                x = feats[cols].to_numpy()
+                shrink = float(name.rpartition("shrink ")[2]) if "shrink" in name else 0.0
+                kinds = sum(c.startswith(("kind[", "mixer[")) for c in cols)
+                coef = fit(x[choice], truth[choice], shrink, kinds)
+                rep = figures(x[held] @ coef, truth[held])
+                for k in (8, 16, 32, 64):  # how many calibration networks the form needs: fitted on the first k
+                    if k < choice.sum():
+                        row[f"report_mape_fit_on_{k}"] = figures(x[held] @ fit(x[:k], truth[:k], shrink, kinds),
+                                                                 truth[held])["mape_pct"]
+                coefficients = {c: round(float(v), 4) for c, v in zip(cols, coef) if v}
+            row.update({f"report_{k}": v for k, v in rep.items()},
+                       ratio_to_remeasurement=round(rep["mape_pct"] / floor["mape_pct"], 2), coefficients=coefficients)
+            rows.append(row)
+        shown = pd.DataFrame([r for r in rows if r["measurements"] == base]).drop(columns=["coefficients", "measurements"])
+        lines.append(shown.to_string(index=False))
+    lines += ["", "coefficients (fitted on the choice half, measurements on the table's time base):"]
+    lines += [f"  {r['form']}: {r['coefficients']}" for r in rows if r["measurements"] != "raw"]
+    (out / "report.json").write_text(json.dumps(rows, indent=1))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--space", default="hybrid_cifar")
+    ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime"])
+    ap.add_argument("--phase", default="all", choices=["all", "measure", "report"])
+    ap.add_argument("--n", type=int, default=256)
+    ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--pin", type=int, default=None)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    if args.pin is not None:
+        os.sched_setaffinity(0, {args.pin})
+    out = Path(args.out) / args.backend
+    out.mkdir(parents=True, exist_ok=True)
+    space = load_space(args.space)
+    start = time.perf_counter()
+    table = build_table(space, out / "table.json", backend=args.backend, rounds=args.rounds, statistic="min",
+                        progress=False, pin_cpus=None if args.pin is None else str(args.pin))
+    rng = np.random.default_rng(SEED)
+    archs = [space.sample(rng) for _ in range(args.n)]
+    if args.phase in ("all", "measure"):
+        measure(space, table, archs, args.passes, args.rounds, out / "networks.csv")
+        print(f"measured in {time.perf_counter() - start:.0f} s")
+    if args.phase in ("all", "report"):
+        frame = pd.read_csv(out / "networks.csv")
+        text = report(space, table, frame, out)
+        import sys
+
+        text += f"\n\n$ python {' '.join(sys.argv)}\n# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores\n"
+        (out / "summary.txt").write_text(text)
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
