@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# #19's checks for a lent GPU, in one bounded run (the device tool's `run`, from the repository root; it copies
+# #19's checks (and #20's GPU latency check) for a lent GPU, in one bounded run (the device tool's `run`, from the repository root; it copies
 # $OUT back). Each step stops itself before the tool's 10-minute limit and resumes when the script is run again
 # with the same $OUT kept (it is not kept between calls: copy the folders back and commit them).
 #   1. hybrid_cifar ground truth: 20 subnets x 2 seeds from scratch, 30 epochs of the 5k subset, bf16, 4 side by
 #      side; seed-to-seed tau and the training-free rankings against it (benchmarks/hybrid_cifar_truth.py).
 #   2. the NAS-Bench-201 benchmark-skeleton supernet (uniform) trained on all 50,000 CIFAR-10 images, then
 #      scored on 200 networks (benchmarks/supernet_ranking_nb201.py) -- only if time is left after step 1.
-# SMOKE=1 runs both at toy size on the CPU (a check of the script, not a measurement).
+#   3. #20: a torch CUDA latency table at batch 64 (not launch-bound), validated on 100 networks
+#      (benchmarks/latency_validation.py) -- 150 s at most.
+# SMOKE=1 runs all three at toy size on the CPU (a check of the script, not a measurement).
 set -euo pipefail
 OUT=${OUT:-results/gpu_session_19}
 SHARED=${SHARED:-../shared}
 if [ "${SMOKE:-0}" = 1 ]; then
-  DEV=cpu; PREC=fp32; SUBNETS=3; EPOCHS=1; LIMIT="--train-limit 64"; JOBS=2; NB_EPOCHS=1; NETS=4; TRUTH_S=120
+  DEV=cpu; PREC=fp32; SUBNETS=3; EPOCHS=1; LIMIT="--train-limit 64"; JOBS=2; NB_EPOCHS=1; NETS=4; TRUTH_S=120; LAT_BATCH=2; LAT_N=4
   NB_DATA="npz:$SHARED/data/cifar10_subset.npz --skeleton 8,1"
 else
-  DEV=cuda; PREC=bf16; SUBNETS=20; EPOCHS=30; LIMIT=""; JOBS=4; NB_EPOCHS=30; NETS=200; TRUTH_S=300
+  DEV=cuda; PREC=bf16; SUBNETS=20; EPOCHS=30; LIMIT=""; JOBS=4; NB_EPOCHS=30; NETS=200; TRUTH_S=300; LAT_BATCH=64; LAT_N=100
   NB_DATA="imagefolder:$SHARED/data/cifar10_jpeg"
 fi
 mkdir -p "$OUT"
@@ -31,3 +33,5 @@ if [ -f "$OUT/nb201/supernet_uniform/checkpoint.pt" ]; then
   timeout 120 python benchmarks/supernet_ranking_nb201.py score --samplers uniform --networks $NETS \
     --test-limit 2000 --out "$OUT/nb201" 2>&1 | tee "$OUT/nb201_score.log" || echo "scoring stopped; rerun"
 fi
+timeout 150 python benchmarks/latency_validation.py --space hybrid_cifar --n $LAT_N --device $DEV --batch $LAT_BATCH \
+  --out "$OUT/latency_b$LAT_BATCH" 2>&1 | tee "$OUT/latency.log" || echo "latency validation stopped; rerun to resume"

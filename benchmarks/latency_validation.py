@@ -5,6 +5,10 @@ share of networks whose two measurements agree within ±10% bounds what any pred
 
     python benchmarks/latency_validation.py --space hybrid_cifar --n 100 --out results/benchmarks/latency_hybrid_cifar_cpu
     python benchmarks/latency_validation.py --space hybrid_cifar --n 100 --device cuda --out results/benchmarks/latency_hybrid_cifar_cuda
+    python benchmarks/latency_validation.py --space hybrid_cifar --n 100 --device cuda --batch 64 --out results/benchmarks/latency_hybrid_cifar_cuda_b64
+
+At batch 1 a GPU is launch-bound (a network's time is its kernel launches, whatever their size); `--batch`
+validates where the work itself takes the time.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    ap.add_argument("--batch", type=int, default=1, help="images per call (the table's batch condition)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     space = load_space(args.space)
     start = time.perf_counter()
-    table = build_table(space, out / "table.json", device=args.device, threads=args.threads, progress=False)
+    table = build_table(space, out / "table.json", device=args.device, threads=args.threads,
+                        batch=args.batch, progress=False)
     build_s = time.perf_counter() - start
     frame, summary = validate_table(space, table, args.n, seed=args.seed, progress=False)
     frame.to_csv(out / "validation.csv", index=False)
