@@ -204,15 +204,16 @@ class LatencyTable:
                 layer predictor, marked 'predicted' in the `source` column.
         """
         self.check(**conditions)
-        rows = []
+        rows, totals = [], LayerTotals()
         for name, sig in arch_signatures(space, arch):
             ms, predicted = self.layer_ms(sig, unseen)
             if math.isnan(ms):
                 self._raise_missing(space, arch)
+            totals.add(sig, ms)
             rows.append({"node": name, "kind": sig.spec.kind, "in_shape": "x".join(map(str, sig.in_shape)),
                          "inputs": sig.inputs, "ms": ms, "source": "predicted" if predicted else "measured"})
         frame = pd.DataFrame(rows, columns=["node", "kind", "in_shape", "inputs", "ms", "source"])
-        return Prediction(self.calibration.apply(self.totals(space, arch, unseen)), frame)
+        return Prediction(self.calibration.apply(totals), frame)
 
     def predict(self, space: Space, arch: Arch, unseen: str = "error", **conditions: Any) -> float:
         """Predicted end-to-end latency of `arch` in milliseconds (no measurement); `unseen` as in `breakdown`."""
@@ -300,9 +301,28 @@ def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
     coefficients = {"scale": calibration.scale, "base_ms": calibration.base_ms, "per_layer_ms": calibration.per_layer_ms,
                     "per_mparam_ms": calibration.per_mparam_ms,
                     **{f"kind_scale[{k}]": v for k, v in calibration.kind_scale.items()}}
-    wrong = {k: v for k, v in coefficients.items() if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0)}
+    wrong = {k: v for k, v in coefficients.items() if not _non_negative(v)}
     if wrong:
         raise LatencyError(f"latency table {path}: calibration {wrong} must be finite and >= 0; rebuild the table")
+    bad_points = [i for i, p in enumerate(calibration.points) if not _refittable(p)]
+    if bad_points:  # a build that extends the table refits on them
+        raise LatencyError(f"latency table {path}: calibration point(s) {bad_points[:5]} are malformed (each needs "
+                           "finite layer_sum_ms, layers, mparams and kind_ms times >= 0, and measured_ms > 0); "
+                           "rebuild the table")
+
+
+def _non_negative(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
+
+
+def _refittable(point: Any) -> bool:
+    """Whether `Calibration.fit` can read this point: a mapping of finite, non-negative numbers."""
+    if not isinstance(point, dict) or not isinstance(point.get("kind_ms", {}), dict):
+        return False
+    numbers = [point.get("layer_sum_ms"), point.get("layers"), point.get("mparams", 0.0),
+               *point.get("kind_ms", {}).values()]
+    measured = point.get("measured_ms")
+    return all(map(_non_negative, numbers)) and _non_negative(measured) and measured > 0
 
 
 def _checksum(content: dict[str, Any]) -> str:

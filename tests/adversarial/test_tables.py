@@ -48,6 +48,17 @@ def test_a_negative_or_malformed_per_kind_calibration_is_refused(tmp_path, edit)
         LatencyTable.load(path)
 
 
+@pytest.mark.parametrize("point", [{"layer_sum_ms": 1.0, "layers": 3, "measured_ms": 0.0},
+                                   {"layer_sum_ms": 1.0, "layers": 3, "measured_ms": 1.0, "kind_ms": [1.0]},
+                                   {"layer_sum_ms": "1", "layers": 3, "measured_ms": 1.0}, [1.0, 2.0]])
+def test_a_calibration_point_a_refit_cannot_read_is_refused(tmp_path, point):
+    path = tmp_path / "t.json"
+    synthetic_table(load_space("nasbench_macro"), path)
+    forge(path, lambda doc: doc["calibration"].update(points=[point]))
+    with pytest.raises(LatencyError, match=r"point\(s\) \[0\] are malformed"):
+        LatencyTable.load(path)
+
+
 def test_deeply_nested_json_is_an_error_not_a_recursion_traceback(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
