@@ -2,8 +2,8 @@
 
 For each backend: build (or extend) a table, then time `--n` random networks end to end twice, in two
 interleaved passes over the same runners (same exported graphs), with the reference workload beside each
-group; a first warm-up pass is discarded (`--no-warm-pass` keeps the old protocol). Every figure is given twice:
-on the table's time base (each group's times over the reference workload timed beside them, times the
+group; a first warm-up pass is discarded (`--no-warm-pass` keeps the old protocol). Every figure is given
+twice: on the table's time base (each group's times over the reference workload timed beside them, times the
 reference at build: the machine's own speed changes taken out, as the library's calibration does) and raw.
 Reported per backend, all from this run:
 
@@ -16,7 +16,8 @@ Reported per backend, all from this run:
 and `--statistic` how repeats become one time: the levers on repeatability this benchmark compares.
 `--calibrate` sets how many networks the calibration is fitted on (a table that already exists is topped up).
 Above the default (`DEFAULT_CALIBRATE`), the same validation also scores the calibration refitted on the
-table's first networks only (as many as the default draws, which a fresh table draws first), so the two are compared on the same measurements.
+table's first networks only (as many as the default draws, which a fresh table draws first), so the two are
+compared on the same measurements.
 
     python benchmarks/latency_backends.py --backend onnxruntime --n 50 --pin 1 --rounds 6 --out results/benchmarks/latency_backends
     python benchmarks/latency_backends.py --backend onnxruntime --n 50 --statistic median --out results/benchmarks/latency_backends
