@@ -7,7 +7,8 @@ the seed-to-seed Kendall tau (every pair of seeds), the ceiling any ranking can 
 each training-free ranking of `--rankings` against the mean over seeds.
 
 Rows are appended to `standalone.csv` in `--out` as each training ends, so an interrupted run (or one
-stopped by `--time-limit`) continues where it stopped; `--jobs` trains that many networks side by side
+stopped by `--time-limit`) continues where it stopped. Subnets are trained on every seed in turn, in
+coarse-to-fine MACs order, so a partial run already spans the MACs range with complete seed pairs; `--jobs` trains that many networks side by side
 (one process each; on one GPU, small networks leave it idle otherwise).
 
     python benchmarks/hybrid_cifar_truth.py --out DIR --subnets 20 --seeds 0,1 --epochs 30 --device cuda --jobs 4
@@ -39,6 +40,18 @@ RANKINGS = ("ensemble:jacob_cov+meco+params", "ensemble:jacob_cov+meco+params+ma
             "az_trainability")
 
 
+def coarse_to_fine(n: int) -> list[int]:
+    """0..n-1 ordered so that every prefix is spread over the range: both ends, the middle, then the quarters..."""
+    order, seen = [], set()
+    for depth in range(n.bit_length() + 1):
+        for k in range(2 ** depth + 1):
+            i = round(k * (n - 1) / 2 ** depth) if n > 1 else 0
+            if i not in seen:
+                seen.add(i)
+                order.append(i)
+    return order
+
+
 def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
     space = load_space("hybrid_cifar")
     config = load_supernet_config("hybrid_cifar", {
@@ -55,7 +68,9 @@ def train_all(args: argparse.Namespace) -> None:
     done = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["arch", "seed"])
     seen = set(zip(done["arch"], done["seed"].astype(int)))
     archs = [space.format(a) for a in spread_archs(space, args.subnets)]
-    todo = [(a, s) for s, a in itertools.product(args.seeds, archs) if (a, s) not in seen]
+    # every seed of one subnet before the next subnet, subnets in coarse-to-fine MACs order: a run stopped
+    # part-way (CPU sessions are short) leaves complete seed pairs that span the whole MACs range
+    todo = [(archs[i], s) for i in coarse_to_fine(len(archs)) for s in args.seeds if (archs[i], s) not in seen]
     stop = time.monotonic() + args.time_limit if args.time_limit else None
     print(f"{len(todo)} trainings to run ({len(seen)} done)", flush=True)
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
