@@ -25,8 +25,9 @@ from .signature import LatencyError, Signature, arch_signatures
 from .timing import Timing
 
 FORMAT = "hybridnas-latency-table"
-VERSION = 3  # 2: entries carry "ms" (the conditions' statistic) instead of "median_ms"; 3: per-kind calibration
-READABLE = (1, 2, 3)
+VERSION = 4  # 2: entries carry "ms" (the conditions' statistic) instead of "median_ms"; 3: per-kind calibration;
+# 4: calibration points keep each layer's time, and the calibration takes a fitted offset off each layer
+READABLE = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,17 @@ class Conditions:
 
 @dataclass
 class LayerTotals:
-    """What a calibration reads of one network: its layers' summed table times per kind, count and weights."""
+    """What a calibration reads of one network: its layers' table times per kind, count and weights."""
 
     kind_ms: dict[str, float] = field(default_factory=dict)  # `Signature.calibration_kind` -> summed ms
     layers: int = 0
     mparams: float = 0.0  # the timed layers' weights, in millions
+    kind_layer_ms: dict[str, list[float]] = field(default_factory=dict)  # each layer's ms, per kind
 
     def add(self, sig: Signature, ms: float) -> None:
         kind = sig.calibration_kind()
         self.kind_ms[kind] = self.kind_ms.get(kind, 0.0) + ms
+        self.kind_layer_ms.setdefault(kind, []).append(ms)
         self.layers += 1
         self.mparams += sig.spec.params() / 1e6
 
@@ -66,24 +69,41 @@ class LayerTotals:
     def layer_sum_ms(self) -> float:
         return float(sum(self.kind_ms.values()))
 
+    def kind_ms_less(self, offset_ms: float) -> dict[str, float]:
+        """Per kind, the summed layer times less `offset_ms` a layer (no layer's time goes below 0)."""
+        if not offset_ms:
+            return self.kind_ms
+        if not self.kind_layer_ms:
+            raise LatencyError("these layer totals keep no per-layer times; a per-layer offset needs them")
+        return {k: float(np.maximum(np.asarray(v) - offset_ms, 0.0).sum()) for k, v in self.kind_layer_ms.items()}
+
     def record(self) -> dict[str, Any]:
         """The fields a calibration point keeps."""
         return {"layer_sum_ms": self.layer_sum_ms, "layers": self.layers, "mparams": self.mparams,
-                "kind_ms": dict(self.kind_ms)}
+                "kind_ms": dict(self.kind_ms), "kind_layer_ms": {k: list(v) for k, v in self.kind_layer_ms.items()}}
+
+    @classmethod
+    def from_record(cls, point: dict[str, Any]) -> "LayerTotals":
+        """Inverse of `record` (points of older tables lack per-kind or per-layer times)."""
+        return cls(dict(point.get("kind_ms", {})), int(point["layers"]), float(point.get("mparams", 0.0)),
+                   {k: list(v) for k, v in point.get("kind_layer_ms", {}).items()})
 
 
 @dataclass
 class Calibration:
-    """measured ≈ Σ_kind scale_kind * (the kind's summed layer times) + base_ms + per_layer_ms * layers
-    + per_mparam_ms * (millions of weights).
+    """measured ≈ Σ_kind scale_kind * Σ_(the kind's layers) max(layer time - layer_offset_ms, 0) + base_ms
+    + per_layer_ms * layers + per_mparam_ms * (millions of weights).
 
     A layer timed alone runs with its weights hot in cache; inside a network the other layers evict them, so
-    the weights term charges what reloading them costs. `scale` is the shared scale; `kind_scale` refines it
+    the weights term charges what reloading them costs. A layer timed alone also hands its input and output
+    across the runtime's boundary, which inside a network it does not: `layer_offset_ms` takes that off each
+    layer, chosen among quantiles of the points' layer times (`OFFSET_QUANTILES`) by the error on the points. `scale` is the shared scale; `kind_scale` refines it
     per layer kind (with its mixer), pulled toward `scale` (`SHRINK`) so a kind that few calibration networks
     contain keeps the shared scale rather than an arbitrary one. A kind without its own scale uses `scale`.
     Fitted (non-negative least squares on relative error) on whole networks measured end to end, put on the
     layers' time base by the reference workload timed beside them; `points` keeps them. Points from tables
-    before format 3 carry no per-kind times or weights, and fit the shared scale, base and per-layer terms only.
+    before format 3 carry no per-kind times or weights, and fit the shared scale, base and per-layer terms only;
+    points before format 4 carry no per-layer times, and fit no offset.
     Chosen by benchmarks/latency_calibration.py (results/benchmarks/latency_calibration/).
     """
 
@@ -92,40 +112,61 @@ class Calibration:
     per_layer_ms: float = 0.0
     per_mparam_ms: float = 0.0
     kind_scale: dict[str, float] = field(default_factory=dict)
+    layer_offset_ms: float = 0.0
     points: list[dict[str, Any]] = field(default_factory=list)
 
     SHRINK: ClassVar[float] = 0.1  # weight of the pull toward the shared scale (chosen on the choice half)
+    OFFSET_QUANTILES: ClassVar[tuple[float, ...]] = tuple(np.linspace(0.0, 0.5, 21))  # of the points' layer times
 
     def apply(self, totals: LayerTotals) -> float:
         """The calibrated end-to-end time (ms) of a network with these layer totals."""
-        summed = sum(self.kind_scale.get(kind, self.scale) * ms for kind, ms in totals.kind_ms.items())
+        kind_ms = totals.kind_ms_less(self.layer_offset_ms)
+        summed = sum(self.kind_scale.get(kind, self.scale) * ms for kind, ms in kind_ms.items())
         return summed + self.base_ms + self.per_layer_ms * totals.layers + self.per_mparam_ms * totals.mparams
 
     def fit(self) -> None:
-        """Refit the coefficients on `points` (each: kind_ms, layers, mparams, measured_ms)."""
-        from scipy.optimize import nnls
-
+        """Refit the coefficients on `points` (each: kind_ms, kind_layer_ms, layers, mparams, measured_ms)."""
         if len(self.points) < 3:
             raise LatencyError(f"calibration needs at least 3 measured networks, has {len(self.points)}")
+        totals = [LayerTotals.from_record(p) for p in self.points]
         y = np.array([p["measured_ms"] for p in self.points])
+        offsets = [0.0]
+        if all(t.kind_layer_ms for t in totals) and all("mparams" in p for p in self.points):
+            times = np.concatenate([v for t in totals for v in t.kind_layer_ms.values()])
+            offsets += sorted({float(q) for q in np.quantile(times, self.OFFSET_QUANTILES) if q > 0})
+        best = None
+        for offset in offsets:
+            fitted = self._fitted(offset, totals, y)
+            error = float(np.mean(np.abs(np.array([fitted.apply(t) for t in totals]) / y - 1)))
+            if best is None or error < best[0]:
+                best = (error, fitted)
+        for name in ("scale", "base_ms", "per_layer_ms", "per_mparam_ms", "kind_scale", "layer_offset_ms"):
+            setattr(self, name, getattr(best[1], name))
+
+    def _fitted(self, offset: float, totals: list[LayerTotals], y: np.ndarray) -> "Calibration":
+        """The coefficients fitted on these points with `offset` ms taken off each layer's time."""
+        from scipy.optimize import nnls
+
+        fitted = Calibration(layer_offset_ms=offset)
         full = all("kind_ms" in p and "mparams" in p for p in self.points)
-        rest = np.array([[1.0, p["layers"]] + ([p["mparams"]] if full else []) for p in self.points])
-        shared = np.column_stack([[p["layer_sum_ms"] for p in self.points], rest])
+        kind_ms = [t.kind_ms_less(offset) for t in totals]
+        summed = [sum(ms.values()) if full else p["layer_sum_ms"] for ms, p in zip(kind_ms, self.points)]
+        rest = np.array([[1.0, t.layers] + ([t.mparams] if full else []) for t in totals])
         # relative error matters, so weight each network by 1 / its measured time
-        coef, _ = nnls(shared / y[:, None], np.ones_like(y))
-        self.scale, self.base_ms, self.per_layer_ms = (float(c) for c in coef[:3])
-        self.per_mparam_ms = float(coef[3]) if full else 0.0
-        self.kind_scale = {}
+        coef, _ = nnls(np.column_stack([summed, rest]) / y[:, None], np.ones_like(y))
+        fitted.scale, fitted.base_ms, fitted.per_layer_ms = (float(c) for c in coef[:3])
+        fitted.per_mparam_ms = float(coef[3]) if full else 0.0
         if not full:
-            return
-        kinds = sorted({k for p in self.points for k in p["kind_ms"]})
-        per_kind = np.array([[p["kind_ms"].get(k, 0.0) for k in kinds] for p in self.points])
+            return fitted
+        kinds = sorted({k for ms in kind_ms for k in ms})
+        per_kind = np.array([[ms.get(k, 0.0) for k in kinds] for ms in kind_ms])
         pull = np.hstack([np.sqrt(self.SHRINK) * np.eye(len(kinds)), np.zeros((len(kinds), rest.shape[1]))])
         a = np.vstack([np.column_stack([per_kind, rest]) / y[:, None], pull])
-        b = np.concatenate([np.ones_like(y), np.full(len(kinds), np.sqrt(self.SHRINK) * self.scale)])
+        b = np.concatenate([np.ones_like(y), np.full(len(kinds), np.sqrt(self.SHRINK) * fitted.scale)])
         coef, _ = nnls(a, b)
-        self.kind_scale = {k: float(c) for k, c in zip(kinds, coef)}
-        self.base_ms, self.per_layer_ms, self.per_mparam_ms = (float(c) for c in coef[len(kinds):])
+        fitted.kind_scale = {k: float(c) for k, c in zip(kinds, coef)}
+        fitted.base_ms, fitted.per_layer_ms, fitted.per_mparam_ms = (float(c) for c in coef[len(kinds):])
+        return fitted
 
     def describe(self) -> str:
         """One line: the coefficients and how many networks they were fitted on."""
@@ -133,7 +174,8 @@ class Calibration:
         return (f"calibration on {len(self.points)} networks: total = {self.scale:.3f} x sum(layers)"
                 + (f" (per kind: {kinds})" if kinds else "")
                 + f" + {self.base_ms:.3f} ms + {self.per_layer_ms:.4f} ms x layers"
-                + f" + {self.per_mparam_ms:.4f} ms x Mparams")
+                + f" + {self.per_mparam_ms:.4f} ms x Mparams"
+                + (f"; {self.layer_offset_ms:.4f} ms off each layer's time" if self.layer_offset_ms else ""))
 
 
 @dataclass
@@ -299,7 +341,7 @@ def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
         raise LatencyError(f"latency table {path}: {len(bad)} layer time(s) are negative or not finite, e.g. "
                            f"{bad[0][1]!r} ms; times must be finite and >= 0; rebuild the table")
     coefficients = {"scale": calibration.scale, "base_ms": calibration.base_ms, "per_layer_ms": calibration.per_layer_ms,
-                    "per_mparam_ms": calibration.per_mparam_ms,
+                    "per_mparam_ms": calibration.per_mparam_ms, "layer_offset_ms": calibration.layer_offset_ms,
                     **{f"kind_scale[{k}]": v for k, v in calibration.kind_scale.items()}}
     wrong = {k: v for k, v in coefficients.items() if not _non_negative(v)}
     if wrong:
@@ -307,7 +349,8 @@ def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
     bad_points = [i for i, p in enumerate(calibration.points) if not _refittable(p)]
     if bad_points:  # a build that extends the table refits on them
         raise LatencyError(f"latency table {path}: calibration point(s) {bad_points[:5]} are malformed (each needs "
-                           "finite layer_sum_ms, layers, mparams and kind_ms times >= 0, and measured_ms > 0); "
+                           "finite layer_sum_ms, layers, mparams, kind_ms and kind_layer_ms times >= 0, and "
+                           "measured_ms > 0); "
                            "rebuild the table")
 
 
@@ -319,8 +362,11 @@ def _refittable(point: Any) -> bool:
     """Whether `Calibration.fit` can read this point: a mapping of finite, non-negative numbers."""
     if not isinstance(point, dict) or not isinstance(point.get("kind_ms", {}), dict):
         return False
+    per_layer = point.get("kind_layer_ms", {})
+    if not isinstance(per_layer, dict) or not all(isinstance(v, list) for v in per_layer.values()):
+        return False
     numbers = [point.get("layer_sum_ms"), point.get("layers"), point.get("mparams", 0.0),
-               *point.get("kind_ms", {}).values()]
+               *point.get("kind_ms", {}).values(), *(ms for v in per_layer.values() for ms in v)]
     measured = point.get("measured_ms")
     return all(map(_non_negative, numbers)) and _non_negative(measured) and measured > 0
 

@@ -39,6 +39,7 @@ def test_a_negative_calibration_is_refused(tmp_path):
 
 @pytest.mark.parametrize("edit", [lambda c: c.update(kind_scale={"conv_norm_act": -2.0}),
                                   lambda c: c.update(per_mparam_ms=float("nan")),
+                                  lambda c: c.update(layer_offset_ms=-0.5),
                                   lambda c: c.update(kind_scale=[1.0])])
 def test_a_negative_or_malformed_per_kind_calibration_is_refused(tmp_path, edit):
     path = tmp_path / "t.json"
@@ -50,7 +51,9 @@ def test_a_negative_or_malformed_per_kind_calibration_is_refused(tmp_path, edit)
 
 @pytest.mark.parametrize("point", [{"layer_sum_ms": 1.0, "layers": 3, "measured_ms": 0.0},
                                    {"layer_sum_ms": 1.0, "layers": 3, "measured_ms": 1.0, "kind_ms": [1.0]},
-                                   {"layer_sum_ms": "1", "layers": 3, "measured_ms": 1.0}, [1.0, 2.0]])
+                                   {"layer_sum_ms": "1", "layers": 3, "measured_ms": 1.0}, [1.0, 2.0],
+                                   {"layer_sum_ms": 1.0, "layers": 3, "measured_ms": 1.0, "kind_layer_ms": {"a": [-1.0]}},
+                                   {"layer_sum_ms": 1.0, "layers": 3, "measured_ms": 1.0, "kind_layer_ms": {"a": 1.0}}])
 def test_a_calibration_point_a_refit_cannot_read_is_refused(tmp_path, point):
     path = tmp_path / "t.json"
     synthetic_table(load_space("nasbench_macro"), path)

@@ -52,9 +52,11 @@ def test_build_times_every_signature_and_calibrates(macro_table):
     # which coefficients take the time depends on timing noise; only their validity is checkable here
     assert len(cal.points) == 4 and min(cal.scale, cal.base_ms, cal.per_layer_ms, cal.per_mparam_ms) >= 0
     assert cal.kind_scale and min(cal.kind_scale.values()) >= 0
+    assert cal.layer_offset_ms >= 0
     for point in cal.points:  # each point is on the layers' time base, and keeps what the fit read
         arch = space.parse(point["arch"])
         assert point["layer_sum_ms"] == pytest.approx(macro_table.totals(space, arch).layer_sum_ms)
+        assert {k: sum(v) for k, v in point["kind_layer_ms"].items()} == pytest.approx(point["kind_ms"])
         assert point["raw_measured_ms"] > 0 and point["measured_ms"] > 0
         assert macro_table.predict(space, arch) > 0
     for key in ("torch", "warmup", "repeats", "created", "reference_ms"):
@@ -90,6 +92,19 @@ def test_extending_measures_only_missing_layers(macro_table, tmp_path, monkeypat
     assert set(timed) == set(space_signatures(vit)) - set(macro_table.entries)
     assert table.meta["spaces"] == ["nasbench_macro", "vit"]
     assert {p["space"] for p in table.calibration.points} == {"nasbench_macro", "vit"}
+
+
+def test_extending_a_format_3_table_gives_its_points_per_layer_times(macro_table, tmp_path):
+    """A table built before per-layer times were kept gets them from its points' archs, with no measuring."""
+    path = tmp_path / "t.json"
+    old = LatencyTable.load(macro_table.save(path))
+    for point in old.calibration.points:
+        del point["kind_layer_ms"]
+    old.calibration.layer_offset_ms = 0.0
+    old.save(path)
+    table = build_table(load_space("nasbench_macro"), path, **FAST)
+    assert len(table.calibration.points) == len(macro_table.calibration.points)
+    assert all("kind_layer_ms" in p for p in LatencyTable.load(path).calibration.points)
 
 
 def test_a_table_refuses_other_conditions(macro_table, tmp_path):
@@ -192,7 +207,7 @@ def test_calibration_without_per_kind_times_fits_the_shared_terms_only():
     cal = Calibration(points=points)
     cal.fit()
     assert (cal.scale, cal.base_ms, cal.per_layer_ms) == pytest.approx((1.5, 0.2, 0.01), rel=1e-6)
-    assert cal.kind_scale == {} and cal.per_mparam_ms == 0.0
+    assert cal.kind_scale == {} and cal.per_mparam_ms == 0.0 and cal.layer_offset_ms == 0.0
 
 
 def _points(kind_scales, base=0.2, per_layer=0.01, per_mparam=0.3, n=12):
@@ -224,3 +239,41 @@ def test_per_kind_scales_move_toward_the_truth_and_an_unseen_kind_takes_the_shar
     assert abs(cal.kind_scale["attn"] - 1.6) < abs(cal.scale - 1.6)
     unseen = LayerTotals(kind_ms={"pool": 1.0}, layers=0, mparams=0.0)
     assert cal.apply(unseen) == pytest.approx(cal.scale + cal.base_ms)
+
+
+def _offset_points(offset, n=30):
+    """Networks whose in-network time is 1.2 x their layers' times less `offset` each, plus 0.1 ms."""
+    rng = np.random.default_rng(1)
+    points = []
+    for _ in range(n):
+        kind_layer_ms = {k: list(rng.uniform(0.005, 0.4, int(rng.integers(3, 15)))) for k in ("conv", "attn")}
+        measured = sum(1.2 * max(ms - offset, 0.0) for v in kind_layer_ms.values() for ms in v) + 0.1
+        points.append({"layer_sum_ms": sum(map(sum, kind_layer_ms.values())), "mparams": 0.0,
+                       "layers": sum(map(len, kind_layer_ms.values())),
+                       "kind_ms": {k: sum(v) for k, v in kind_layer_ms.items()}, "kind_layer_ms": kind_layer_ms,
+                       "measured_ms": measured})
+    return points
+
+
+def test_calibration_finds_the_time_a_layer_saves_inside_a_network():
+    from hybridnas.latency.table import LayerTotals
+
+    points = _offset_points(0.03)
+    cal = Calibration(points=points)
+    cal.fit()
+    assert 0.02 <= cal.layer_offset_ms <= 0.04
+    error = np.abs([cal.apply(LayerTotals.from_record(p)) / p["measured_ms"] - 1 for p in points]).mean()
+    older = Calibration(points=[{k: v for k, v in p.items() if k != "kind_layer_ms"} for p in points])
+    older.fit()  # points without per-layer times (format 3) fit no offset, and fit worse here
+    assert older.layer_offset_ms == 0.0
+    assert error < 0.3 * np.abs([older.apply(LayerTotals.from_record(p)) / p["measured_ms"] - 1 for p in points]).mean()
+    none = Calibration(points=_offset_points(0.0))
+    none.fit()
+    assert none.layer_offset_ms == 0.0 and none.kind_scale == pytest.approx({"conv": 1.2, "attn": 1.2}, rel=1e-3)
+
+
+def test_an_offset_needs_per_layer_times():
+    from hybridnas.latency.table import LayerTotals
+
+    with pytest.raises(LatencyError, match="per-layer"):
+        Calibration(layer_offset_ms=0.01).apply(LayerTotals(kind_ms={"conv": 1.0}, layers=3))
