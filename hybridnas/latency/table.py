@@ -97,9 +97,10 @@ class Calibration:
     A layer timed alone runs with its weights hot in cache; inside a network the other layers evict them, so
     the weights term charges what reloading them costs. A layer timed alone also hands its input and output
     across the runtime's boundary, which inside a network it does not: `layer_offset_ms` takes that off each
-    layer, chosen among quantiles of the points' layer times (`OFFSET_QUANTILES`) by the error on the points. `scale` is the shared scale; `kind_scale` refines it
-    per layer kind (with its mixer), pulled toward `scale` (`SHRINK`) so a kind that few calibration networks
-    contain keeps the shared scale rather than an arbitrary one. A kind without its own scale uses `scale`.
+    layer, chosen among quantiles of the points' layer times (`OFFSET_QUANTILES`) by the error on the points.
+    `scale` is the shared scale; `kind_scale` refines it per layer kind (with its mixer), pulled toward
+    `scale` (`SHRINK`) so a kind that few calibration networks contain keeps the shared scale rather than an
+    arbitrary one. A kind without its own scale uses `scale`.
     Fitted (non-negative least squares on relative error) on whole networks measured end to end, put on the
     layers' time base by the reference workload timed beside them; `points` keeps them. Points from tables
     before format 3 carry no per-kind times or weights, and fit the shared scale, base and per-layer terms only;
@@ -350,8 +351,7 @@ def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
     if bad_points:  # a build that extends the table refits on them
         raise LatencyError(f"latency table {path}: calibration point(s) {bad_points[:5]} are malformed (each needs "
                            "finite layer_sum_ms, layers, mparams, kind_ms and kind_layer_ms times >= 0, and "
-                           "measured_ms > 0); "
-                           "rebuild the table")
+                           "measured_ms > 0); rebuild the table")
 
 
 def _non_negative(value: Any) -> bool:
