@@ -207,6 +207,41 @@ def offset_choice(space, table: LatencyTable, frame: pd.DataFrame, truth: np.nda
     return f"without {found['without']}, with {found['with']}"
 
 
+def offset_grid(space, table: LatencyTable, frame: pd.DataFrame) -> str:
+    """How far up the layer times the library's per-layer offset may reach (`Calibration.OFFSET_QUANTILES`),
+    judged on the choice half: fitted on each block of 16 (32) of its networks, scored on the rest of it."""
+    built = float(np.median(table.meta["reference_ms"]))
+    truth = frame["pass2_ms"].to_numpy() * built / frame["reference2_ms"].to_numpy()
+    totals = [table.totals(space, space.parse(a)) for a in frame["arch"]]
+    half = len(frame) // 2
+    shipped = Calibration.OFFSET_QUANTILES
+    lines = [f"per-layer offset grid, on the table's time base: each block of 16 (32) networks of the choice half "
+             f"(0..{half - 1}) fitted, the rest of the choice half scored (mean MAPE over blocks); the report half "
+             f"({half}..{len(frame) - 1}) scored by the fit on the first 32"]
+    try:
+        for top in (0.1, 0.2, 0.3, 0.5):
+            Calibration.OFFSET_QUANTILES = tuple(np.linspace(0.0, top, int(round(top * 100)) + 1))
+            row = []
+            for n in (16, 32):
+                errs = []
+                for start in range(0, half, n):
+                    c = Calibration(points=[{**totals[i].record(), "measured_ms": float(truth[i])}
+                                            for i in range(start, start + n)])
+                    c.fit()
+                    rest = [i for i in range(half) if not start <= i < start + n]
+                    errs.append(figures([c.apply(totals[i]) for i in rest], truth[rest])["mape_pct"])
+                row.append(float(np.mean(errs)))
+            c = Calibration(points=[{**totals[i].record(), "measured_ms": float(truth[i])} for i in range(32)])
+            c.fit()
+            report_mape = figures([c.apply(t) for t in totals[half:]], truth[half:])["mape_pct"]
+            lines.append(f"  quantiles 0..{top:.1f} of the points' layer times: choice half, fitted on 16 {row[0]:.2f}%, "
+                         f"on 32 {row[1]:.2f}%; report half (fit on the first 32) {report_mape:.2f}%, offset "
+                         f"{c.layer_offset_ms:.4f} ms")
+    finally:
+        Calibration.OFFSET_QUANTILES = shipped
+    return "\n".join(lines)
+
+
 def residuals(space, table: LatencyTable, frame: pd.DataFrame) -> str:
     """What the library's calibration leaves: residual correlations with network-level terms, and whether any
     such term (or a per-layer overhead allowed below zero) helps in two-fold cross-validation."""
@@ -260,7 +295,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime"])
-    ap.add_argument("--phase", default="all", choices=["all", "measure", "report", "residuals"])
+    ap.add_argument("--phase", default="all", choices=["all", "measure", "report", "residuals", "offset-grid"])
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=6)
@@ -290,10 +325,11 @@ def main() -> None:
         text += f"\n\n$ python {' '.join(sys.argv)}\n# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores\n"
         (out / "summary.txt").write_text(text)
         print(text)
-    if args.phase == "residuals":
-        text = residuals(space, table, pd.read_csv(out / "networks.csv"))
+    if args.phase in ("residuals", "offset-grid"):
+        analysis = residuals if args.phase == "residuals" else offset_grid
+        text = analysis(space, table, pd.read_csv(out / "networks.csv"))
         text += f"\n\n$ python {' '.join(sys.argv)}\n# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores\n"
-        (out / "residuals.txt").write_text(text)
+        (out / f"{args.phase.replace('-', '_')}.txt").write_text(text)
         print(text)
 
 

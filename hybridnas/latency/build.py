@@ -20,7 +20,7 @@ from .timing import (DEFAULT_STATISTIC, STATISTICS, Timing, device_name, parse_c
 
 CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with validation (seed 0 default)
 # networks a calibration is fitted on: on 128 held-out hybrid_cifar networks (onnxruntime), the calibration
-# (per kind, with the per-layer offset) fitted on 32 was within 5.75% MAPE, on 16 within 6.76%, on 128 within 5.64%
+# (per kind, with the per-layer offset) fitted on 32 was within 5.74% MAPE, on 16 within 6.76%, on 128 within 5.64%
 # (benchmarks/latency_calibration.py, results/benchmarks/latency_calibration/)
 DEFAULT_CALIBRATE = 32
 CHUNK = 64  # layers measured together (interleaved), then saved: an interrupted build loses one chunk
