@@ -160,6 +160,7 @@ def report(space, table: LatencyTable, frame: pd.DataFrame, out: Path) -> str:
                 predict = lambda rows_, c=calibration: np.array(
                     [c.apply(table.totals(space, space.parse(a))) for a in frame["arch"][rows_]])
                 rep = figures(predict(held), truth[held])
+                row["median_measured_over_predicted"] = round(float(np.median(truth[held] / predict(held))), 3)
                 for k in (8, 16, 32, 64):
                     if k < choice.sum():
                         first = np.arange(n) < k
@@ -182,8 +183,12 @@ def report(space, table: LatencyTable, frame: pd.DataFrame, out: Path) -> str:
             row.update({f"report_{k}": v for k, v in rep.items()},
                        ratio_to_remeasurement=round(rep["mape_pct"] / floor["mape_pct"], 2), coefficients=coefficients)
             rows.append(row)
-        shown = pd.DataFrame([r for r in rows if r["measurements"] == base]).drop(columns=["coefficients", "measurements"])
-        lines.append(shown.to_string(index=False))
+        shown = pd.DataFrame([r for r in rows if r["measurements"] == base])
+        lines.append(shown.drop(columns=["coefficients", "measurements", "median_measured_over_predicted"])
+                     .to_string(index=False))
+        lines += [f"  {r['form']}: measured / predicted on the report half, median {r['median_measured_over_predicted']}"
+                  f" (a shift shared by the networks, which the reference workload did not take out)"
+                  for r in rows if r["measurements"] == base and "median_measured_over_predicted" in r]
         lines.append(f"  the per-layer offset, judged within the choice half only (fit on one quarter, score the other): "
                      f"{offset_choice(space, table, frame, truth, n // 2)}")
     lines += ["", "coefficients (fitted on the choice half, measurements on the table's time base):"]

@@ -70,8 +70,11 @@ def validation(space, old: LatencyTable, new: LatencyTable, frame: pd.DataFrame)
         for name, predicted in (("calibration as committed", before), ("refitted (today's Calibration.fit)", after)):
             f = figures(predicted, first)
             within = (np.abs(predicted[steady] / first[steady] - 1) <= 0.10).mean()
+            level = float(np.median(first / predicted))  # a shift shared by every network, not scatter
             lines.append(line(name, f) + f"   / re-measurement {f['mape_pct'] / again['mape_pct']:.2f}   "
-                         f"within ±10% on the {steady.sum()} re-measured within ±5%: {100 * within:.0f}%")
+                         f"within ±10% on the {steady.sum()} re-measured within ±5%: {100 * within:.0f}%   "
+                         f"measured / predicted median {level:.3f}, MAPE with it divided out "
+                         f"{figures(predicted * level, first)['mape_pct']:.2f}%")
         lines.append(line("re-measurement (pass 2 vs pass 1)", again))
     return lines
 
