@@ -71,6 +71,10 @@ def train_all(args: argparse.Namespace) -> None:
     # every seed of one subnet before the next subnet, subnets in coarse-to-fine MACs order: a run stopped
     # part-way (CPU sessions are short) leaves complete seed pairs that span the whole MACs range
     todo = [(archs[i], s) for i in coarse_to_fine(len(archs)) for s in args.seeds if (archs[i], s) not in seen]
+    if args.skip_above_macs:  # a run too short for the largest subnets leaves them to a later one
+        left = [(a, s) for a, s in todo if space.cost(space.parse(a)).macs > args.skip_above_macs]
+        todo = [t for t in todo if t not in left]
+        print(f"{len(left)} trainings above {args.skip_above_macs:.3g} MACs left for a later run", flush=True)
     stop = time.monotonic() + args.time_limit if args.time_limit else None
     print(f"{len(todo)} trainings to run ({len(seen)} done)", flush=True)
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
@@ -135,6 +139,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     ap.add_argument("--jobs", type=int, default=1, help="trainings side by side")
     ap.add_argument("--time-limit", type=float, default=None, help="seconds; stop cleanly after this")
+    ap.add_argument("--skip-above-macs", type=float, default=None,
+                    help="leave subnets above this many MACs to a later run (one that has the time they take)")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
