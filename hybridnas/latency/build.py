@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..errors import HybridNASError
 from ..spaces import Arch, Space
 from .signature import LatencyError, arch_signatures, space_signatures
 from .table import Conditions, LatencyTable
@@ -96,7 +97,10 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         have = [p for p in table.calibration.points if p["space"] == space.name]
         stale = [p for p in have if "kind_layer_ms" not in p and "arch" in p]
         for point in stale:  # a table before format 4: its points' per-layer times, so a refit can take an offset
-            point.update(table.totals(space, space.parse(point["arch"])).record())
+            try:
+                point.update(table.totals(space, space.parse(point["arch"])).record())
+            except HybridNASError:  # the space changed since: the point keeps what it has, and no offset is fitted
+                pass
         if stale and calibrate <= len(have):
             table.calibration.fit()
             table.save(out)

@@ -105,6 +105,13 @@ def test_extending_a_format_3_table_gives_its_points_per_layer_times(macro_table
     table = build_table(load_space("nasbench_macro"), path, **FAST)
     assert len(table.calibration.points) == len(macro_table.calibration.points)
     assert all("kind_layer_ms" in p for p in LatencyTable.load(path).calibration.points)
+    # a point whose arch the space no longer accepts keeps what it had, and the refit takes no offset
+    for point in old.calibration.points:
+        point.pop("kind_layer_ms", None)
+    old.calibration.points[0]["arch"] = "not an arch of this space"
+    old.save(path)
+    table = build_table(load_space("nasbench_macro"), path, **FAST)
+    assert "kind_layer_ms" not in table.calibration.points[0] and table.calibration.layer_offset_ms == 0.0
 
 
 def test_a_table_refuses_other_conditions(macro_table, tmp_path):
