@@ -42,11 +42,9 @@ from latency_backends import GROUP, figures, footer, measure_twice  # noqa: E402
 
 def mixed_order(n_archs: int, n_anchors: int) -> list[int]:
     """Indices into validation networks (0..n_archs-1) then anchors (n_archs..), anchors spread evenly."""
-    slots = np.linspace(0, n_archs + n_anchors - 1, n_anchors).round().astype(int)
-    archs, anchors, order = iter(range(n_archs)), iter(range(n_archs, n_archs + n_anchors)), []
-    for position in range(n_archs + n_anchors):
-        order.append(next(anchors) if position in set(slots) else next(archs))
-    return order
+    slots = set(np.linspace(0, n_archs + n_anchors - 1, n_anchors).round().astype(int).tolist())
+    archs, anchors = iter(range(n_archs)), iter(range(n_archs, n_archs + n_anchors))
+    return [next(anchors) if position in slots else next(archs) for position in range(n_archs + n_anchors)]
 
 
 def main() -> None:
