@@ -7,9 +7,10 @@ the seed-to-seed Kendall tau (every pair of seeds), the ceiling any ranking can 
 each training-free ranking of `--rankings` against the mean over seeds.
 
 Rows are appended to `standalone.csv` in `--out` as each training ends, so an interrupted run (or one
-stopped by `--time-limit`) continues where it stopped. Subnets are trained on every seed in turn, in
-coarse-to-fine MACs order, so a partial run already spans the MACs range with complete seed pairs; `--jobs` trains that many networks side by side
-(one process each; on one GPU, small networks leave it idle otherwise).
+stopped by `--time-limit`, which kills the trainings in flight) continues where it stopped. Subnets are
+trained on every seed in turn, in coarse-to-fine MACs order, so a partial run already spans the MACs range
+with complete seed pairs. `--jobs` trains that many networks side by side (one process each; on one GPU,
+small networks leave it idle otherwise).
 
     python benchmarks/hybrid_cifar_truth.py --out DIR --subnets 20 --seeds 0,1 --epochs 30 --device cuda --jobs 4
     python benchmarks/hybrid_cifar_truth.py --out DIR --report-only
