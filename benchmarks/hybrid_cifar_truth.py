@@ -6,8 +6,9 @@ once per seed in `--seeds`. A ground truth is only as good as two seeds of it ag
 the seed-to-seed Kendall tau (every pair of seeds), the ceiling any ranking can be judged against, then
 each training-free ranking of `--rankings` against the mean over seeds.
 
-Rows are appended to `standalone.csv` in `--out` as each training ends, so an interrupted run (or one
-stopped by `--time-limit`, which kills the trainings in flight) continues where it stopped. Subnets are
+Rows are appended to `standalone.csv` in `--out` as each training ends, and every training checkpoints each
+epoch into `--checkpoints`, so an interrupted run (or one stopped by `--time-limit`, which kills the
+trainings in flight) continues where it stopped, losing at most one epoch per training. Subnets are
 trained on every seed in turn, in coarse-to-fine MACs order, so a partial run already spans the MACs range
 with complete seed pairs. `--jobs` trains that many networks side by side (one process each; on one GPU,
 small networks leave it idle otherwise).
@@ -19,6 +20,7 @@ small networks leave it idle otherwise).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import multiprocessing
 import time
@@ -53,13 +55,21 @@ def coarse_to_fine(n: int) -> list[int]:
     return order
 
 
+def checkpoint_path(args: argparse.Namespace, arch_text: str, seed: int) -> Path:
+    """Where one training keeps its per-epoch checkpoint (a file per subnet, seed and recipe)."""
+    recipe = f"{arch_text}|{seed}|{args.epochs}|{args.data}|{args.train_limit}|{args.precision}"
+    return args.checkpoints / f"{hashlib.sha1(recipe.encode()).hexdigest()[:16]}.pt"
+
+
 def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
     space = load_space("hybrid_cifar")
     config = load_supernet_config("hybrid_cifar", {
         "data": args.data, "epochs": args.epochs, "device": args.device, "seed": seed,
         "train_limit": args.train_limit, "precision": args.precision, "data_workers": args.data_workers})
+    checkpoint = checkpoint_path(args, arch_text, seed)
     with threads_set(args.threads):
-        result = train_standalone(space.build(space.parse(arch_text)), config)
+        result = train_standalone(space.build(space.parse(arch_text)), config, checkpoint=checkpoint,
+                                  resume=checkpoint.is_file())
     return {"arch": arch_text, "seed": seed, "macs": space.cost(space.parse(arch_text)).macs, **result}
 
 
@@ -92,6 +102,7 @@ def train_all(args: argparse.Namespace) -> None:
             tmp = path.with_suffix(".tmp")
             done.to_csv(tmp, index=False)
             tmp.replace(path)
+            checkpoint_path(args, row["arch"], row["seed"]).unlink(missing_ok=True)
             print(f"seed {row['seed']}: {row['accuracy']:.1f}% in {row['seconds']:.0f} s  {row['arch']}", flush=True)
 
 
@@ -142,9 +153,12 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None, help="seconds; stop cleanly after this")
     ap.add_argument("--skip-above-macs", type=float, default=None,
                     help="leave subnets above this many MACs to a later run (one that has the time they take)")
+    ap.add_argument("--checkpoints", type=Path, default=Path("results/hybrid_cifar_truth_checkpoints"),
+                    help="per-epoch training checkpoints (large, not committed; a stopped run resumes from them)")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    args.checkpoints.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         train_all(args)
     if (args.out / "standalone.csv").is_file():

@@ -23,15 +23,18 @@ from .util import user_errors
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None)
 @click.option("--seed", type=int, default=None)
-@click.option("--out", required=True, help="Folder for model.safetensors and train.json.")
+@click.option("--out", required=True, help="Folder for model.safetensors and train.json (and checkpoint.pt, "
+              "written after every epoch).")
+@click.option("--resume", is_flag=True, help="Continue the training whose checkpoint.pt is in --out.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
 def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, epochs: int | None,
               batch_size: int | None, lr: float | None, train_limit: int | None, device: str | None,
-              precision: str | None, seed: int | None, out: str, no_progress: bool) -> None:
+              precision: str | None, seed: int | None, out: str, resume: bool, no_progress: bool) -> None:
     """Train ARCH of SPACE_FILE on DATA's training split; report its accuracy on the test (or val/) split."""
     from safetensors.torch import save
 
+    from ..errors import HybridNASError
     from ..io import atomic_write, atomic_write_text
     from ..spaces import load_space
     from ..configfile import validate_config
@@ -44,9 +47,15 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
                  "train_limit": train_limit, "device": device, "precision": precision, "seed": seed}
     config = (load_supernet_config(recipe, overrides) if recipe else validate_config(
         SupernetConfig, {k: v for k, v in overrides.items() if v is not None}, "hybridnas train", "training options"))
-    model = space.build(arch)
-    result = train_standalone(model, config, progress=not no_progress)
     folder = Path(out)
+    checkpoint = folder / "checkpoint.pt"
+    if checkpoint.is_file() and not resume:
+        raise HybridNASError(f"{folder} already holds a training checkpoint; pass --resume to continue it, or "
+                             "another --out")
+    if resume and not checkpoint.is_file():
+        raise HybridNASError(f"{folder} holds no checkpoint.pt to resume")
+    model = space.build(arch)
+    result = train_standalone(model, config, progress=not no_progress, checkpoint=checkpoint, resume=resume)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write(folder / "model.safetensors", lambda handle: handle.write(save(state)))
     record = {"arch": space.format(arch), "space": space.name, "accuracy": result["accuracy"],

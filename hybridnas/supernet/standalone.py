@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from ..data.loader import make_loader
+from ..errors import HybridNASError
+from ..io import atomic_torch_save
 from ..rng import seeded
 from ..spaces import load_space
 from .config import SupernetConfig
-from .train import _optimizer, _schedule, autocast, training_device
+from .train import _optimizer, _schedule, autocast, checkpoint_contents, load_checkpoint, same_training, \
+    training_device
 
 
-def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress: bool = False) -> dict[str, float]:
+def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress: bool = False,
+                     checkpoint: str | Path | None = None, resume: bool = False) -> dict[str, float]:
     """Train `model` from scratch on `config.data` for `config.epochs` (same optimizer, schedule, data order
-    and augmentation as the supernet) and return its test accuracy (%) and training seconds."""
+    and augmentation as the supernet) and return its test accuracy (%) and training seconds.
+
+    Args:
+        checkpoint: a file written atomically after every epoch (model, optimizer, schedule, RNG, seconds).
+        resume: continue from `checkpoint` exactly where it stopped (the result equals an uninterrupted run's);
+            a checkpoint of another config or another network is a HybridNASError.
+    """
     from tqdm.auto import tqdm
 
     from .evaluate import accuracy
@@ -33,9 +44,14 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                        pin_memory=device.type == "cuda")
     optimizer = _optimizer(config, model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(train)))
-    start = time.perf_counter()
+    first, seconds = 0, 0.0
     with seeded(config.seed, device):  # dropout and drop-path draws; the caller's RNG comes back unchanged
-        for epoch in range(config.epochs):
+        if resume:
+            if checkpoint is None:
+                raise HybridNASError("resume needs the checkpoint to continue from")
+            first, seconds = _restore(Path(checkpoint), config, model, optimizer, scheduler, device)
+        for epoch in range(first, config.epochs):
+            start = time.perf_counter()
             model.train()
             for x, y in tqdm(train.epoch(epoch), total=len(train), disable=not progress, desc=f"epoch {epoch + 1}"):
                 optimizer.zero_grad(set_to_none=True)
@@ -45,7 +61,32 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                 F.cross_entropy(logits, y, label_smoothing=config.label_smoothing).backward()
                 optimizer.step()
                 scheduler.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - start
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            seconds += time.perf_counter() - start
+            if checkpoint is not None:
+                atomic_torch_save({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "seconds": seconds,
+                                   "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                   "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+                                   **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})},
+                                  checkpoint)
     return {"accuracy": accuracy(model, test, device), "seconds": seconds}
+
+
+def _restore(path: Path, config: SupernetConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+             scheduler: torch.optim.lr_scheduler.LRScheduler, device: torch.device) -> tuple[int, float]:
+    """Load a standalone checkpoint into the training's state; returns (epochs done, seconds spent)."""
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or "model" not in state:
+        raise HybridNASError(f"{path} is not a standalone training checkpoint (one `hybridnas train` writes)")
+    if not same_training(state.get("config"), config):
+        raise HybridNASError(f"{path} was trained with a different config; resume with the same one "
+                             "(epochs may grow) or train into another folder")
+    with checkpoint_contents(path, "this network's standalone training", "hybridnas train"):
+        model.load_state_dict(state["model"])  # strict: another network's weights do not fit
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        return int(state["epoch"]), float(state["seconds"])

@@ -96,14 +96,15 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 @contextmanager
-def checkpoint_contents(path: str | Path) -> Iterator[None]:
+def checkpoint_contents(path: str | Path, holds: str = "a hybridnas supernet",
+                        writer: str = "hybridnas supernet train") -> Iterator[None]:
     """Turn a checkpoint that reads but holds the wrong things (keys, shapes, config) into a HybridNASError."""
     try:
         yield
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ValidationError is a ValueError
         detail = f"missing entry {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())[:300]
-        raise HybridNASError(f"supernet checkpoint {path} does not hold a hybridnas supernet ({detail}); pass the "
-                             "checkpoint.pt that 'hybridnas supernet train' wrote") from None
+        raise HybridNASError(f"checkpoint {path} does not hold {holds} ({detail}); pass the "
+                             f"checkpoint.pt that '{writer}' wrote") from None
 
 
 def load_supernet(path: str | Path) -> tuple[Supernet, SupernetConfig]:

@@ -1,0 +1,88 @@
+"""Standalone training: a run killed after an epoch and resumed from its checkpoint ends exactly where an
+uninterrupted run does; a checkpoint of another network or config is refused; `hybridnas train --resume`."""
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from hybridnas import HybridNASError, load_space
+from hybridnas.cli import main
+from hybridnas.latency.timing import threads_set
+from hybridnas.supernet import largest_and_smallest, load_supernet_config
+from hybridnas.supernet import standalone
+from hybridnas.supernet.standalone import train_standalone
+
+DATA = "npz:{shared}/data/cifar10_subset.npz"
+
+
+def config(shared, **changes):
+    base = {"space": "hybrid_cifar", "data": DATA.format(shared=shared), "epochs": 2, "batch_size": 16,
+            "train_limit": 32, "eval_batch_size": 200}
+    return load_supernet_config({**base, **changes})
+
+
+def small_model(seed=0):
+    space = load_space("hybrid_cifar")
+    torch.manual_seed(seed)
+    return space.build(largest_and_smallest(space)[1])
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_run_resumed_from_its_checkpoint_equals_an_uninterrupted_one(shared, tmp_path, monkeypatch):
+    with threads_set(1):
+        straight_model = small_model()
+        straight = train_standalone(straight_model, config(shared), checkpoint=tmp_path / "a.pt")
+        saved = standalone.atomic_torch_save
+
+        def save_then_die(state, path):  # the process is killed right after the first epoch's checkpoint
+            saved(state, path)
+            raise Killed
+
+        monkeypatch.setattr(standalone, "atomic_torch_save", save_then_die)
+        with pytest.raises(Killed):
+            train_standalone(small_model(), config(shared), checkpoint=tmp_path / "b.pt")
+        monkeypatch.setattr(standalone, "atomic_torch_save", saved)
+        assert torch.load(tmp_path / "b.pt", weights_only=True)["epoch"] == 1
+        resumed_model = small_model(seed=5)  # other initial weights: the checkpoint's replace them
+        resumed = train_standalone(resumed_model, config(shared), checkpoint=tmp_path / "b.pt", resume=True)
+    assert resumed["accuracy"] == straight["accuracy"]
+    for (key, a), b in zip(straight_model.state_dict().items(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b), key
+    assert torch.load(tmp_path / "b.pt", weights_only=True)["epoch"] == 2
+
+
+def test_a_checkpoint_of_another_network_or_config_is_refused(shared, tmp_path):
+    with threads_set(1):
+        train_standalone(small_model(), config(shared, epochs=1), checkpoint=tmp_path / "c.pt")
+    space = load_space("hybrid_cifar")
+    other = space.build(largest_and_smallest(space)[0])
+    with pytest.raises(HybridNASError, match="does not hold this network's standalone training"):
+        train_standalone(other, config(shared, epochs=1), checkpoint=tmp_path / "c.pt", resume=True)
+    with pytest.raises(HybridNASError, match="different config"):
+        train_standalone(small_model(), config(shared, epochs=1, lr=0.5), checkpoint=tmp_path / "c.pt", resume=True)
+    with pytest.raises(HybridNASError, match="no such file"):
+        train_standalone(small_model(), config(shared), checkpoint=tmp_path / "none.pt", resume=True)
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(HybridNASError, match="not a standalone training checkpoint"):
+        train_standalone(small_model(), config(shared), checkpoint=tmp_path / "list.pt", resume=True)
+
+
+def test_train_command_checkpoints_and_resumes(shared, tmp_path):
+    space = load_space("hybrid_cifar")
+    arch = space.format(largest_and_smallest(space)[1])
+    args = ["train", "hybrid_cifar", "--arch", arch, "--data", DATA.format(shared=shared), "--epochs", "1",
+            "--batch-size", "16", "--train-limit", "32", "--out", str(tmp_path / "run"), "--no-progress"]
+    runner = CliRunner()
+    first = runner.invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
+    again = runner.invoke(main, args)
+    assert again.exit_code == 2 and "--resume" in again.output and "Traceback" not in again.output
+    longer = runner.invoke(main, [*args[:7], "2", *args[8:], "--resume"])  # one more epoch on the same run
+    assert longer.exit_code == 0, longer.output
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["epoch"] == 2
+    missing = runner.invoke(main, [*args[:-3], "--out", str(tmp_path / "empty"), "--no-progress", "--resume"])
+    assert missing.exit_code == 2 and "no checkpoint.pt to resume" in missing.output
