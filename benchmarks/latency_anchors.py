@@ -33,18 +33,11 @@ import pandas as pd
 
 from hybridnas import load_space
 from hybridnas.latency import LatencyTable
-from hybridnas.latency.build import table_backend
+from hybridnas.latency.build import anchor_order, table_backend
 from hybridnas.latency.timing import threads_set
 
 sys.path.insert(0, str(Path(__file__).parent))
 from latency_backends import GROUP, figures, footer, measure_twice  # noqa: E402  (a sibling script)
-
-
-def mixed_order(n_archs: int, n_anchors: int) -> list[int]:
-    """Indices into validation networks (0..n_archs-1) then anchors (n_archs..), anchors spread evenly."""
-    slots = set(np.linspace(0, n_archs + n_anchors - 1, n_anchors).round().astype(int).tolist())
-    archs, anchors = iter(range(n_archs)), iter(range(n_archs, n_archs + n_anchors))
-    return [next(anchors) if position in slots else next(archs) for position in range(n_archs + n_anchors)]
 
 
 def main() -> None:
@@ -68,7 +61,7 @@ def main() -> None:
     points = [p for p in table.calibration.points if p["space"] == space.name][:args.anchors]
     anchors = [space.parse(p["arch"]) for p in points]
     recorded = np.array([p["measured_ms"] for p in points])  # on the table's time base, as the fit read them
-    order = mixed_order(len(archs), len(anchors))
+    order = anchor_order(len(archs), len(anchors))
     everything = archs + anchors
     with threads_set(table.conditions.threads):
         times, references = measure_twice(space, [everything[i] for i in order], table_backend(table), 10, 30,

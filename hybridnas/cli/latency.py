@@ -63,20 +63,25 @@ def build_cmd(space_file: str, backend: str, optimization: str | None, statistic
 @click.option("-n", "count", default=50, show_default=True, help="Random architectures to measure.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--pin-cpu", "pin_cpus", default=None, help="Cores to run on (default: those the table was built on).")
+@click.option("--anchors", default=32, show_default=True,
+              help="The table's calibration networks timed beside them (0: none), for the anchored figures.")
 @click.option("--plot", "plot_file", default=None, help="PNG of predicted vs measured.")
 @click.option("--out", "csv_file", default=None, help="CSV with one row per architecture.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
-def validate_cmd(space_file: str, table_file: str, count: int, seed: int, pin_cpus: str | None, plot_file: str | None,
-                 csv_file: str | None, as_json: bool, no_progress: bool) -> None:
+def validate_cmd(space_file: str, table_file: str, count: int, seed: int, pin_cpus: str | None, anchors: int,
+                 plot_file: str | None, csv_file: str | None, as_json: bool, no_progress: bool) -> None:
     """Measure N random architectures end to end here and report the table's prediction error."""
     from ..latency.build import plot_validation, validate_table
     from ..latency.table import LatencyTable
 
     space = load_space(space_file)
     table = LatencyTable.load(table_file)
-    frame, summary = validate_table(space, table, count, seed=seed, progress=not no_progress, pin_cpus=pin_cpus)
+    if anchors < 0:
+        raise click.BadParameter(f"{anchors}; use 0 (none) or more", param_hint="--anchors")
+    frame, summary = validate_table(space, table, count, seed=seed, progress=not no_progress, pin_cpus=pin_cpus,
+                                    anchors=anchors)
     if csv_file:
         atomic_write_csv(frame, Path(csv_file))
     if plot_file:
@@ -90,8 +95,37 @@ def validate_cmd(space_file: str, table_file: str, count: int, seed: int, pin_cp
     click.echo(f"  machine speed vs build {summary['machine_speed_vs_build']:.3f}; drift-corrected: MAPE "
                f"{summary['mape_pct_drift_corrected']:.2f}%, within ±10%: "
                f"{100 * summary['within_10pct_drift_corrected']:.0f}%")
+    if "mape_pct_anchored" in summary:
+        click.echo(f"  {summary['anchors']} of the table's calibration networks ran {summary['anchors_vs_build']:.3f} x "
+                   f"their time at build; anchored: MAPE {summary['mape_pct_anchored']:.2f}%, within ±10%: "
+                   f"{100 * summary['within_10pct_anchored']:.0f}%, within ±5%: {100 * summary['within_5pct_anchored']:.0f}%")
+        if abs(summary["anchors_vs_build"] / table.calibration.level - 1) > 0.02:
+            click.echo(f"  networks run {summary['anchors_vs_build'] / table.calibration.level:.3f} x what the table "
+                       f"predicts for the machine as it is now: hybridnas latency relevel {space_file} --table {table_file}")
     if plot_file:
         click.echo(f"  plot: {plot_file}")
+
+
+@latency.command("relevel")
+@click.argument("space_file")
+@click.option("--table", "table_file", required=True)
+@click.option("--anchors", default=32, show_default=True, type=click.IntRange(min=1),
+              help="How many of the table's calibration networks to time again.")
+@click.option("--pin-cpu", "pin_cpus", default=None, help="Cores to run on (default: those the table was built on).")
+@click.option("--no-progress", is_flag=True)
+@user_errors
+def relevel_cmd(space_file: str, table_file: str, anchors: int, pin_cpus: str | None, no_progress: bool) -> None:
+    """Time a few of the table's calibration networks again and rescale its predictions to this machine as it
+    runs now (a shared machine's speed drifts by a few percent over hours; a rebuild takes far longer)."""
+    from ..latency.build import relevel_table
+    from ..latency.table import LatencyTable
+
+    space = load_space(space_file)
+    table = LatencyTable.load(table_file)
+    record = relevel_table(space, table, anchors, progress=not no_progress, pin_cpus=pin_cpus)
+    click.echo(f"{table_file}: {record['anchors']} calibration networks run {record['level']:.3f} x their time at "
+               f"build (quartiles {record['ratio_q25']:.3f}-{record['ratio_q75']:.3f}); predictions now scale by "
+               f"{record['level']:.3f} (were {record['previous_level']:.3f})")
 
 
 @latency.command("predict")

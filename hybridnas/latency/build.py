@@ -24,6 +24,11 @@ CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with
 # (per kind, with the per-layer offset) fitted on 32 was within 5.74% MAPE, on 16 within 6.76%, on 128 within 5.64%
 # (benchmarks/latency_calibration.py, results/benchmarks/latency_calibration/)
 DEFAULT_CALIBRATE = 32
+# calibration networks timed again beside a validation, or to relevel a table: on 50 onnxruntime networks measured
+# on a quiet machine, 32 of them mixed into every group cut the error from 4.66% (reference workload) to 1.96%
+# (benchmarks/latency_anchors.py, results/benchmarks/latency_anchors/onnxruntime_quiet/)
+DEFAULT_ANCHORS = 32
+MEASURE_GROUP = 16  # networks measured together (interleaved), with the reference workload beside them
 CHUNK = 64  # layers measured together (interleaved), then saved: an interrupted build loses one chunk
 
 
@@ -116,6 +121,7 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
                                                  **table.totals(space, arch).record(),
                                                  "measured_ms": ms * built / reference, "raw_measured_ms": ms})
             table.calibration.fit()
+            table.calibration.level = 1.0  # new points were measured as the machine runs now: relevel again
             table.save(out)
     return table
 
@@ -128,7 +134,7 @@ def table_backend(table: LatencyTable) -> Backend:
 
 def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, repeats: int, rounds: int = 3,
                   progress: bool = False, runtime: Backend | None = None,
-                  group: int = 16) -> tuple[list[float], list[float]]:
+                  group: int = MEASURE_GROUP) -> tuple[list[float], list[float]]:
     """End-to-end latencies (ms, the table's statistic) on this machine under its conditions, interleaved in groups.
 
     Returns the latencies and, for each network, the time of the reference workload measured in its group
@@ -154,41 +160,128 @@ def measure_archs(space: Space, archs: list, table: LatencyTable, warmup: int, r
     return out, references
 
 
+def anchor_archs(space: Space, table: LatencyTable, n: int) -> tuple[list[Arch], np.ndarray]:
+    """Up to `n` of the table's calibration networks of `space` ("anchors") and their times at build.
+
+    The times are on the table's time base, as the calibration was fitted on them; timed again, their median
+    ratio (now / at build) says how much slower or faster networks run now than when the table was built.
+    Points whose arch no longer parses (the space changed since) are left out.
+    """
+    archs, recorded = [], []
+    for point in table.calibration.points:
+        if len(archs) >= n:
+            break
+        if point.get("space") != space.name or "arch" not in point:
+            continue
+        try:
+            archs.append(space.parse(point["arch"]))
+        except HybridNASError:
+            continue
+        recorded.append(float(point["measured_ms"]))
+    return archs, np.asarray(recorded, dtype=float)
+
+
+def anchor_order(n_archs: int, n_anchors: int) -> list[int]:
+    """Indices into the networks (0..n_archs-1), then the anchors (n_archs..), with the anchors spread evenly,
+    so that every group of networks measured together holds some."""
+    if not n_anchors:
+        return list(range(n_archs))
+    slots = set(np.linspace(0, n_archs + n_anchors - 1, n_anchors).round().astype(int).tolist())
+    archs, anchors = iter(range(n_archs)), iter(range(n_archs, n_archs + n_anchors))
+    return [next(anchors) if position in slots else next(archs) for position in range(n_archs + n_anchors)]
+
+
+def _timing_settings(table: LatencyTable, warmup: int | None, repeats: int | None,
+                     pin_cpus: str | None) -> tuple[Backend, int, int, int, frozenset[int] | None]:
+    """The table's backend on this machine (which must be the table's), its timing settings and cores."""
+    runtime = table_backend(table)
+    table.check(device_name=device_name(runtime.device))
+    built_on = table.meta.get("pinned_cpus")
+    cpus = parse_cpus(pin_cpus) if pin_cpus is not None else (frozenset(built_on) if built_on else None)
+    return (runtime, warmup or int(table.meta.get("warmup", 10)), repeats or int(table.meta.get("repeats", 30)),
+            int(table.meta.get("rounds", 3)), cpus)
+
+
+def relevel_table(space: Space, table: LatencyTable, anchors: int = DEFAULT_ANCHORS, *, warmup: int | None = None,
+                  repeats: int | None = None, progress: bool = True, pin_cpus: str | None = None) -> dict[str, Any]:
+    """Time `anchors` of the table's calibration networks again and set its calibration's level to how much
+    slower or faster they run now (the median of now / at build); save the table.
+
+    A shared machine's speed moves by a few percent between hours, shifting every network alike; this
+    takes that shift out in the time of a few dozen networks, where a rebuild times every layer again.
+
+    Returns:
+        level (the new one), previous_level, anchors (how many were timed) and the ratios' quartiles.
+    """
+    archs, recorded = anchor_archs(space, table, anchors)
+    if not archs:
+        raise LatencyError(f"latency table {table.path or '(unsaved)'} keeps no calibration network of space "
+                           f"{space.name!r} to relevel on; build it for this space with `hybridnas latency build`")
+    runtime, warmup, repeats, rounds, cpus = _timing_settings(table, warmup, repeats, pin_cpus)
+    with threads_set(table.conditions.threads), pinned(cpus):
+        measured, _ = measure_archs(space, archs, table, warmup, repeats, rounds, progress, runtime)
+    ratios = np.asarray(measured) / recorded
+    previous, table.calibration.level = table.calibration.level, float(np.median(ratios))
+    record = {"space": space.name, "anchors": len(archs), "level": table.calibration.level,
+              "previous_level": previous, "ratio_q25": float(np.quantile(ratios, 0.25)),
+              "ratio_q75": float(np.quantile(ratios, 0.75))}
+    table.meta.setdefault("relevels", []).append(
+        {**record, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    if table.path is not None:
+        table.save()
+    return record
+
+
 def validate_table(space: Space, table: LatencyTable, n: int, *, seed: int = 0, warmup: int | None = None,
-                   repeats: int | None = None, progress: bool = True,
-                   pin_cpus: str | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
+                   repeats: int | None = None, progress: bool = True, pin_cpus: str | None = None,
+                   anchors: int = DEFAULT_ANCHORS) -> tuple[pd.DataFrame, dict[str, float]]:
     """Measure `n` random architectures end to end and compare them with the table's predictions.
 
     Returns one row per architecture (arch, macs, predicted_ms, measured_ms, error) and a summary with
     MAPE (%), the share within ±10% and within ±5%. The table must have been built on this machine;
     `pin_cpus` defaults to the cores it was built on.
-    A fixed reference workload timed beside each group of networks says how fast the machine ran meanwhile
-    (`machine_speed_vs_build`: its median time now / at build). The `_drift_corrected` figures put each
-    measurement on the table's time base (times the reference at build / the reference beside it), to
-    separate predictor error from a shared machine running slower or faster than when the table was built.
+
+    Two figures separate the predictor's error from a machine running slower or faster than when the table
+    was built, by dividing each measurement by how fast the machine ran beside it:
+    `_drift_corrected`, by a fixed reference workload timed beside each group of networks
+    (`machine_speed_vs_build`: its time now / at build); `_anchored`, by the median ratio (now / at build) of
+    `anchors` of the table's calibration networks mixed into each group (`anchors_vs_build`; see
+    `relevel_table`). On a quiet machine the anchors take out several times more than the reference
+    workload does (results/benchmarks/latency_anchors/).
     """
-    c = table.conditions
-    runtime = table_backend(table)
-    table.check(device_name=device_name(runtime.device))
-    warmup = warmup or int(table.meta.get("warmup", 10))
-    repeats = repeats or int(table.meta.get("repeats", 30))
-    rounds = int(table.meta.get("rounds", 3))
     rng = np.random.default_rng(seed)
     archs = [space.sample(rng) for _ in range(n)]
     predicted = [table.predict(space, arch) for arch in archs]  # fails fast on a missing layer
-    built_on = table.meta.get("pinned_cpus")
-    cpus = parse_cpus(pin_cpus) if pin_cpus is not None else (frozenset(built_on) if built_on else None)
-    with threads_set(c.threads), pinned(cpus):
-        measured, references = measure_archs(space, archs, table, warmup, repeats, rounds, progress, runtime)
+    anchored, recorded = anchor_archs(space, table, anchors)
+    order = anchor_order(n, len(anchored))
+    everything = archs + anchored
+    runtime, warmup, repeats, rounds, cpus = _timing_settings(table, warmup, repeats, pin_cpus)
+    with threads_set(table.conditions.threads), pinned(cpus):
+        timed, timed_references = measure_archs(space, [everything[i] for i in order], table, warmup, repeats,
+                                                rounds, progress, runtime)
+    measured, references = np.empty(len(order)), np.empty(len(order))
+    measured[order], references[order] = timed, timed_references
+    group = np.empty(len(order), dtype=int)
+    group[order] = np.arange(len(order)) // MEASURE_GROUP
     built = table.meta.get("reference_ms")
-    speed = np.asarray(references) / float(np.median(built)) if built else np.ones(len(archs))
+    speed = references[:n] / float(np.median(built)) if built else np.ones(n)
     frame = pd.DataFrame({"arch": [space.format(a) for a in archs], "macs": [space.cost(a).macs for a in archs],
-                          "predicted_ms": predicted, "measured_ms": measured, "machine_speed_vs_build": speed})
+                          "predicted_ms": predicted, "measured_ms": measured[:n], "machine_speed_vs_build": speed})
     frame["error"] = frame["predicted_ms"] / frame["measured_ms"] - 1
-    frame["error_drift_corrected"] = frame["predicted_ms"] * speed / frame["measured_ms"] - 1
+    frame["error_drift_corrected"] = frame["predicted_ms"] * speed / frame["measured_ms"] / table.calibration.level - 1
     summary: dict[str, float] = {"n": n, "median_measured_ms": float(frame["measured_ms"].median()),
-                                 "machine_speed_vs_build": float(np.median(speed))}
-    for suffix, column in (("", "error"), ("_drift_corrected", "error_drift_corrected")):
+                                 "machine_speed_vs_build": float(np.median(speed)), "anchors": len(anchored)}
+    columns = {"": "error", "_drift_corrected": "error_drift_corrected"}
+    if anchored:
+        ratios = measured[n:] / recorded
+        per_group = {g: float(np.median(ratios[group[n:] == g])) for g in np.unique(group[n:])}
+        whole = float(np.median(ratios))  # a group without anchors takes the whole run's
+        frame["anchors_vs_build"] = [per_group.get(g, whole) for g in group[:n]]
+        frame["error_anchored"] = (frame["predicted_ms"] * frame["anchors_vs_build"] / frame["measured_ms"]
+                                   / table.calibration.level - 1)
+        summary["anchors_vs_build"] = whole
+        columns["_anchored"] = "error_anchored"
+    for suffix, column in columns.items():
         err = frame[column].abs()
         summary.update({f"mape_pct{suffix}": float(100 * err.mean()), f"within_10pct{suffix}": float((err <= 0.10).mean()),
                         f"within_5pct{suffix}": float((err <= 0.05).mean())})

@@ -25,9 +25,10 @@ from .signature import LatencyError, Signature, arch_signatures
 from .timing import Timing
 
 FORMAT = "hybridnas-latency-table"
-VERSION = 4  # 2: entries carry "ms" (the conditions' statistic) instead of "median_ms"; 3: per-kind calibration;
-# 4: calibration points keep each layer's time, and the calibration takes a fitted offset off each layer
-READABLE = (1, 2, 3, 4)
+VERSION = 5  # 2: entries carry "ms" (the conditions' statistic) instead of "median_ms"; 3: per-kind calibration;
+# 4: calibration points keep each layer's time, and the calibration takes a fitted offset off each layer;
+# 5: the calibration's `level` (set by `latency relevel`)
+READABLE = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class LayerTotals:
 @dataclass
 class Calibration:
     """measured ≈ Σ_kind scale_kind * Σ_(the kind's layers) max(layer time - layer_offset_ms, 0) + base_ms
-    + per_layer_ms * layers + per_mparam_ms * (millions of weights).
+    + per_layer_ms * layers + per_mparam_ms * (millions of weights), all times `level`.
 
     A layer timed alone runs with its weights hot in cache; inside a network the other layers evict them, so
     the weights term charges what reloading them costs. A layer timed alone also hands its input and output
@@ -106,6 +107,8 @@ class Calibration:
     before format 3 carry no per-kind times or weights, and fit the shared scale, base and per-layer terms only;
     points before format 4 carry no per-layer times, and fit no offset.
     Chosen by benchmarks/latency_calibration.py (results/benchmarks/latency_calibration/).
+    `level` is how much slower (> 1) or faster the machine runs networks now than when the points were measured:
+    1 at build, set by `relevel_table` from the points' networks timed again. A fit leaves it as it is.
     """
 
     scale: float = 1.0
@@ -115,6 +118,7 @@ class Calibration:
     kind_scale: dict[str, float] = field(default_factory=dict)
     layer_offset_ms: float = 0.0
     points: list[dict[str, Any]] = field(default_factory=list)
+    level: float = 1.0
 
     SHRINK: ClassVar[float] = 0.1  # weight of the pull toward the shared scale (chosen on the choice half)
     # of the points' layer times; up to the 10th percentile: on the calibration benchmark's choice half, wider grids
@@ -125,7 +129,8 @@ class Calibration:
         """The calibrated end-to-end time (ms) of a network with these layer totals."""
         kind_ms = totals.kind_ms_less(self.layer_offset_ms)
         summed = sum(self.kind_scale.get(kind, self.scale) * ms for kind, ms in kind_ms.items())
-        return summed + self.base_ms + self.per_layer_ms * totals.layers + self.per_mparam_ms * totals.mparams
+        return self.level * (summed + self.base_ms + self.per_layer_ms * totals.layers
+                             + self.per_mparam_ms * totals.mparams)
 
     def fit(self) -> None:
         """Refit the coefficients on `points` (each: kind_ms, kind_layer_ms, layers, mparams, measured_ms)."""
@@ -139,7 +144,7 @@ class Calibration:
             offsets += sorted({float(q) for q in np.quantile(times, self.OFFSET_QUANTILES) if q > 0})
         best = None
         for offset in offsets:
-            fitted = self._fitted(offset, totals, y)
+            fitted = self._fitted(offset, totals, y)  # at level 1: on the points' own time base
             error = float(np.mean(np.abs(np.array([fitted.apply(t) for t in totals]) / y - 1)))
             if best is None or error < best[0]:
                 best = (error, fitted)
@@ -178,7 +183,8 @@ class Calibration:
                 + (f" (per kind: {kinds})" if kinds else "")
                 + f" + {self.base_ms:.3f} ms + {self.per_layer_ms:.4f} ms x layers"
                 + f" + {self.per_mparam_ms:.4f} ms x Mparams"
-                + (f"; {self.layer_offset_ms:.4f} ms off each layer's time" if self.layer_offset_ms else ""))
+                + (f"; {self.layer_offset_ms:.4f} ms off each layer's time" if self.layer_offset_ms else "")
+                + (f"; all times {self.level:.3f} (relevelled)" if self.level != 1.0 else ""))
 
 
 @dataclass
@@ -343,6 +349,9 @@ def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
     if bad:
         raise LatencyError(f"latency table {path}: {len(bad)} layer time(s) are negative or not finite, e.g. "
                            f"{bad[0][1]!r} ms; times must be finite and >= 0; rebuild the table")
+    if not (_non_negative(calibration.level) and calibration.level > 0):
+        raise LatencyError(f"latency table {path}: calibration level {calibration.level!r} must be finite and > 0; "
+                           "relevel the table (hybridnas latency relevel) or rebuild it")
     coefficients = {"scale": calibration.scale, "base_ms": calibration.base_ms, "per_layer_ms": calibration.per_layer_ms,
                     "per_mparam_ms": calibration.per_mparam_ms, "layer_offset_ms": calibration.layer_offset_ms,
                     **{f"kind_scale[{k}]": v for k, v in calibration.kind_scale.items()}}

@@ -67,3 +67,12 @@ def test_deeply_nested_json_is_an_error_not_a_recursion_traceback(tmp_path):
     path.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(LatencyError):
         LatencyTable.load(path)
+
+
+@pytest.mark.parametrize("level", [0.0, -1.0, float("nan"), "fast"])
+def test_a_level_that_is_not_a_positive_number_is_refused(tmp_path, level):
+    path = tmp_path / "t.json"
+    synthetic_table(load_space("nasbench_macro"), path)
+    forge(path, lambda doc: doc["calibration"].update(level=level))
+    with pytest.raises(LatencyError, match="calibration level .* must be finite and > 0"):
+        LatencyTable.load(path)

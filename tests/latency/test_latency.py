@@ -284,3 +284,96 @@ def test_an_offset_needs_per_layer_times():
 
     with pytest.raises(LatencyError, match="per-layer"):
         Calibration(layer_offset_ms=0.01).apply(LayerTotals(kind_ms={"conv": 1.0}, layers=3))
+
+
+def test_anchor_order_spreads_the_anchors_through_every_group():
+    from hybridnas.latency.build import anchor_order
+
+    order = anchor_order(50, 32)
+    assert sorted(order) == list(range(82))
+    assert [i for i in order if i < 50] == list(range(50)) and [i for i in order if i >= 50] == list(range(50, 82))
+    for start in range(0, 82, 16):  # every group measured together holds anchors (the last holds two networks)
+        assert sum(i >= 50 for i in order[start:start + 16]) >= (5 if start + 16 <= 82 else 1)
+    assert anchor_order(3, 0) == [0, 1, 2]
+
+
+def slowed_measurements(monkeypatch, table, space, factor):
+    """Measurements as a machine `factor` x slower than at build would give: validation networks at `factor` x
+    their level-1 prediction, calibration networks at `factor` x their recorded time."""
+    from hybridnas.latency import build
+
+    recorded = {p["arch"]: p["measured_ms"] for p in table.calibration.points}
+
+    def measure(space_, archs, table_, *args, **kwargs):
+        level = table.calibration.level
+        times = [factor * recorded.get(space.format(a), table.predict(space, a) / level) for a in archs]
+        return times, [0.1] * len(archs)
+
+    monkeypatch.setattr(build, "measure_archs", measure)
+
+
+def test_validate_takes_a_machine_slowdown_out_by_its_anchors(macro_table, monkeypatch):
+    space = load_space("nasbench_macro")
+    slowed_measurements(monkeypatch, macro_table, space, 1.1)
+    frame, summary = validate_table(space, macro_table, 6, seed=3, progress=False)
+    assert summary["anchors"] == len(macro_table.calibration.points) == 4
+    assert summary["anchors_vs_build"] == pytest.approx(1.1)
+    assert frame["error"].tolist() == pytest.approx([1 / 1.1 - 1] * 6)  # raw: the slowdown looks like error
+    assert frame["error_anchored"].abs().max() < 1e-9 and summary["mape_pct_anchored"] < 1e-7
+    _, none = validate_table(space, macro_table, 6, seed=3, progress=False, anchors=0)
+    assert none["anchors"] == 0 and "mape_pct_anchored" not in none
+
+
+def test_relevel_scales_predictions_by_the_anchors_slowdown_and_is_kept(macro_table, tmp_path, monkeypatch):
+    from hybridnas.latency import relevel_table
+
+    space = load_space("nasbench_macro")
+    table = LatencyTable.load(macro_table.save(tmp_path / "t.json"))
+    arch = space.sample(7)
+    before = table.predict(space, arch)
+    slowed_measurements(monkeypatch, table, space, 1.07)
+    record = relevel_table(space, table, anchors=3, progress=False)
+    assert record["anchors"] == 3 and record["level"] == pytest.approx(1.07) and record["previous_level"] == 1.0
+    loaded = LatencyTable.load(tmp_path / "t.json")
+    assert loaded.calibration.level == pytest.approx(1.07) and loaded.meta["relevels"][-1]["anchors"] == 3
+    assert loaded.predict(space, arch) == pytest.approx(1.07 * before)
+    slowed_measurements(monkeypatch, loaded, space, 1.07)  # the machine is as slow as at the relevel
+    _, summary = validate_table(space, loaded, 5, progress=False)
+    assert summary["mape_pct"] < 1e-7 and summary["mape_pct_anchored"] < 1e-7
+    again = relevel_table(space, loaded, anchors=3, progress=False)  # the level is against the build, not the last one
+    assert again["level"] == pytest.approx(1.07) and again["previous_level"] == pytest.approx(1.07)
+    loaded.calibration.fit()  # a refit keeps the level
+    assert loaded.calibration.level == pytest.approx(1.07)
+    with pytest.raises(LatencyError, match="keeps no calibration network of space 'nasbench201'"):
+        relevel_table(load_space("nasbench201"), loaded, progress=False)
+
+
+def test_relevel_and_validate_commands_time_the_anchors_here(macro_table, tmp_path):
+    from click.testing import CliRunner
+
+    from hybridnas.cli import main
+
+    path = macro_table.save(tmp_path / "t.json")
+    runner = CliRunner()
+    result = runner.invoke(main, ["latency", "relevel", "nasbench_macro", "--table", str(path), "--anchors", "2",
+                                  "--no-progress"])
+    assert result.exit_code == 0, result.output
+    level = LatencyTable.load(path).calibration.level
+    assert "2 calibration networks run" in result.output and f"{level:.3f}" in result.output and level > 0
+    result = runner.invoke(main, ["latency", "validate", "nasbench_macro", "--table", str(path), "-n", "2",
+                                  "--anchors", "2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "2 of the table's calibration networks ran" in result.output and "anchored: MAPE" in result.output
+    bad = runner.invoke(main, ["latency", "validate", "nasbench_macro", "--table", str(path), "--anchors", "-1"])
+    assert bad.exit_code == 2 and "--anchors" in bad.output
+
+
+def test_a_build_that_measures_new_calibration_networks_resets_the_level(macro_table, tmp_path):
+    space = load_space("nasbench_macro")
+    table = LatencyTable.load(macro_table.save(tmp_path / "t.json"))
+    table.calibration.level = 1.3
+    table.save()
+    kept = build_table(space, tmp_path / "t.json", **FAST)  # nothing new measured: the level stays
+    assert kept.calibration.level == 1.3
+    grown = build_table(space, tmp_path / "t.json", **{**FAST, "calibrate": 5})
+    assert len(grown.calibration.points) == 5 and grown.calibration.level == 1.0
