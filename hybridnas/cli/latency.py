@@ -12,12 +12,20 @@ import pandas as pd
 from .util import emit, read_archs, user_errors
 from ..io import atomic_write_csv
 from ..latency.build import DEFAULT_CALIBRATE
-from ..spaces import load_space
+from ..spaces import Space, load_space
 
 
 @click.group()
 def latency() -> None:
     """Device latency tables: build one for your device, validate it, predict architectures."""
+
+
+def with_grown(space: Space) -> Space:
+    """`space`, extended to the architectures `hybridnas scale` grows from it where it can grow (same name)."""
+    from ..scaling import scaled_space
+    from ..spaces.protocol import ScalableSpace
+
+    return scaled_space(space) if isinstance(space, ScalableSpace) else space
 
 
 @latency.command("build")
@@ -40,17 +48,21 @@ def latency() -> None:
 @click.option("--calibrate", default=DEFAULT_CALIBRATE, show_default=True,
               help="Random networks measured end to end to fit the calibration (per layer kind, weights, overhead).")
 @click.option("--out", required=True, help="Table file (JSON); an existing table is extended.")
+@click.option("--archs", "archs_file", type=click.File("r"), default=None,
+              help="Also time the layers of these architectures (one per line), e.g. family members grown past "
+                   "the space's ranges by `hybridnas scale`.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
 def build_cmd(space_file: str, backend: str, optimization: str | None, statistic: str, pin_cpus: str | None,
               device: str, threads: int, batch: int, dtype: str, repeats: int, warmup: int, calibrate: int, out: str,
-              no_progress: bool) -> None:
+              archs_file: TextIO | None, no_progress: bool) -> None:
     """Time every layer SPACE_FILE can contain on this device (only those the table lacks), then calibrate."""
     from ..latency.build import build_table
 
     space = load_space(space_file)
+    archs = [arch for _, arch in read_archs(with_grown(space), archs_file)] if archs_file else []
     table = build_table(space, out, device=device, threads=threads, batch=batch, dtype=dtype, warmup=warmup,
-                        repeats=repeats, calibrate=calibrate, progress=not no_progress, backend=backend,
+                        repeats=repeats, calibrate=calibrate, archs=archs, progress=not no_progress, backend=backend,
                         optimization=optimization, statistic=statistic, pin_cpus=pin_cpus)
     click.echo(f"table: {out}: {len(table.entries)} layers, {table.conditions.describe()}")
     click.echo(f"  {table.calibration.describe()}")
@@ -144,7 +156,7 @@ def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown:
     """Predicted latency (ms) of each architecture, from the table alone (nothing is run)."""
     from ..latency.table import LatencyTable
 
-    space = load_space(space_file)
+    space = with_grown(load_space(space_file))
     table = LatencyTable.load(table_file)
     frames = []
     for text, arch in read_archs(space, archs_file):

@@ -38,3 +38,30 @@ def test_user_errors_exit_2(tmp_path):
     assert result.exit_code == 2 and "use 'cpu' or 'cuda'" in result.output
     result = invoke("search", "quickstart", "--out", str(tmp_path / "run"), "--max-latency", "fast")
     assert result.exit_code == 2 and "give milliseconds" in result.output
+
+
+def test_build_times_the_layers_of_grown_members_and_predict_reads_them(tmp_path):
+    from hybridnas import load_space
+    from hybridnas.latency import Conditions, LatencyTable, space_signatures
+    from hybridnas.latency.timing import Timing, device_name
+
+    space = load_space("hybrid_cifar")
+    # a table of the space (made-up times, this machine's conditions) that a grown member outgrows
+    entries = {sig: Timing(0.01 + sig.spec.macs(sig.in_shape) / 1e8, 0.0) for sig in space_signatures(space)}
+    table = tmp_path / "t.json"
+    LatencyTable(Conditions("cpu", device_name("cpu"), 1, 1, "float32", "torch", "", "min"), entries=entries).save(table)
+    member = "w16|w56:conv-k3-r2*3|w32:conv-k3-r2*2|w64:conv-k3-r2+attention-h2-r2|w96:attention-h4-r2*4"
+    before = invoke("latency", "predict", "hybrid_cifar", "--table", str(table), "--unseen", "predict", "--csv",
+                    input=member + "\n")
+    assert before.exit_code == 0, before.output
+    assert int(before.output.strip().splitlines()[1].split(",")[2]) > 0  # layers the table never timed
+    (tmp_path / "members.txt").write_text(member + "\n")
+    built = invoke("latency", "build", "hybrid_cifar", "--out", str(table), "--archs", str(tmp_path / "members.txt"),
+                   "--repeats", "2", "--warmup", "1", "--calibrate", "0", "--no-progress")
+    assert built.exit_code == 0, built.output
+    assert len(LatencyTable.load(table).entries) == len(entries) + 3  # its three new layers (stage 0 at width 56)
+    after = invoke("latency", "predict", "hybrid_cifar", "--table", str(table), "--csv", input=member + "\n")
+    assert after.exit_code == 0 and after.output.strip().splitlines()[1].endswith(",0")
+    bad = CliRunner().invoke(main, ["latency", "build", "hybrid_cifar", "--out", str(table), "--archs", "-"],
+                             input="w16|nonsense\n")
+    assert bad.exit_code == 2 and "line 1" in bad.output
