@@ -128,7 +128,7 @@ def validate_cmd(space_file: str, table_file: str, count: int, seed: int, pin_cp
 @user_errors
 def relevel_cmd(space_file: str, table_file: str, anchors: int, pin_cpus: str | None, no_progress: bool) -> None:
     """Time a few of the table's calibration networks again and rescale its predictions to this machine as it
-    runs now (a shared machine's speed drifts by a few percent over hours; a rebuild takes far longer)."""
+    runs now (a shared machine's speed drifts by a few percent over hours, or minutes; a rebuild takes far longer)."""
     from ..latency.build import relevel_table
     from ..latency.table import LatencyTable
 
