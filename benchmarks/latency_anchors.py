@@ -37,7 +37,7 @@ from hybridnas.latency.build import anchor_order, table_backend
 from hybridnas.latency.timing import threads_set
 
 sys.path.insert(0, str(Path(__file__).parent))
-from latency_backends import GROUP, figures, footer, measure_twice  # noqa: E402  (a sibling script)
+from latency_backends import GROUP, figures, footer, measure_twice, validation_archs  # noqa: E402  (a sibling script)
 
 
 def main() -> None:
@@ -56,8 +56,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     space = load_space(args.space)
     table = LatencyTable.load(args.table)
-    rng = np.random.default_rng(args.seed)
-    archs = [space.sample(rng) for _ in range(args.n)]
+    archs = validation_archs(space, args.n, args.seed)
     points = [p for p in table.calibration.points if p["space"] == space.name][:args.anchors]
     anchors = [space.parse(p["arch"]) for p in points]
     recorded = np.array([p["measured_ms"] for p in points])  # on the table's time base, as the fit read them

@@ -73,6 +73,12 @@ def measure_twice(space, archs, runtime, warmup, repeats, rounds, statistic, war
     return np.asarray(times), np.asarray(references)
 
 
+def validation_archs(space, n: int, seed: int) -> list:
+    """The validation networks: the first `n` of the stream `validate_table` draws with `seed`."""
+    rng = np.random.default_rng(seed)
+    return [space.sample(rng) for _ in range(n)]
+
+
 def figures(estimate, truth):
     err = np.abs(estimate / truth - 1)
     return {"mape_pct": float(100 * err.mean()), "within_10pct": float((err <= 0.10).mean()),
@@ -122,8 +128,7 @@ def main() -> None:
                         calibrate=args.calibrate, progress=False,
                         pin_cpus=None if args.pin is None else str(args.pin))
     build_s = time.perf_counter() - start
-    rng = np.random.default_rng(args.seed)
-    archs = [space.sample(rng) for _ in range(args.n)]
+    archs = validation_archs(space, args.n, args.seed)
     predicted = np.asarray([table.predict(space, a) for a in archs])
     start = time.perf_counter()
     with threads_set(table.conditions.threads):

@@ -34,7 +34,7 @@ from hybridnas.latency.timing import threads_set, time_all
 from hybridnas.rng import seeded
 
 sys.path.insert(0, str(Path(__file__).parent))
-from latency_backends import figures, footer  # noqa: E402  (a sibling script)
+from latency_backends import figures, footer, validation_archs  # noqa: E402  (a sibling script)
 
 
 class Chain(torch.nn.Module):
@@ -95,8 +95,7 @@ def main() -> None:
         os.sched_setaffinity(0, {args.pin})
     args.out.mkdir(parents=True, exist_ok=True)
     space = load_space(args.space)
-    rng = np.random.default_rng(args.seed)
-    archs = [space.sample(rng) for _ in range(args.n)]
+    archs = validation_archs(space, args.n, args.seed)
     rows = []
     with threads_set(1):
         runtime = make_backend(args.backend, "cpu", 1, "float32", 1)
