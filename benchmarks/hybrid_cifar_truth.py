@@ -8,7 +8,9 @@ each training-free ranking of `--rankings` against the mean over seeds.
 
 Rows are appended to `standalone.csv` in `--out` as each training ends, and every training checkpoints each
 epoch into `--checkpoints`, so an interrupted run (or one stopped by `--time-limit`, which kills the
-trainings in flight) continues where it stopped, losing at most one epoch per training. Subnets are
+trainings in flight) continues where it stopped, losing at most one epoch per training. To free the cores
+for a while, stop the run's process group (`kill -STOP -- -PGID`, then `-CONT`; it runs under `setsid`); the
+`seconds` column is wall time, so it then includes the pause. Subnets are
 trained on every seed in turn, in coarse-to-fine MACs order, so a partial run already spans the MACs range
 with complete seed pairs. `--jobs` trains that many networks side by side (one process each; on one GPU,
 small networks leave it idle otherwise).
