@@ -35,7 +35,10 @@ from scipy import stats
 from hybridnas import load_space
 from hybridnas.latency.timing import threads_set
 from hybridnas.supernet import load_supernet_config
+from hybridnas.data.loader import make_loader
+from hybridnas.supernet.evaluate import accuracy
 from hybridnas.supernet.standalone import train_standalone
+from hybridnas.supernet.train import training_device
 
 from ensemble_search import ranking_members
 from ensemble_search import ranking as oriented  # sibling scripts: benchmarks/ is on the path when run
@@ -69,9 +72,14 @@ def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
         "data": args.data, "epochs": args.epochs, "device": args.device, "seed": seed,
         "train_limit": args.train_limit, "precision": args.precision, "data_workers": args.data_workers})
     checkpoint = checkpoint_path(args, arch_text, seed)
+    model = space.build(space.parse(arch_text))
     with threads_set(args.threads):
-        result = train_standalone(space.build(space.parse(arch_text)), config, checkpoint=checkpoint,
-                                  resume=checkpoint.is_file())
+        result = train_standalone(model, config, checkpoint=checkpoint, resume=checkpoint.is_file())
+        if args.eval_data:  # the trained model again on a larger test set: separates test-set noise from seed noise
+            test = make_loader(args.eval_data, "test", config.eval_batch_size, train=False,
+                               num_classes=space.num_classes, norm=space.input_normalisation,
+                               input_shape=space.input_shape, workers=args.data_workers)
+            result["eval_accuracy"] = accuracy(model, test, training_device(config))
     return {"arch": arch_text, "seed": seed, "macs": space.cost(space.parse(arch_text)).macs, **result}
 
 
@@ -108,31 +116,49 @@ def train_all(args: argparse.Namespace) -> None:
             print(f"seed {row['seed']}: {row['accuracy']:.1f}% in {row['seconds']:.0f} s  {row['arch']}", flush=True)
 
 
+def seed_agreement(complete: pd.DataFrame) -> list[str]:
+    """Kendall tau and mean gap between every pair of seeds (columns) over the subnets (rows)."""
+    return [f"seed {a} vs seed {b}: Kendall tau {stats.kendalltau(complete[a], complete[b]).statistic:.3f}, "
+            f"mean |difference| {np.abs(complete[a] - complete[b]).mean():.2f} points"
+            for a, b in itertools.combinations(complete.columns, 2)]
+
+
 def report(args: argparse.Namespace) -> str:
     from hybridnas.proxies import score_many
 
     space = load_space("hybrid_cifar")
     runs = pd.read_csv(args.out / "standalone.csv")
-    table = runs.pivot_table(index="arch", columns="seed", values="accuracy")
-    complete = table.dropna()
+    complete = runs.pivot_table(index="arch", columns="seed", values="accuracy").dropna()
     lines = [f"hybrid_cifar standalone ground truth: {len(complete)} subnets trained on every one of seeds "
-             f"{list(table.columns)} ({args.epochs} epochs, data {args.data}, train_limit {args.train_limit}, "
-             f"device {args.device}); accuracy {complete.values.min():.1f}-{complete.values.max():.1f}%"]
-    for a, b in itertools.combinations(complete.columns, 2):
-        lines.append(f"seed {a} vs seed {b}: Kendall tau {stats.kendalltau(complete[a], complete[b]).statistic:.3f}, "
-                     f"mean |difference| {np.abs(complete[a] - complete[b]).mean():.2f} points")
-    truth = complete.mean(axis=1)
-    archs = [space.parse(a) for a in truth.index]
+             f"{list(complete.columns)} ({args.epochs} epochs, data {args.data}, train_limit {args.train_limit}, "
+             f"device {args.device}); accuracy {complete.values.min():.1f}-{complete.values.max():.1f}%",
+             *seed_agreement(complete)]
+    truths = {"its test split": complete.mean(axis=1)}
+    if "eval_accuracy" in runs:
+        second = runs.pivot_table(index="arch", columns="seed", values="eval_accuracy").dropna()
+        if len(second) > 1:
+            lines += [f"\nthe {len(second)} of them also scored on a second test set (eval_accuracy; "
+                      f"{args.eval_data or 'see the command'}): accuracy {second.values.min():.1f}-"
+                      f"{second.values.max():.1f}%", *seed_agreement(second),
+                      "the same subnets on the training data's own test split:",
+                      *seed_agreement(complete.loc[second.index])]
+            truths["the second test set"] = second.mean(axis=1)
+    archs = [space.parse(a) for a in complete.index]
     members = sorted({m for r in RANKINGS for m in ranking_members(r)})
     with threads_set(1):
         scores = score_many(space, archs, members, f"npz:{args.proxy_data}", 0, batch_size=64)
-    lines.append(f"rankings against the mean over seeds, Kendall tau (proxies on one batch of {args.proxy_data}, seed 0):")
-    for name in RANKINGS:
-        lines.append(f"  {name:<55} {stats.kendalltau(oriented(scores, name).to_numpy(), truth.to_numpy()).statistic:+.3f}")
+    scores.index = complete.index
+    for where, truth in truths.items():
+        lines.append(f"\nrankings against the mean over seeds on {where} ({len(truth)} subnets), Kendall tau "
+                     f"(proxies on one batch of {args.proxy_data}, seed 0):")
+        for name in RANKINGS:
+            tau = stats.kendalltau(oriented(scores.loc[truth.index], name).to_numpy(), truth.to_numpy()).statistic
+            lines.append(f"  {name:<55} {tau:+.3f}")
     lines.append(f"\ncommand: python benchmarks/hybrid_cifar_truth.py --out {args.out} --subnets {args.subnets} "
                  f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs} --data {args.data} "
                  f"--device {args.device} --precision {args.precision}"
-                 + (f" --train-limit {args.train_limit}" if args.train_limit else ""))
+                 + (f" --train-limit {args.train_limit}" if args.train_limit else "")
+                 + (f" --eval-data {args.eval_data}" if args.eval_data else ""))
     text = "\n".join(lines)
     (args.out / "summary.txt").write_text(text + "\n")
     return text
@@ -145,6 +171,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--data", default="npz:../shared/data/cifar10_subset.npz")
+    ap.add_argument("--eval-data", default=None,
+                    help="a second, larger test set each trained model is also scored on (column eval_accuracy), "
+                         "e.g. imagefolder:../shared/data/cifar10_jpeg (10,000 test images)")
     ap.add_argument("--proxy-data", default="../shared/data/cifar10_subset.npz", help="npz file the proxies read")
     ap.add_argument("--train-limit", type=int, default=None)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
