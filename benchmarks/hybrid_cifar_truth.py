@@ -4,7 +4,11 @@
 shipped hybrid_cifar supernet recipe (the same optimizer, schedule and augmentation; `train_standalone`)
 once per seed in `--seeds`. A ground truth is only as good as two seeds of it agree: the summary reports
 the seed-to-seed Kendall tau (every pair of seeds), the ceiling any ranking can be judged against, then
-each training-free ranking of `--rankings` against the mean over seeds.
+each training-free ranking of `RANKINGS`, and each supernet's inherited accuracy given with `--inherited`,
+against the mean over seeds. `--eval-data` also scores every trained model on a second, larger test set
+(the 10,000 CIFAR-10 test images of the JPEG copy: the subset's 1,017 are among them, so it is not held
+out from them, and its pixels carry JPEG noise the training images do not); if seeds agree there and not on
+the 1,017, the disagreement is the small test set's, not the training's.
 
 Rows are appended to `standalone.csv` in `--out` as each training ends, and every training checkpoints each
 epoch into `--checkpoints`, so an interrupted run (or one stopped by `--time-limit`, which kills the
@@ -16,7 +20,8 @@ with complete seed pairs. `--jobs` trains that many networks side by side (one p
 small networks leave it idle otherwise).
 
     python benchmarks/hybrid_cifar_truth.py --out DIR --subnets 20 --seeds 0,1 --epochs 30 --device cuda --jobs 4
-    python benchmarks/hybrid_cifar_truth.py --out DIR --report-only
+    python benchmarks/hybrid_cifar_truth.py --out DIR --report-only [--inherited uniform=inherited_uniform.csv]
+    python benchmarks/hybrid_cifar_truth.py --out DIR --list-subnets > subnets.txt  # for `supernet eval --archs`
 """
 
 from __future__ import annotations
@@ -148,17 +153,25 @@ def report(args: argparse.Namespace) -> str:
     with threads_set(1):
         scores = score_many(space, archs, members, f"npz:{args.proxy_data}", 0, batch_size=64)
     scores.index = complete.index
+    inherited = {name: pd.read_csv(file).set_index("arch")["supernet_accuracy"] for name, file in args.inherited}
     for where, truth in truths.items():
         lines.append(f"\nrankings against the mean over seeds on {where} ({len(truth)} subnets), Kendall tau "
                      f"(proxies on one batch of {args.proxy_data}, seed 0):")
         for name in RANKINGS:
             tau = stats.kendalltau(oriented(scores.loc[truth.index], name).to_numpy(), truth.to_numpy()).statistic
             lines.append(f"  {name:<55} {tau:+.3f}")
+        for name, accuracy in inherited.items():
+            missing = truth.index.difference(accuracy.index)
+            if len(missing):
+                raise SystemExit(f"--inherited {name}: no row for {len(missing)} of the subnets, e.g. {missing[0]}")
+            tau = stats.kendalltau(accuracy.loc[truth.index].to_numpy(), truth.to_numpy()).statistic
+            lines.append(f"  {'supernet (' + name + ')':<55} {tau:+.3f}")
     lines.append(f"\ncommand: python benchmarks/hybrid_cifar_truth.py --out {args.out} --subnets {args.subnets} "
                  f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs} --data {args.data} "
                  f"--device {args.device} --precision {args.precision}"
                  + (f" --train-limit {args.train_limit}" if args.train_limit else "")
-                 + (f" --eval-data {args.eval_data}" if args.eval_data else ""))
+                 + (f" --eval-data {args.eval_data}" if args.eval_data else "")
+                 + "".join(f" --inherited {name}={file}" for name, file in args.inherited))
     text = "\n".join(lines)
     (args.out / "summary.txt").write_text(text + "\n")
     return text
@@ -174,6 +187,10 @@ def main() -> None:
     ap.add_argument("--eval-data", default=None,
                     help="a second, larger test set each trained model is also scored on (column eval_accuracy), "
                          "e.g. imagefolder:../shared/data/cifar10_jpeg (10,000 test images)")
+    ap.add_argument("--inherited", type=lambda s: tuple(s.split("=", 1)), action="append", default=[],
+                    metavar="NAME=CSV", help="a supernet's inherited accuracy of the subnets to rank beside the "
+                                             "proxies (`hybridnas supernet eval CKPT --archs subnets.txt --csv`)")
+    ap.add_argument("--list-subnets", action="store_true", help="print the subnets, one per line, and stop")
     ap.add_argument("--proxy-data", default="../shared/data/cifar10_subset.npz", help="npz file the proxies read")
     ap.add_argument("--train-limit", type=int, default=None)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -188,6 +205,10 @@ def main() -> None:
                     help="per-epoch training checkpoints (large, not committed; a stopped run resumes from them)")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
+    if args.list_subnets:
+        space = load_space("hybrid_cifar")
+        print("\n".join(space.format(a) for a in spread_archs(space, args.subnets)))
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     args.checkpoints.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
