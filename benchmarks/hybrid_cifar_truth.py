@@ -8,7 +8,9 @@ each training-free ranking of `RANKINGS`, and each supernet's inherited accuracy
 against the mean over seeds. `--eval-data` also scores every trained model on a second, larger test set
 (the 10,000 CIFAR-10 test images of the JPEG copy: the subset's 1,017 are among them, so it is not held
 out from them, and its pixels carry JPEG noise the training images do not); if seeds agree there and not on
-the 1,017, the disagreement is the small test set's, not the training's.
+the 1,017, the disagreement is the small test set's, not the training's. `--curves` tests after every
+epoch as well (`curves.csv`; the training is unchanged by it), and the summary then reports how seed
+agreement grows through training: still growing at the last epoch means the recipe is too short.
 
 Rows are appended to `standalone.csv` in `--out` as each training ends, and every training checkpoints each
 epoch into `--checkpoints`, so an interrupted run (or one stopped by `--time-limit`, which kills the
@@ -79,7 +81,8 @@ def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
     checkpoint = checkpoint_path(args, arch_text, seed)
     model = space.build(space.parse(arch_text))
     with threads_set(args.threads):
-        result = train_standalone(model, config, checkpoint=checkpoint, resume=checkpoint.is_file())
+        result = train_standalone(model, config, checkpoint=checkpoint, resume=checkpoint.is_file(),
+                                  curve=args.curves)
         if args.eval_data:  # the trained model again on a larger test set: separates test-set noise from seed noise
             test = make_loader(args.eval_data, "test", config.eval_batch_size, train=False,
                                num_classes=space.num_classes, norm=space.input_normalisation,
@@ -113,10 +116,11 @@ def train_all(args: argparse.Namespace) -> None:
                 print("time limit reached; rerun the command to continue", flush=True)
                 pool.terminate()
                 break
-            done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
-            tmp = path.with_suffix(".tmp")
-            done.to_csv(tmp, index=False)
-            tmp.replace(path)
+            if "curve" in row:
+                curves = pd.DataFrame({"arch": row["arch"], "seed": row["seed"],
+                                       "epoch": range(1, len(row["curve"]) + 1), "accuracy": row.pop("curve")})
+                append_csv(args.out / "curves.csv", curves)
+            append_csv(path, pd.DataFrame([row]))
             checkpoint_path(args, row["arch"], row["seed"]).unlink(missing_ok=True)
             print(f"seed {row['seed']}: {row['accuracy']:.1f}% in {row['seconds']:.0f} s  {row['arch']}", flush=True)
 
@@ -126,6 +130,29 @@ def seed_agreement(complete: pd.DataFrame) -> list[str]:
     return [f"seed {a} vs seed {b}: Kendall tau {stats.kendalltau(complete[a], complete[b]).statistic:.3f}, "
             f"mean |difference| {np.abs(complete[a] - complete[b]).mean():.2f} points"
             for a, b in itertools.combinations(complete.columns, 2)]
+
+
+def append_csv(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
+    """Add rows to a CSV (created if missing) by an atomic replace; returns the whole table."""
+    table = pd.concat([pd.read_csv(path), rows], ignore_index=True) if path.is_file() else rows
+    tmp = path.with_suffix(".tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return table
+
+
+def curve_agreement(curves: pd.DataFrame) -> list[str]:
+    """Seed-to-seed Kendall tau of the test accuracy after each tenth of training: does agreement still grow?"""
+    table = curves.pivot_table(index=["arch", "epoch"], columns="seed", values="accuracy")
+    epochs = int(curves["epoch"].max())
+    lines = []
+    for epoch in sorted({max(1, round(epochs * k / 10)) for k in range(1, 11)}):
+        at = table.xs(epoch, level="epoch").dropna()
+        if len(at) > 1:
+            a, b = at.columns[:2]
+            lines.append(f"  epoch {epoch:>3}: {len(at)} subnets, Kendall tau {stats.kendalltau(at[a], at[b]).statistic:+.3f}, "
+                         f"mean |difference| {np.abs(at[a] - at[b]).mean():.2f} points")
+    return lines
 
 
 def report(args: argparse.Namespace) -> str:
@@ -153,6 +180,9 @@ def report(args: argparse.Namespace) -> str:
     with threads_set(1):
         scores = score_many(space, archs, members, f"npz:{args.proxy_data}", 0, batch_size=64)
     scores.index = complete.index
+    if (args.out / "curves.csv").is_file():
+        lines += ["\nseed agreement during training (test accuracy after each epoch, `--curves`):",
+                  *curve_agreement(pd.read_csv(args.out / "curves.csv"))]
     inherited = {name: pd.read_csv(file).set_index("arch")["supernet_accuracy"] for name, file in args.inherited}
     for where, truth in truths.items():
         lines.append(f"\nrankings against the mean over seeds on {where} ({len(truth)} subnets), Kendall tau "
@@ -171,6 +201,7 @@ def report(args: argparse.Namespace) -> str:
                  f"--device {args.device} --precision {args.precision}"
                  + (f" --train-limit {args.train_limit}" if args.train_limit else "")
                  + (f" --eval-data {args.eval_data}" if args.eval_data else "")
+                 + (" --curves" if args.curves else "")
                  + "".join(f" --inherited {name}={file}" for name, file in args.inherited))
     text = "\n".join(lines)
     (args.out / "summary.txt").write_text(text + "\n")
@@ -187,6 +218,8 @@ def main() -> None:
     ap.add_argument("--eval-data", default=None,
                     help="a second, larger test set each trained model is also scored on (column eval_accuracy), "
                          "e.g. imagefolder:../shared/data/cifar10_jpeg (10,000 test images)")
+    ap.add_argument("--curves", action="store_true",
+                    help="test every epoch too (curves.csv): does seed agreement still grow at the last epoch?")
     ap.add_argument("--inherited", type=lambda s: tuple(s.split("=", 1)), action="append", default=[],
                     metavar="NAME=CSV", help="a supernet's inherited accuracy of the subnets to rank beside the "
                                              "proxies (`hybridnas supernet eval CKPT --archs subnets.txt --csv`)")

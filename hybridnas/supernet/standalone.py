@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +21,8 @@ from .train import _optimizer, _schedule, autocast, checkpoint_contents, load_ch
 
 
 def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress: bool = False,
-                     checkpoint: str | Path | None = None, resume: bool = False) -> dict[str, float]:
+                     checkpoint: str | Path | None = None, resume: bool = False,
+                     curve: bool = False) -> dict[str, Any]:
     """Train `model` from scratch on `config.data` for `config.epochs` (same optimizer, schedule, data order
     and augmentation as the supernet) and return its test accuracy (%) and training seconds.
 
@@ -27,6 +30,8 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
         checkpoint: a file written atomically after every epoch (model, optimizer, schedule, RNG, seconds).
         resume: continue from `checkpoint` exactly where it stopped (the result equals an uninterrupted run's);
             a checkpoint of another config or another network is a HybridNASError.
+        curve: also test after every epoch and return the accuracies as `curve` (kept in the checkpoint; NaN
+            for epochs a resumed checkpoint did not test). Testing does not change the training.
     """
     from tqdm.auto import tqdm
 
@@ -44,12 +49,12 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                        pin_memory=device.type == "cuda")
     optimizer = _optimizer(config, model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(train)))
-    first, seconds = 0, 0.0
+    first, seconds, accuracies = 0, 0.0, []
     with seeded(config.seed, device):  # dropout and drop-path draws; the caller's RNG comes back unchanged
         if resume:
             if checkpoint is None:
                 raise HybridNASError("resume needs the checkpoint to continue from")
-            first, seconds = _restore(Path(checkpoint), config, model, optimizer, scheduler, device)
+            first, seconds, accuracies = _restore(Path(checkpoint), config, model, optimizer, scheduler, device)
         for epoch in range(first, config.epochs):
             start = time.perf_counter()
             model.train()
@@ -64,18 +69,25 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             seconds += time.perf_counter() - start
+            if curve:
+                accuracies = [*accuracies, *[math.nan] * (epoch - len(accuracies)), accuracy(model, test, device)]
             if checkpoint is not None:
                 atomic_torch_save({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "seconds": seconds,
+                                   "curve": accuracies,
                                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                    "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
                                    **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})},
                                   checkpoint)
-    return {"accuracy": accuracy(model, test, device), "seconds": seconds}
+    if not curve:
+        return {"accuracy": accuracy(model, test, device), "seconds": seconds}
+    final = accuracies[-1] if len(accuracies) == config.epochs else accuracy(model, test, device)
+    return {"accuracy": final, "seconds": seconds, "curve": accuracies}
 
 
 def _restore(path: Path, config: SupernetConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-             scheduler: torch.optim.lr_scheduler.LRScheduler, device: torch.device) -> tuple[int, float]:
-    """Load a standalone checkpoint into the training's state; returns (epochs done, seconds spent)."""
+             scheduler: torch.optim.lr_scheduler.LRScheduler, device: torch.device) -> tuple[int, float, list[float]]:
+    """Load a standalone checkpoint into the training's state; returns (epochs done, seconds spent, the
+    per-epoch test accuracies it holds)."""
     state = load_checkpoint(path)
     if not isinstance(state, dict) or "model" not in state:
         raise HybridNASError(f"{path} is not a standalone training checkpoint (one `hybridnas train` writes)")
@@ -89,4 +101,4 @@ def _restore(path: Path, config: SupernetConfig, model: torch.nn.Module, optimiz
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"], device)
-        return int(state["epoch"]), float(state["seconds"])
+        return int(state["epoch"]), float(state["seconds"]), [float(a) for a in state.get("curve", [])]

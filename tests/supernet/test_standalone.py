@@ -1,6 +1,8 @@
 """Standalone training: a run killed after an epoch and resumed from its checkpoint ends exactly where an
 uninterrupted run does; a checkpoint of another network or config is refused; `hybridnas train --resume`."""
 
+import math
+
 import pytest
 import torch
 from click.testing import CliRunner
@@ -52,6 +54,35 @@ def test_a_killed_run_resumed_from_its_checkpoint_equals_an_uninterrupted_one(sh
     for (key, a), b in zip(straight_model.state_dict().items(), resumed_model.state_dict().values()):
         assert torch.equal(a, b), key
     assert torch.load(tmp_path / "b.pt", weights_only=True)["epoch"] == 2
+
+
+def test_testing_every_epoch_leaves_the_training_unchanged_and_its_curve_survives_a_resume(shared, tmp_path,
+                                                                                         monkeypatch):
+    with threads_set(1):
+        plain_model, traced_model = small_model(), small_model()
+        plain = train_standalone(plain_model, config(shared))
+        traced = train_standalone(traced_model, config(shared), curve=True, checkpoint=tmp_path / "a.pt")
+        saved = standalone.atomic_torch_save
+
+        def save_then_die(state, path):
+            saved(state, path)
+            raise Killed
+
+        monkeypatch.setattr(standalone, "atomic_torch_save", save_then_die)
+        with pytest.raises(Killed):
+            train_standalone(small_model(), config(shared), curve=True, checkpoint=tmp_path / "b.pt")
+        monkeypatch.setattr(standalone, "atomic_torch_save", saved)
+        resumed = train_standalone(small_model(), config(shared), curve=True, checkpoint=tmp_path / "b.pt",
+                                   resume=True)
+        # a checkpoint written without a curve resumes with the epochs it did not test as NaN
+        train_standalone(small_model(), config(shared, epochs=1), checkpoint=tmp_path / "c.pt")
+        late = train_standalone(small_model(), config(shared), curve=True, checkpoint=tmp_path / "c.pt", resume=True)
+    for (key, a), b in zip(plain_model.state_dict().items(), traced_model.state_dict().values()):
+        assert torch.equal(a, b), key
+    assert traced["accuracy"] == plain["accuracy"] == traced["curve"][-1]
+    assert len(traced["curve"]) == 2 and resumed["curve"] == traced["curve"]
+    assert torch.load(tmp_path / "a.pt", weights_only=True)["curve"] == traced["curve"]
+    assert math.isnan(late["curve"][0]) and late["curve"][1] == late["accuracy"]
 
 
 def test_a_checkpoint_of_another_network_or_config_is_refused(shared, tmp_path):
