@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -26,11 +27,14 @@ from .util import user_errors
 @click.option("--out", required=True, help="Folder for model.safetensors and train.json (and checkpoint.pt, "
               "written after every epoch).")
 @click.option("--resume", is_flag=True, help="Continue the training whose checkpoint.pt is in --out.")
+@click.option("--curve", is_flag=True, help="Test after every epoch too; train.json gets the accuracies as "
+              "`curve` (null for epochs a resumed run did not test).")
 @click.option("--no-progress", is_flag=True)
 @user_errors
 def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, epochs: int | None,
               batch_size: int | None, lr: float | None, train_limit: int | None, device: str | None,
-              precision: str | None, seed: int | None, out: str, resume: bool, no_progress: bool) -> None:
+              precision: str | None, seed: int | None, out: str, resume: bool, curve: bool,
+              no_progress: bool) -> None:
     """Train ARCH of SPACE_FILE on DATA's training split; report its accuracy on the test (or val/) split."""
     from safetensors.torch import save
 
@@ -55,11 +59,13 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     if resume and not checkpoint.is_file():
         raise HybridNASError(f"{folder} holds no checkpoint.pt to resume")
     model = space.build(arch)
-    result = train_standalone(model, config, progress=not no_progress, checkpoint=checkpoint, resume=resume)
+    result = train_standalone(model, config, progress=not no_progress, checkpoint=checkpoint, resume=resume,
+                              curve=curve)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write(folder / "model.safetensors", lambda handle: handle.write(save(state)))
     record = {"arch": space.format(arch), "space": space.name, "accuracy": result["accuracy"],
-              "seconds": result["seconds"], "recipe": config.model_dump(mode="json")}
+              "seconds": result["seconds"], "recipe": config.model_dump(mode="json"),
+              **({"curve": [None if math.isnan(a) else a for a in result["curve"]]} if curve else {})}
     atomic_write_text(folder / "train.json", json.dumps(record, indent=1))
     click.echo(f"{space.format(arch)}: test accuracy {result['accuracy']:.2f}% after {config.epochs} epochs "
                f"({result['seconds']:.0f} s); weights: {folder / 'model.safetensors'} "

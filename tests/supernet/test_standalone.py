@@ -1,6 +1,7 @@
 """Standalone training: a run killed after an epoch and resumed from its checkpoint ends exactly where an
 uninterrupted run does; a checkpoint of another network or config is refused; `hybridnas train --resume`."""
 
+import json
 import math
 
 import pytest
@@ -112,8 +113,10 @@ def test_train_command_checkpoints_and_resumes(shared, tmp_path):
     assert (tmp_path / "run" / "checkpoint.pt").is_file()
     again = runner.invoke(main, args)
     assert again.exit_code == 2 and "--resume" in again.output and "Traceback" not in again.output
-    longer = runner.invoke(main, [*args[:7], "2", *args[8:], "--resume"])  # one more epoch on the same run
+    longer = runner.invoke(main, [*args[:7], "2", *args[8:], "--resume", "--curve"])  # one more epoch
     assert longer.exit_code == 0, longer.output
+    record = json.loads((tmp_path / "run" / "train.json").read_text())
+    assert record["curve"][0] is None and record["curve"][1] == record["accuracy"]  # epoch 1 ran untested
     assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["epoch"] == 2
     missing = runner.invoke(main, [*args[:-3], "--out", str(tmp_path / "empty"), "--no-progress", "--resume"])
     assert missing.exit_code == 2 and "no checkpoint.pt to resume" in missing.output
