@@ -80,8 +80,9 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                                   checkpoint)
     if not curve:
         return {"accuracy": accuracy(model, test, device), "seconds": seconds}
-    final = accuracies[-1] if len(accuracies) == config.epochs else accuracy(model, test, device)
-    return {"accuracy": final, "seconds": seconds, "curve": accuracies}
+    if len(accuracies) < config.epochs:  # resumed from a finished checkpoint that was not tested every epoch
+        accuracies = [*accuracies, *[math.nan] * (config.epochs - 1 - len(accuracies)), accuracy(model, test, device)]
+    return {"accuracy": accuracies[-1], "seconds": seconds, "curve": accuracies}
 
 
 def _restore(path: Path, config: SupernetConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,

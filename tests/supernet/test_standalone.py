@@ -78,12 +78,17 @@ def test_testing_every_epoch_leaves_the_training_unchanged_and_its_curve_survive
         # a checkpoint written without a curve resumes with the epochs it did not test as NaN
         train_standalone(small_model(), config(shared, epochs=1), checkpoint=tmp_path / "c.pt")
         late = train_standalone(small_model(), config(shared), curve=True, checkpoint=tmp_path / "c.pt", resume=True)
+        train_standalone(small_model(), config(shared), checkpoint=tmp_path / "d.pt")
+        finished = train_standalone(small_model(), config(shared), curve=True, checkpoint=tmp_path / "d.pt",
+                                    resume=True)  # nothing left to train: only the end is tested
     for (key, a), b in zip(plain_model.state_dict().items(), traced_model.state_dict().values()):
         assert torch.equal(a, b), key
     assert traced["accuracy"] == plain["accuracy"] == traced["curve"][-1]
     assert len(traced["curve"]) == 2 and resumed["curve"] == traced["curve"]
     assert torch.load(tmp_path / "a.pt", weights_only=True)["curve"] == traced["curve"]
     assert math.isnan(late["curve"][0]) and late["curve"][1] == late["accuracy"]
+    assert len(finished["curve"]) == 2 and math.isnan(finished["curve"][0])
+    assert finished["curve"][1] == finished["accuracy"] == plain["accuracy"]
 
 
 def test_a_checkpoint_of_another_network_or_config_is_refused(shared, tmp_path):
