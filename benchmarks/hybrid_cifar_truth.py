@@ -79,7 +79,8 @@ def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
         "data": args.data, "epochs": args.epochs, "device": args.device, "seed": seed,
         "train_limit": args.train_limit, "precision": args.precision, "data_workers": args.data_workers})
     checkpoint = checkpoint_path(args, arch_text, seed)
-    model = space.build(space.parse(arch_text))
+    arch = space.parse(arch_text)
+    model = space.build(arch)
     with threads_set(args.threads):
         result = train_standalone(model, config, checkpoint=checkpoint, resume=checkpoint.is_file(),
                                   curve=args.curves)
@@ -88,7 +89,7 @@ def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
                                num_classes=space.num_classes, norm=space.input_normalisation,
                                input_shape=space.input_shape, workers=args.data_workers)
             result["eval_accuracy"] = accuracy(model, test, training_device(config))
-    return {"arch": arch_text, "seed": seed, "macs": space.cost(space.parse(arch_text)).macs, **result}
+    return {"arch": arch_text, "seed": seed, "macs": space.cost(arch).macs, **result}
 
 
 def train_all(args: argparse.Namespace) -> None:
@@ -132,13 +133,12 @@ def seed_agreement(complete: pd.DataFrame) -> list[str]:
             for a, b in itertools.combinations(complete.columns, 2)]
 
 
-def append_csv(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
-    """Add rows to a CSV (created if missing) by an atomic replace; returns the whole table."""
+def append_csv(path: Path, rows: pd.DataFrame) -> None:
+    """Add rows to a CSV (created if missing) by an atomic replace."""
     table = pd.concat([pd.read_csv(path), rows], ignore_index=True) if path.is_file() else rows
     tmp = path.with_suffix(".tmp")
     table.to_csv(tmp, index=False)
     tmp.replace(path)
-    return table
 
 
 def curve_agreement(curves: pd.DataFrame) -> list[str]:
@@ -190,11 +190,11 @@ def report(args: argparse.Namespace) -> str:
         for name in RANKINGS:
             tau = stats.kendalltau(oriented(scores.loc[truth.index], name).to_numpy(), truth.to_numpy()).statistic
             lines.append(f"  {name:<55} {tau:+.3f}")
-        for name, accuracy in inherited.items():
-            missing = truth.index.difference(accuracy.index)
+        for name, supernet_accuracy in inherited.items():
+            missing = truth.index.difference(supernet_accuracy.index)
             if len(missing):
                 raise SystemExit(f"--inherited {name}: no row for {len(missing)} of the subnets, e.g. {missing[0]}")
-            tau = stats.kendalltau(accuracy.loc[truth.index].to_numpy(), truth.to_numpy()).statistic
+            tau = stats.kendalltau(supernet_accuracy.loc[truth.index].to_numpy(), truth.to_numpy()).statistic
             lines.append(f"  {'supernet (' + name + ')':<55} {tau:+.3f}")
     lines.append(f"\ncommand: python benchmarks/hybrid_cifar_truth.py --out {args.out} --subnets {args.subnets} "
                  f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs} --data {args.data} "
