@@ -70,7 +70,7 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                 torch.cuda.synchronize(device)
             seconds += time.perf_counter() - start
             if curve:
-                accuracies = [*accuracies, *[math.nan] * (epoch - len(accuracies)), accuracy(model, test, device)]
+                accuracies = _at_epoch(accuracies, epoch, accuracy(model, test, device))
             if checkpoint is not None:
                 atomic_torch_save({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "seconds": seconds,
                                    "curve": accuracies,
@@ -81,8 +81,13 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
     if not curve:
         return {"accuracy": accuracy(model, test, device), "seconds": seconds}
     if len(accuracies) < config.epochs:  # resumed from a finished checkpoint that was not tested every epoch
-        accuracies = [*accuracies, *[math.nan] * (config.epochs - 1 - len(accuracies)), accuracy(model, test, device)]
+        accuracies = _at_epoch(accuracies, config.epochs - 1, accuracy(model, test, device))
     return {"accuracy": accuracies[-1], "seconds": seconds, "curve": accuracies}
+
+
+def _at_epoch(curve: list[float], epoch: int, value: float) -> list[float]:
+    """`curve` with `value` as epoch `epoch`'s entry (0-based), NaN for any untested epochs in between."""
+    return [*curve, *[math.nan] * (epoch - len(curve)), value]
 
 
 def _restore(path: Path, config: SupernetConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
