@@ -70,14 +70,18 @@ def coarse_to_fine(n: int) -> list[int]:
 def checkpoint_path(args: argparse.Namespace, arch_text: str, seed: int) -> Path:
     """Where one training keeps its per-epoch checkpoint (a file per subnet, seed and recipe)."""
     recipe = f"{arch_text}|{seed}|{args.epochs}|{args.data}|{args.train_limit}|{args.precision}"
+    if args.warmup_epochs is not None:  # only then, so that the checkpoints of runs before the option still resume
+        recipe += f"|warmup{args.warmup_epochs}"
     return args.checkpoints / f"{hashlib.sha1(recipe.encode()).hexdigest()[:16]}.pt"
 
 
 def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
     space = load_space("hybrid_cifar")
-    config = load_supernet_config("hybrid_cifar", {
-        "data": args.data, "epochs": args.epochs, "device": args.device, "seed": seed,
-        "train_limit": args.train_limit, "precision": args.precision, "data_workers": args.data_workers})
+    overrides = {"data": args.data, "epochs": args.epochs, "device": args.device, "seed": seed,
+                 "train_limit": args.train_limit, "precision": args.precision, "data_workers": args.data_workers}
+    if args.warmup_epochs is not None:
+        overrides["warmup_epochs"] = args.warmup_epochs
+    config = load_supernet_config("hybrid_cifar", overrides)
     checkpoint = checkpoint_path(args, arch_text, seed)
     arch = space.parse(arch_text)
     model = space.build(arch)
@@ -127,10 +131,35 @@ def train_all(args: argparse.Namespace) -> None:
 
 
 def seed_agreement(complete: pd.DataFrame) -> list[str]:
-    """Kendall tau and mean gap between every pair of seeds (columns) over the subnets (rows)."""
-    return [f"seed {a} vs seed {b}: Kendall tau {stats.kendalltau(complete[a], complete[b]).statistic:.3f}, "
-            f"mean |difference| {np.abs(complete[a] - complete[b]).mean():.2f} points"
-            for a, b in itertools.combinations(complete.columns, 2)]
+    """Kendall tau and mean gap between every pair of seeds (columns) over the subnets (rows), then the variance shares."""
+    return [*(f"seed {a} vs seed {b}: Kendall tau {stats.kendalltau(complete[a], complete[b]).statistic:.3f}, "
+              f"mean |difference| {np.abs(complete[a] - complete[b]).mean():.2f} points"
+              for a, b in itertools.combinations(complete.columns, 2)),
+            variance_shares(complete)]
+
+
+def intraclass(complete: pd.DataFrame) -> tuple[float, float, float, float]:
+    """One-way random-effects split of accuracy (subnets as rows, seeds as columns).
+
+    Returns:
+        (between-subnet std, seed-to-seed std, ICC(1): the share of one run's variance that is the subnet's,
+        ICC(1,k): the reliability of the mean over the k seeds, the ground truth the rankings are judged on).
+    """
+    n, k = complete.shape
+    within = complete.var(axis=1, ddof=1).mean()
+    between = k * complete.mean(axis=1).var(ddof=1)
+    subnet_variance = max(0.0, (between - within) / k)
+    if between == 0:  # every subnet's mean the same: no ranking to be reliable about
+        return 0.0, float(np.sqrt(within)), float("nan"), float("nan")
+    return (float(np.sqrt(subnet_variance)), float(np.sqrt(within)),
+            float((between - within) / (between + (k - 1) * within)), float((between - within) / between))
+
+
+def variance_shares(complete: pd.DataFrame) -> str:
+    """One line: how much of the accuracy spread is the subnets', how much the seeds' (`intraclass`)."""
+    subnet_std, seed_std, single, mean = intraclass(complete)
+    return (f"std between subnets {subnet_std:.2f} points, between seeds {seed_std:.2f}; ICC(1) {single:+.2f} "
+            f"(one run), reliability of the mean over {complete.shape[1]} seeds {mean:+.2f}")
 
 
 def append_csv(path: Path, rows: pd.DataFrame) -> None:
@@ -151,7 +180,7 @@ def curve_agreement(curves: pd.DataFrame) -> list[str]:
         if len(at) > 1:
             a, b = at.columns[:2]
             lines.append(f"  epoch {epoch:>3}: {len(at)} subnets, Kendall tau {stats.kendalltau(at[a], at[b]).statistic:+.3f}, "
-                         f"mean |difference| {np.abs(at[a] - at[b]).mean():.2f} points")
+                         f"mean |difference| {np.abs(at[a] - at[b]).mean():.2f} points; ICC(1) {intraclass(at)[2]:+.2f}")
     return lines
 
 
@@ -200,6 +229,7 @@ def report(args: argparse.Namespace) -> str:
                  f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs} --data {args.data} "
                  f"--device {args.device} --precision {args.precision}"
                  + (f" --train-limit {args.train_limit}" if args.train_limit else "")
+                 + (f" --warmup-epochs {args.warmup_epochs}" if args.warmup_epochs is not None else "")
                  + (f" --eval-data {args.eval_data}" if args.eval_data else "")
                  + (" --curves" if args.curves else "")
                  + "".join(f" --inherited {name}={file}" for name, file in args.inherited))
@@ -226,6 +256,8 @@ def main() -> None:
     ap.add_argument("--list-subnets", action="store_true", help="print the subnets, one per line, and stop")
     ap.add_argument("--proxy-data", default="../shared/data/cifar10_subset.npz", help="npz file the proxies read")
     ap.add_argument("--train-limit", type=int, default=None)
+    ap.add_argument("--warmup-epochs", type=float, default=None,
+                    help="the recipe's warm-up (1 epoch) otherwise; on 10x the images, 0.1 keeps its length in steps")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     ap.add_argument("--data-workers", type=int, default=2)
