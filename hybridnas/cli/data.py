@@ -1,4 +1,4 @@
-"""`hybridnas data download`: the one command that goes online, and only when asked."""
+"""`hybridnas data`: `download` (the one command that goes online, and only when asked) and `pack`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .util import user_errors
 
 @click.group()
 def data() -> None:
-    """Datasets: fetch CIFAR in torchvision's layout for `--data cifar10:DIR` / `cifar100:DIR`."""
+    """Datasets: fetch CIFAR for `--data cifar10:DIR`, or pack an image folder into one `--data npz:FILE`."""
 
 
 @data.command("download")
@@ -21,3 +21,28 @@ def download_cmd(name: str, root: str) -> None:
     from ..data.download import download_cifar
 
     click.echo(download_cifar(name, root))
+
+
+@data.command("pack")
+@click.argument("source")
+@click.argument("out")
+@click.option("--size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Side in pixels every image is resized to (the space's input size).")
+@click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True,
+              help="1 for grey, 3 for RGB.")
+@user_errors
+def pack_cmd(source: str, out: str, size: int, channels: str) -> None:
+    """Decode the train and test splits of SOURCE (imagefolder:DIR) into OUT, an npz file, once.
+
+    Training then holds the images in memory with the CIFAR recipe (padded random crops, flips) instead of
+    decoding every image every epoch with ImageNet-style crops; print the --data source that reads it.
+    """
+    from ..data.folders import ImageFolderError
+    from ..data.pack import pack_folder
+
+    if not source.startswith("imagefolder:"):
+        raise ImageFolderError(f"data pack reads an image folder, got {source!r}; give imagefolder:DIR "
+                               "(DIR/train/<class>/* and DIR/val/<class>/* or DIR/test/<class>/*)")
+    counts = pack_folder(source, out, (int(channels), size, size))
+    click.echo(f"packed {counts['train']} training and {counts['test']} test images at {size} px", err=True)
+    click.echo(f"npz:{out}")
