@@ -4,7 +4,8 @@
 shipped hybrid_cifar supernet recipe (the same optimizer, schedule and augmentation; `train_standalone`)
 once per seed in `--seeds`. A ground truth is only as good as two seeds of it agree: the summary reports
 the seed-to-seed Kendall tau (every pair of seeds), the ceiling any ranking can be judged against, then
-each training-free ranking of `RANKINGS`, and each supernet's inherited accuracy given with `--inherited`,
+each training-free ranking of `RANKINGS`, each supernet's inherited accuracy given with `--inherited`, and
+another recipe's ground truth given with `--other-truth` (on the subnets both have),
 against the mean over seeds. `--eval-data` also scores every trained model on a second, larger test set
 (the 10,000 CIFAR-10 test images of the JPEG copy: the subset's 1,017 are among them, so it is not held
 out from them, and its pixels carry JPEG noise the training images do not); if seeds agree there and not on
@@ -225,6 +226,12 @@ def report(args: argparse.Namespace) -> str:
                 raise SystemExit(f"--inherited {name}: no row for {len(missing)} of the subnets, e.g. {missing[0]}")
             tau = stats.kendalltau(supernet_accuracy.loc[truth.index].to_numpy(), truth.to_numpy()).statistic
             lines.append(f"  {'supernet (' + name + ')':<55} {tau:+.3f}")
+        for name, folder in args.other_truth:  # another recipe's ground truth: does the recipe change the order?
+            other = pd.read_csv(Path(folder) / "standalone.csv").pivot_table(
+                index="arch", columns="seed", values="accuracy").dropna().mean(axis=1)
+            common = truth.index.intersection(other.index)
+            tau = stats.kendalltau(other.loc[common].to_numpy(), truth.loc[common].to_numpy()).statistic
+            lines.append(f"  {'ground truth ' + name + f' ({len(common)} subnets in common)':<55} {tau:+.3f}")
     lines.append(f"\ncommand: python benchmarks/hybrid_cifar_truth.py --out {args.out} --subnets {args.subnets} "
                  f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs} --data {args.data} "
                  f"--device {args.device} --precision {args.precision}"
@@ -232,7 +239,8 @@ def report(args: argparse.Namespace) -> str:
                  + (f" --warmup-epochs {args.warmup_epochs}" if args.warmup_epochs is not None else "")
                  + (f" --eval-data {args.eval_data}" if args.eval_data else "")
                  + (" --curves" if args.curves else "")
-                 + "".join(f" --inherited {name}={file}" for name, file in args.inherited))
+                 + "".join(f" --inherited {name}={file}" for name, file in args.inherited)
+                 + "".join(f" --other-truth {name}={folder}" for name, folder in args.other_truth))
     text = "\n".join(lines)
     (args.out / "summary.txt").write_text(text + "\n")
     return text
@@ -253,6 +261,9 @@ def main() -> None:
     ap.add_argument("--inherited", type=lambda s: tuple(s.split("=", 1)), action="append", default=[],
                     metavar="NAME=CSV", help="a supernet's inherited accuracy of the subnets to rank beside the "
                                              "proxies (`hybridnas supernet eval CKPT --archs subnets.txt --csv`)")
+    ap.add_argument("--other-truth", type=lambda s: tuple(s.split("=", 1)), action="append", default=[],
+                    metavar="NAME=DIR", help="another recipe's --out folder: its mean over seeds ranked beside the "
+                                             "rest, on the subnets both have")
     ap.add_argument("--list-subnets", action="store_true", help="print the subnets, one per line, and stop")
     ap.add_argument("--proxy-data", default="../shared/data/cifar10_subset.npz", help="npz file the proxies read")
     ap.add_argument("--train-limit", type=int, default=None)
