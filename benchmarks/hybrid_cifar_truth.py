@@ -132,7 +132,8 @@ def train_all(args: argparse.Namespace) -> None:
 
 
 def seed_agreement(complete: pd.DataFrame) -> list[str]:
-    """Kendall tau and mean gap between every pair of seeds (columns) over the subnets (rows), then the variance shares."""
+    """Kendall tau and mean gap between every pair of seeds (columns) over the subnets (rows), then the
+    variance shares (`variance_shares`)."""
     return [*(f"seed {a} vs seed {b}: Kendall tau {stats.kendalltau(complete[a], complete[b]).statistic:.3f}, "
               f"mean |difference| {np.abs(complete[a] - complete[b]).mean():.2f} points"
               for a, b in itertools.combinations(complete.columns, 2)),
@@ -146,7 +147,7 @@ def intraclass(complete: pd.DataFrame) -> tuple[float, float, float, float]:
         (between-subnet std, seed-to-seed std, ICC(1): the share of one run's variance that is the subnet's,
         ICC(1,k): the reliability of the mean over the k seeds, the ground truth the rankings are judged on).
     """
-    n, k = complete.shape
+    k = complete.shape[1]
     within = complete.var(axis=1, ddof=1).mean()
     between = k * complete.mean(axis=1).var(ddof=1)
     subnet_variance = max(0.0, (between - within) / k)
@@ -180,8 +181,9 @@ def curve_agreement(curves: pd.DataFrame) -> list[str]:
         at = table.xs(epoch, level="epoch").dropna()
         if len(at) > 1:
             a, b = at.columns[:2]
-            lines.append(f"  epoch {epoch:>3}: {len(at)} subnets, Kendall tau {stats.kendalltau(at[a], at[b]).statistic:+.3f}, "
-                         f"mean |difference| {np.abs(at[a] - at[b]).mean():.2f} points; ICC(1) {intraclass(at)[2]:+.2f}")
+            tau = stats.kendalltau(at[a], at[b]).statistic
+            lines.append(f"  epoch {epoch:>3}: {len(at)} subnets, Kendall tau {tau:+.3f}, mean |difference| "
+                         f"{np.abs(at[a] - at[b]).mean():.2f} points; ICC(1) {intraclass(at)[2]:+.2f}")
     return lines
 
 

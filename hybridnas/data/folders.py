@@ -107,10 +107,10 @@ def folder_batch(source: str, split: str, batch_size: int, input_shape: tuple[in
         raise ImageFolderError(f"data source {source!r} has {len(samples)} {split} images, fewer than batch "
                                f"{batch_size}")
     index = torch.randperm(len(samples), generator=gen)[:batch_size].tolist()
-    return (*_decode(samples, index, input_shape), len(classes))
+    return (*decode_samples(samples, index, input_shape), len(classes))
 
 
-def _decode(samples: tuple[tuple[str, int], ...], index: list[int],
+def decode_samples(samples: tuple[tuple[str, int], ...], index: list[int],
             input_shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The images at `index` as uint8 NCHW at the space's size, and their labels."""
     images = np.stack([_read(samples[i][0], input_shape) for i in index])

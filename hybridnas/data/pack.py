@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_write
-from .folders import ImageFolderError, _decode, split_samples
+from .folders import ImageFolderError, decode_samples, split_samples
 
 
 def pack_folder(source: str, out: str | Path, input_shape: tuple[int, int, int]) -> dict[str, int]:
@@ -32,7 +32,7 @@ def pack_folder(source: str, out: str | Path, input_shape: tuple[int, int, int])
                                    f"folders ({', '.join(sorted(set(names) ^ set(classes)))} in only one); "
                                    "give both splits the same classes")
         classes = names
-        arrays[f"x_{split}"], arrays[f"y_{split}"] = _decode(samples, list(range(len(samples))), input_shape)
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = decode_samples(samples, list(range(len(samples))), input_shape)
     arrays["classes"] = np.asarray(classes)
     atomic_write(out, lambda handle: np.savez(handle, **arrays))
     return {split: len(arrays[f"y_{split}"]) for split in ("train", "test")}
