@@ -212,6 +212,13 @@ def report(args: argparse.Namespace) -> str:
     with threads_set(1):
         scores = score_many(space, archs, members, f"npz:{args.proxy_data}", 0, batch_size=64)
     scores.index = complete.index
+    others = {name: pd.read_csv(Path(folder) / "standalone.csv").pivot_table(
+        index="arch", columns="seed", values="accuracy").dropna() for name, folder in args.other_truth}
+    for name, other in others.items():  # the other recipe's seeds on the same subnets, for comparison
+        common = complete.index.intersection(other.index)
+        if len(common) > 1:
+            lines += [f"\nthe other recipe {name} on the {len(common)} subnets in common:",
+                      *seed_agreement(other.loc[common])]
     if (args.out / "curves.csv").is_file():
         lines += ["\nseed agreement during training (test accuracy after each epoch, `--curves`):",
                   *curve_agreement(pd.read_csv(args.out / "curves.csv"))]
@@ -228,11 +235,9 @@ def report(args: argparse.Namespace) -> str:
                 raise SystemExit(f"--inherited {name}: no row for {len(missing)} of the subnets, e.g. {missing[0]}")
             tau = stats.kendalltau(supernet_accuracy.loc[truth.index].to_numpy(), truth.to_numpy()).statistic
             lines.append(f"  {'supernet (' + name + ')':<55} {tau:+.3f}")
-        for name, folder in args.other_truth:  # another recipe's ground truth: does the recipe change the order?
-            other = pd.read_csv(Path(folder) / "standalone.csv").pivot_table(
-                index="arch", columns="seed", values="accuracy").dropna().mean(axis=1)
+        for name, other in others.items():  # another recipe's ground truth: does the recipe change the order?
             common = truth.index.intersection(other.index)
-            tau = stats.kendalltau(other.loc[common].to_numpy(), truth.loc[common].to_numpy()).statistic
+            tau = stats.kendalltau(other.loc[common].mean(axis=1).to_numpy(), truth.loc[common].to_numpy()).statistic
             lines.append(f"  {'ground truth ' + name + f' ({len(common)} subnets in common)':<55} {tau:+.3f}")
     lines.append(f"\ncommand: python benchmarks/hybrid_cifar_truth.py --out {args.out} --subnets {args.subnets} "
                  f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs} --data {args.data} "
