@@ -44,6 +44,7 @@ from hybridnas import load_space
 from hybridnas.latency.timing import threads_set
 from hybridnas.supernet import load_supernet_config
 from hybridnas.data.loader import make_loader
+from hybridnas.io import atomic_write_csv
 from hybridnas.supernet.evaluate import accuracy
 from hybridnas.supernet.standalone import train_standalone
 from hybridnas.supernet.train import training_device
@@ -166,10 +167,7 @@ def variance_shares(complete: pd.DataFrame) -> str:
 
 def append_csv(path: Path, rows: pd.DataFrame) -> None:
     """Add rows to a CSV (created if missing) by an atomic replace."""
-    table = pd.concat([pd.read_csv(path), rows], ignore_index=True) if path.is_file() else rows
-    tmp = path.with_suffix(".tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(path)
+    atomic_write_csv(pd.concat([pd.read_csv(path), rows], ignore_index=True) if path.is_file() else rows, path)
 
 
 def curve_agreement(curves: pd.DataFrame) -> list[str]:

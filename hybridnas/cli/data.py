@@ -37,12 +37,8 @@ def pack_cmd(source: str, out: str, size: int, channels: str) -> None:
     Training then holds the images in memory with the CIFAR recipe (padded random crops, flips) instead of
     decoding every image every epoch with ImageNet-style crops; print the --data source that reads it.
     """
-    from ..data.folders import ImageFolderError
     from ..data.pack import pack_folder
 
-    if not source.startswith("imagefolder:"):
-        raise ImageFolderError(f"data pack reads an image folder, got {source!r}; give imagefolder:DIR "
-                               "(DIR/train/<class>/* and DIR/val/<class>/* or DIR/test/<class>/*)")
     counts = pack_folder(source, out, (int(channels), size, size))
     click.echo(f"packed {counts['train']} training and {counts['test']} test images at {size} px", err=True)
     click.echo(f"npz:{out}")

@@ -22,6 +22,9 @@ def pack_folder(source: str, out: str | Path, input_shape: tuple[int, int, int])
     Returns:
         The image count of each split ({"train": n, "test": m}); `out` is written atomically.
     """
+    if not source.startswith("imagefolder:"):
+        raise ImageFolderError(f"data pack reads an image folder, got {source!r}; give imagefolder:DIR "
+                               "(DIR/train/<class>/* and DIR/val/<class>/* or DIR/test/<class>/*)")
     arrays: dict[str, np.ndarray] = {}
     classes: tuple[str, ...] | None = None
     for split in ("train", "test"):
