@@ -34,8 +34,8 @@ def download_cmd(name: str, root: str) -> None:
 def pack_cmd(source: str, out: str, size: int, channels: str) -> None:
     """Decode the train and test splits of SOURCE (imagefolder:DIR) into OUT, an npz file, once.
 
-    Training then holds the images in memory with the CIFAR recipe (padded random crops, flips) instead of
-    decoding every image every epoch with ImageNet-style crops; print the --data source that reads it.
+    Training then holds the images in memory instead of decoding every image every epoch; print the --data
+    source that reads it.
     """
     from ..data.pack import pack_folder
 

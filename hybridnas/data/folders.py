@@ -111,7 +111,7 @@ def folder_batch(source: str, split: str, batch_size: int, input_shape: tuple[in
 
 
 def decode_samples(samples: tuple[tuple[str, int], ...], index: list[int],
-            input_shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+                   input_shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The images at `index` as uint8 NCHW at the space's size, and their labels."""
     images = np.stack([_read(samples[i][0], input_shape) for i in index])
     return images, np.asarray([samples[i][1] for i in index], dtype=np.int64)

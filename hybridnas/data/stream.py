@@ -6,8 +6,12 @@ The batches stay reproducible like `EpochLoader`'s: epoch e's order comes from (
 image's random augmentation from (seed, e, image index), whatever the worker count, so a run resumed at an
 epoch boundary sees exactly the batches of an uninterrupted one.
 
-Transforms are timm's `create_transform` at the space's input size and normalisation: RandomResizedCrop and
-flips for training, resize and centre crop for evaluation.
+Transforms depend on the space's input size. Above 64 px they are timm's `create_transform` at that size and
+normalisation: RandomResizedCrop and flips for training, resize and centre crop for evaluation. At 64 px or
+less (CIFAR-, Tiny-ImageNet-sized spaces) ImageNet crops that keep 8-100% of a small image would be another,
+harsher recipe than the one an array source of the same images gets, so they get that recipe instead: resize to
+the input size, then a random crop of the image padded by 4 pixels of the mean colour, and flips; evaluation
+resizes only.
 """
 
 from __future__ import annotations
@@ -28,14 +32,28 @@ def item_seed(seed: int, epoch: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
 
 
-def folder_transform(input_shape: tuple[int, int, int], norm: Normalisation | None, train: bool):
-    """timm's transform for the space's input size and normalisation (training: random crops and flips)."""
-    from timm.data import create_transform
+SMALL_IMAGE = 64  # px: spaces this size or smaller train folders with the array sources' pad-and-crop recipe
+PAD = 4  # px of padding before the random crop, as `loader.augment`'s default
 
+
+def folder_transform(input_shape: tuple[int, int, int], norm: Normalisation | None, train: bool):
+    """The transform of one image to a normalised tensor at the space's input size: timm's ImageNet one
+    above `SMALL_IMAGE` px, the array sources' recipe at or below it (see the module docstring)."""
     channels, height, width = input_shape
     mean, std = normalisation(channels, norm)
-    return create_transform(input_size=(channels, height, width), is_training=train, mean=mean, std=std,
-                            interpolation="bilinear", color_jitter=None)
+    if max(height, width) > SMALL_IMAGE:
+        from timm.data import create_transform
+
+        return create_transform(input_size=(channels, height, width), is_training=train, mean=mean, std=std,
+                                interpolation="bilinear", color_jitter=None)
+    from torchvision import transforms
+
+    steps = [transforms.Resize((height, width), interpolation=transforms.InterpolationMode.BILINEAR)]
+    if train:  # the mean colour is what zero padding after normalisation (`loader.augment`) amounts to
+        fill = tuple(round(255 * m) for m in mean)
+        steps += [transforms.RandomCrop((height, width), padding=PAD, fill=fill[0] if channels == 1 else fill),
+                  transforms.RandomHorizontalFlip()]
+    return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(mean, std)])
 
 
 class FolderDataset(Dataset):

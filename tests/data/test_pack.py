@@ -69,3 +69,35 @@ def test_cli_prints_the_source_and_refuses_what_is_not_an_image_folder(tmp_path)
         result = CliRunner().invoke(main, ["data", "pack", *args])
         assert result.exit_code == 2 and message in result.output, result.output
         assert "Traceback" not in result.output
+
+
+def test_a_small_image_folder_streams_with_the_recipe_of_its_packed_file(tmp_path):
+    """At 64 px or less a streamed folder evaluates on the packed file's very images and trains on pad-and-crop
+    shifts and flips of them (not ImageNet crops); above 64 px it keeps timm's RandomResizedCrop."""
+    import torch
+
+    from hybridnas.data.stream import folder_transform
+
+    make_folder(tmp_path / "images", size=40)
+    source, packed = f"imagefolder:{tmp_path / 'images'}", f"npz:{tmp_path / 'packed.npz'}"
+    pack_folder(source, tmp_path / "packed.npz", (3, 32, 32))
+
+    def whole_split(src, split, train=False, seed=0):
+        (x, y), = make_loader(src, split, 9 if split == "train" else 6, train=train, seed=seed,
+                              input_shape=(3, 32, 32)).epoch(0)
+        return x, y
+
+    x_streamed, y_streamed = whole_split(source, "test")
+    x_packed, y_packed = whole_split(packed, "test")
+    assert torch.equal(y_streamed, y_packed) and torch.allclose(x_streamed, x_packed, atol=1e-5)
+
+    originals, _ = whole_split(packed, "train")
+    padded = torch.nn.functional.pad(originals, (4, 4, 4, 4))  # mean-colour padding is ~0 after normalisation
+    views = torch.stack([view for dy in range(9) for dx in range(9)
+                         for crop in [padded[:, :, dy:dy + 32, dx:dx + 32]] for view in (crop, crop.flip(3))], 1)
+    augmented, _ = whole_split(source, "train", train=True, seed=1)
+    distance = (views - augmented[:, None, None]).abs().amax(dim=(3, 4, 5))  # (augmented, original, view)
+    assert bool((distance.amin(dim=(1, 2)) < 1e-2).all())  # every image is one shift or flip of an original
+    assert not torch.allclose(augmented.sort(0).values, originals.sort(0).values)  # and not all unshifted
+    assert "RandomResizedCrop" in repr(folder_transform((3, 96, 96), None, train=True))
+    assert "RandomResizedCrop" not in repr(folder_transform((3, 64, 64), None, train=True))
