@@ -67,9 +67,30 @@ def _read_cifar_batch(path: Path, label_key: bytes = b"labels") -> tuple[np.ndar
     return images, np.asarray(data[label_key])
 
 
-@lru_cache(maxsize=4)
 def load_arrays(source: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """uint8 NCHW images and int64 labels of a file-backed source ('cifar10:DIR', 'cifar100:DIR' or 'npz:FILE')."""
+    """uint8 NCHW images and int64 labels of a file-backed source ('cifar10:DIR', 'cifar100:DIR' or 'npz:FILE').
+
+    Cached per process while the files it reads keep their size and modification time, so a file rewritten
+    at the same path (`hybridnas data pack` again) is read again, not served from the cache.
+    """
+    return _load_arrays(source, split, _files_stamp(source))
+
+
+def _files_stamp(source: str) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime in ns) of the file, or of the files in the folder and its sub-folders one level down."""
+    kind, _, where = source.partition(":")
+    path = Path(where)
+    if kind not in ("npz", *CIFAR_LAYOUTS):
+        return ()
+    if path.is_dir():
+        files = [f for d in (path, *(c for c in path.iterdir() if c.is_dir())) for f in d.iterdir() if f.is_file()]
+    else:
+        files = [path] if path.is_file() else []
+    return tuple((str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in sorted(files))
+
+
+@lru_cache(maxsize=4)
+def _load_arrays(source: str, split: str, stamp: tuple[tuple[str, int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
     kind, _, where = source.partition(":")
     path = Path(where)
     if kind == "npz":

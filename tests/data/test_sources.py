@@ -55,6 +55,19 @@ def test_labels_past_the_space_classes_are_refused_not_folded(tmp_path):
         get_batch(f"npz:{tmp_path / 'big.npz'}", 2, (3, 2, 2), 10)
 
 
+def test_a_file_rewritten_at_the_same_path_is_read_again_not_served_from_the_cache(tmp_path):
+    import os
+
+    path = tmp_path / "data.npz"
+    for n, label in ((4, 1), (6, 2)):
+        x = np.full((n, 3, 2, 2), label, dtype=np.uint8)
+        np.savez(path, x_train=x, y_train=np.full(n, label), x_test=x, y_test=np.full(n, label))
+        os.utime(path, ns=(label * 10**9, label * 10**9))
+        images, labels = load_arrays(f"npz:{path}")
+        assert images.shape[0] == n and set(labels.tolist()) == {label}
+        assert load_arrays(f"npz:{path}") is load_arrays(f"npz:{path}")  # unchanged: still cached
+
+
 def test_shared_cifar_subset_pairs_every_image_with_its_label(shared):
     source = f"npz:{shared / 'data' / 'cifar10_subset.npz'}"
     x, y = load_arrays(source)
