@@ -45,6 +45,7 @@ from hybridnas.latency.timing import threads_set
 from hybridnas.supernet import load_supernet_config
 from hybridnas.data.loader import make_loader
 from hybridnas.io import atomic_write_csv
+from hybridnas.rng import seeded
 from hybridnas.supernet.evaluate import accuracy
 from hybridnas.supernet.standalone import train_standalone
 from hybridnas.supernet.train import training_device
@@ -86,7 +87,8 @@ def train_one(args: argparse.Namespace, arch_text: str, seed: int) -> dict:
     config = load_supernet_config("hybrid_cifar", overrides)
     checkpoint = checkpoint_path(args, arch_text, seed)
     arch = space.parse(arch_text)
-    model = space.build(arch)
+    with seeded(seed):  # the seed sets the initial weights as well as the data order (before 2026-12-01: random)
+        model = space.build(arch)
     with threads_set(args.threads):
         result = train_standalone(model, config, checkpoint=checkpoint, resume=checkpoint.is_file(),
                                   curve=args.curves)

@@ -41,6 +41,7 @@ from hybridnas import load_space
 from hybridnas.configfile import read_config
 from hybridnas.export import export_arch
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
+from hybridnas.rng import seeded
 from hybridnas.search import load_search_config, run_search
 from hybridnas.search.pareto import evaluated
 from hybridnas.spaces.loader import SHIPPED_DIR
@@ -133,10 +134,12 @@ def main() -> None:
 
     recipe = SupernetConfig(space=str(space_file), data=data, epochs=args.epochs, batch_size=64, lr=2e-3,
                             weight_decay=0.05, warmup_epochs=1, label_smoothing=0.1, device=args.device)
-    winner = space.build(arch)
+    with seeded(recipe.seed):  # every model's initial weights come from the recipe's seed
+        winner = space.build(arch)
     winner_result = train_once(winner, recipe, out / "winner")
     baseline_name, baseline_macs = closest_baseline(cost.macs, args.size)
-    baseline = timm.create_model(baseline_name, num_classes=10)
+    with seeded(recipe.seed):
+        baseline = timm.create_model(baseline_name, num_classes=10)
     baseline_params = sum(p.numel() for p in baseline.parameters())
     baseline_result = train_once(baseline, recipe, out / f"baseline_{baseline_name}")
 
@@ -148,8 +151,9 @@ def main() -> None:
         for label, text in picks.items():
             control = space.parse(text)
             folder = out / ("control_" + control.id)
-            controls.append((label, space.cost(control), train_once(space.build(control), recipe, folder),
-                             space.format(control)))
+            with seeded(recipe.seed):
+                model = space.build(control)
+            controls.append((label, space.cost(control), train_once(model, recipe, folder), space.format(control)))
 
     export_dir = out / "export"
     export_arch(space, arch, export_dir, weights=winner.state_dict(), scores={DEFAULT_OBJECTIVE: best[DEFAULT_OBJECTIVE]},

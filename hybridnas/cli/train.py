@@ -43,6 +43,7 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     from ..spaces import load_space
     from ..configfile import validate_config
     from ..supernet.config import SupernetConfig, load_supernet_config
+    from ..rng import seeded
     from ..supernet.standalone import train_standalone
 
     space = load_space(space_file)
@@ -58,7 +59,8 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
                              "another --out")
     if resume and not checkpoint.is_file():
         raise HybridNASError(f"{folder} holds no checkpoint.pt to resume")
-    model = space.build(arch)
+    with seeded(config.seed):  # the seed sets the initial weights too, not only the data order
+        model = space.build(arch)
     result = train_standalone(model, config, progress=not no_progress, checkpoint=checkpoint, resume=resume,
                               curve=curve)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

@@ -26,6 +26,9 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
     """Train `model` from scratch on `config.data` for `config.epochs` (same optimizer, schedule, data order
     and augmentation as the supernet) and return its test accuracy (%) and training seconds.
 
+    `config.seed` sets the data order, augmentation and dropout; the initial weights are the caller's, so build
+    `model` under `rng.seeded(config.seed)` for a run that one seed reproduces (`hybridnas train` does).
+
     Args:
         checkpoint: a file written atomically after every epoch (model, optimizer, schedule, RNG, seconds).
         resume: continue from `checkpoint` exactly where it stopped (the result equals an uninterrupted run's);

@@ -125,3 +125,25 @@ def test_train_command_checkpoints_and_resumes(shared, tmp_path):
     assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["epoch"] == 2
     missing = runner.invoke(main, [*args[:-3], "--out", str(tmp_path / "empty"), "--no-progress", "--resume"])
     assert missing.exit_code == 2 and "no checkpoint.pt to resume" in missing.output
+
+
+def test_train_command_seed_sets_the_initial_weights_as_well_as_the_data_order(shared, tmp_path):
+    from safetensors.torch import load_file
+
+    space = load_space("hybrid_cifar")
+    arch = space.format(largest_and_smallest(space)[1])
+    runner = CliRunner()
+
+    def weights(seed, out, process_state):
+        torch.manual_seed(process_state)  # another process starts from another global generator state
+        before = torch.get_rng_state()
+        result = runner.invoke(main, ["train", "hybrid_cifar", "--arch", arch, "--data", DATA.format(shared=shared),
+                                      "--epochs", "1", "--batch-size", "16", "--train-limit", "32", "--seed",
+                                      str(seed), "--out", str(tmp_path / out), "--no-progress"])
+        assert result.exit_code == 0, result.output
+        assert torch.equal(torch.get_rng_state(), before)  # the caller's generator is left as it was
+        return load_file(tmp_path / out / "model.safetensors")
+
+    first, again, other = weights(3, "a", 10), weights(3, "b", 11), weights(4, "c", 10)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
