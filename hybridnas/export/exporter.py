@@ -59,7 +59,8 @@ def _sha256(path: Path) -> str | None:
 
 
 def _check_weights(space: Space, arch: Arch, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    reference = space.build(arch).state_dict()
+    with torch.device("meta"):  # shapes only: nothing allocated, no draw from the caller's generator
+        reference = space.build(arch).state_dict()
     missing = sorted(set(reference) - set(state))
     extra = sorted(set(state) - set(reference))
     wrong = sorted(k for k in set(reference) & set(state) if tuple(reference[k].shape) != tuple(state[k].shape))
