@@ -23,7 +23,8 @@ from .util import user_errors
 @click.option("--train-limit", type=int, default=None, help="Use only N training images.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None)
-@click.option("--seed", type=int, default=None)
+@click.option("--seed", type=int, default=None, help="Sets the initial weights, the data order, augmentation "
+              "and dropout (the recipe's seed, 0, by default): on the CPU one seed reproduces a run.")
 @click.option("--out", required=True, help="Folder for model.safetensors and train.json (and checkpoint.pt, "
               "written after every epoch).")
 @click.option("--resume", is_flag=True, help="Continue the training whose checkpoint.pt is in --out.")
