@@ -1,4 +1,4 @@
-"""Images/s of the image-folder training loader (decode + timm transform) with 0, 1 and 2 worker processes.
+"""Images/s of the image-folder training loader (decode + transform) with 0, 1 and 2 worker processes.
 
 Reads `--images` training images of an image folder (default: ../shared/data/imagenette_128) at the given
 input size, two epochs each (the second shows persistent workers), and prints images/s and the ratio to
@@ -22,6 +22,7 @@ import torch
 
 from hybridnas.data.loader import make_loader
 from hybridnas.data.pack import pack_folder
+from hybridnas.data.stream import SMALL_IMAGE
 
 
 def images_per_second(source: str, size: int, batch: int, limit: int, workers: int = 0) -> list[float]:
@@ -46,7 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     source = f"imagefolder:{args.folder}"
-    print(f"{source}, {args.images} training images at {args.size} px, batch {args.batch}, timm transform; "
+    recipe = "timm transform" if args.size > SMALL_IMAGE else "pad-and-crop transform (as the array sources')"
+    print(f"{source}, {args.images} training images at {args.size} px, batch {args.batch}, {recipe}; "
           f"{os.cpu_count()} CPUs")
     base = None
     for workers in (0, 1, 2):
