@@ -16,7 +16,10 @@ import torch.nn.functional as F
 from .sources import DataSourceError, Normalisation, _normalise, check_labels_fit, load_arrays
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
+CROP_PAD = 4  # pixels of padding before the random crop of the CIFAR recipe (image folders of small images too)
+
+
+def augment(x: torch.Tensor, gen: torch.Generator, pad: int = CROP_PAD) -> torch.Tensor:
     """Random crop after zero padding by `pad` pixels, and random horizontal flips (CIFAR recipe)."""
     n, c, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad))

@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .folders import ImageFolderError, split_samples
+from .loader import CROP_PAD
 from .sources import Normalisation, check_labels_fit, normalisation
 
 
@@ -33,7 +34,6 @@ def item_seed(seed: int, epoch: int, index: int) -> int:
 
 
 SMALL_IMAGE = 64  # px: spaces this size or smaller train folders with the array sources' pad-and-crop recipe
-PAD = 4  # px of padding before the random crop, as `loader.augment`'s default
 
 
 def folder_transform(input_shape: tuple[int, int, int], norm: Normalisation | None, train: bool):
@@ -51,7 +51,7 @@ def folder_transform(input_shape: tuple[int, int, int], norm: Normalisation | No
     steps = [transforms.Resize((height, width), interpolation=transforms.InterpolationMode.BILINEAR)]
     if train:  # the mean colour is what zero padding after normalisation (`loader.augment`) amounts to
         fill = tuple(round(255 * m) for m in mean)
-        steps += [transforms.RandomCrop((height, width), padding=PAD, fill=fill[0] if channels == 1 else fill),
+        steps += [transforms.RandomCrop((height, width), padding=CROP_PAD, fill=fill[0] if channels == 1 else fill),
                   transforms.RandomHorizontalFlip()]
     return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(mean, std)])
 
