@@ -42,8 +42,7 @@ def jemalloc_path() -> str | None:
     for folder in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
         if (Path(folder) / "libjemalloc.so.2").is_file():
             return str(Path(folder) / "libjemalloc.so.2")
-    name = ctypes.util.find_library("jemalloc")
-    return name and str(name)
+    return ctypes.util.find_library("jemalloc")  # a soname, which LD_PRELOAD also takes
 
 
 def worker(arch_text: str, steps: int, batch: int) -> None:
