@@ -173,17 +173,22 @@ def append_csv(path: Path, rows: pd.DataFrame) -> None:
 
 
 def curve_agreement(curves: pd.DataFrame) -> list[str]:
-    """Seed-to-seed Kendall tau of the test accuracy after each tenth of training: does agreement still grow?"""
+    """Seed-to-seed Kendall tau of the test accuracy after each tenth of training (does agreement still
+    grow?), and the tau of that epoch's mean over seeds with the last epoch's (does the order still move?)."""
     table = curves.pivot_table(index=["arch", "epoch"], columns="seed", values="accuracy")
     epochs = int(curves["epoch"].max())
+    last = table.xs(epochs, level="epoch").dropna()
     lines = []
     for epoch in sorted({max(1, round(epochs * k / 10)) for k in range(1, 11)}):
         at = table.xs(epoch, level="epoch").dropna()
         if len(at) > 1:
             a, b = at.columns[:2]
             tau = stats.kendalltau(at[a], at[b]).statistic
+            common = at.index.intersection(last.index)
+            moved = stats.kendalltau(at.loc[common].mean(axis=1), last.loc[common].mean(axis=1)).statistic
             lines.append(f"  epoch {epoch:>3}: {len(at)} subnets, Kendall tau {tau:+.3f}, mean |difference| "
-                         f"{np.abs(at[a] - at[b]).mean():.2f} points; ICC(1) {intraclass(at)[2]:+.2f}")
+                         f"{np.abs(at[a] - at[b]).mean():.2f} points; ICC(1) {intraclass(at)[2]:+.2f}; "
+                         f"mean over seeds vs epoch {epochs}'s: tau {moved:+.3f}")
     return lines
 
 

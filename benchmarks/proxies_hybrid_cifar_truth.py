@@ -1,0 +1,119 @@
+"""Every proxy, and the candidate defaults, against the hybrid_cifar ground truth whose two seeds agree.
+
+NAS-Bench-201 chose the default objective; this asks how each training-free ranking does on the hybrid
+conv/attention space the quickstart searches, against `hybrid_cifar_truth.py`'s standalone accuracies
+(the mean over seeds of the subnets trained on every seed; in `hybrid_cifar_truth_cpu_50k/`, 3 epochs on
+all 50,000 CIFAR-10 training images, where two seeds agree at ICC(1) 0.9). Each ranking is scored on
+`--seeds` initialisations and batches, on Gaussian inputs (what the data-free quickstart reads) and on the
+CIFAR-10 subset, and reported as the mean Kendall tau and its range over those seeds, beside the seed-to-seed
+tau of the ground truth (the ceiling) and tau's standard error when there is no correlation at all.
+Nothing here is chosen: the candidates are the ones NAS-Bench-201 produced (`default_choice_nb201.REFERENCES`)
+and every single proxy. The scores are kept in `--truth`/proxy_scores/, so a rerun after more subnets have
+been trained scores only those.
+
+    python benchmarks/proxies_hybrid_cifar_truth.py --truth results/benchmarks/hybrid_cifar_truth_cpu_50k --seeds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from default_choice_nb201 import REFERENCES  # sibling scripts: benchmarks/ is on the path when run
+from ensemble_search import ranking as oriented
+from ensemble_search import ranking_members
+from hybridnas import load_space
+from hybridnas.latency.timing import threads_set
+from hybridnas.proxies import list_proxies, score_many
+
+ENSEMBLES = tuple(dict.fromkeys(r for r in REFERENCES.values() if r.startswith("ensemble:")))
+
+
+def null_tau_se(n: int) -> float:
+    """Kendall tau's standard error over `n` items when the two rankings are unrelated."""
+    return math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1)))
+
+
+def ground_truth(folder: Path) -> tuple[pd.Series, float]:
+    """The mean accuracy over seeds of the subnets trained on every seed, and the seed-to-seed tau (mean
+    over pairs of seeds)."""
+    complete = pd.read_csv(folder / "standalone.csv").pivot_table(index="arch", columns="seed",
+                                                                    values="accuracy").dropna()
+    seeds = list(complete.columns)
+    pairs = [stats.kendalltau(complete[a], complete[b]).statistic
+             for i, a in enumerate(seeds) for b in seeds[i + 1:]]
+    return complete.mean(axis=1), float(np.mean(pairs))
+
+
+def scores_for(folder: Path, archs_text: list[str], data: str, seed: int, batch_size: int) -> pd.DataFrame:
+    """Every proxy on the subnets, one batch of `data` and one seed; kept in `folder`/proxy_scores/."""
+    space = load_space("hybrid_cifar")
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", data.split("/")[-1]).strip("_")
+    checkpoint = folder / "proxy_scores" / f"{slug}_b{batch_size}_seed{seed}.csv"
+    checkpoint.parent.mkdir(exist_ok=True)
+    names = list_proxies()
+    with threads_set(1):
+        frame = score_many(space, [space.parse(a) for a in archs_text], names, data, seed, batch_size=batch_size,
+                           checkpoint=checkpoint, every=1)
+    frame.index = archs_text
+    failed = frame[frame["errors"].fillna("") != ""]
+    for arch, row in failed.iterrows():
+        print(f"{data} seed {seed} {arch}: {row['errors']}")
+    return frame
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--truth", type=Path, default=Path("results/benchmarks/hybrid_cifar_truth_cpu_50k"))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--data", default="gaussian,npz:../shared/data/cifar10_subset.npz",
+                        help="comma-separated proxy inputs")
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    truth, ceiling = ground_truth(args.truth)
+    archs_text = list(truth.index)
+    rankings = [*ENSEMBLES, *list_proxies()]
+    datas = args.data.split(",")
+    taus: dict[tuple[str, str], list[float]] = {}
+    rhos: dict[tuple[str, str], list[float]] = {}
+    for data in datas:
+        for seed in range(args.seeds):
+            frame = scores_for(args.truth, archs_text, data, seed, args.batch_size)
+            for name in rankings:
+                values = oriented(frame, name).to_numpy()
+                if np.isnan(values).any():
+                    continue
+                taus.setdefault((name, data), []).append(stats.kendalltau(values, truth.to_numpy()).statistic)
+                rhos.setdefault((name, data), []).append(stats.spearmanr(values, truth.to_numpy()).statistic)
+    n = len(truth)
+    lines = [f"hybrid_cifar: {n} subnets of {args.truth} (mean accuracy over seeds, "
+             f"{truth.min():.1f}-{truth.max():.1f}%); seed-to-seed Kendall tau {ceiling:.3f} (the ceiling); "
+             f"an unrelated ranking's tau has standard error {null_tau_se(n):.2f}",
+             f"Kendall tau mean (min..max) over {args.seeds} proxy seeds, Spearman rho mean; batch {args.batch_size}",
+             f"{'ranking':<72}" + "".join(f"{d.split('/')[-1][:30]:>34}" for d in datas)]
+    order = sorted(rankings, key=lambda r: -np.mean(taus.get((r, datas[0]), [-9])))
+    for name in order:
+        cells = []
+        for data in datas:
+            t, r = taus.get((name, data)), rhos.get((name, data))
+            cells.append(f"{np.mean(t):+.3f} ({min(t):+.2f}..{max(t):+.2f}) rho {np.mean(r):+.2f}" if t
+                         else "failed")
+        label = name + ("  [default]" if name == REFERENCES["shipped default"] else "")
+        lines.append(f"{label:<72}" + "".join(f"{c:>34}" for c in cells))
+    members = sorted({m for r in ENSEMBLES for m in ranking_members(r)})
+    lines += [f"\nensembles' members: {', '.join(members)}; ensembles rank within the {n} subnets (log-rank sums)",
+              f"command: python benchmarks/proxies_hybrid_cifar_truth.py --truth {args.truth} --seeds {args.seeds} "
+              f"--data {args.data} --batch-size {args.batch_size}"]
+    text = "\n".join(lines)
+    (args.truth / "proxies.txt").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
