@@ -32,7 +32,8 @@ from hybridnas import load_space
 from hybridnas.latency.timing import threads_set
 from hybridnas.proxies import list_proxies, score_many
 
-ENSEMBLES = tuple(dict.fromkeys(r for r in REFERENCES.values() if r.startswith("ensemble:")))
+BEST_SET_NB201 = "ensemble:jacob_cov+meco+params+macs+az_trainability"  # default_choice_nb201.txt's best set
+ENSEMBLES = tuple(dict.fromkeys([*(r for r in REFERENCES.values() if r.startswith("ensemble:")), BEST_SET_NB201]))
 
 
 def null_tau_se(n: int) -> float:
