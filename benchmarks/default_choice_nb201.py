@@ -39,6 +39,7 @@ from search_quality_nb201 import TARGETS, ground_truth
 MEMBERS = ("jacob_cov", "meco", "params", "macs", "trainable_layers", "az_expressivity", "az_progressivity",
            "az_trainability")
 TIE = 0.002
+BEST_SET_NB201 = "ensemble:jacob_cov+meco+params+macs+az_trainability"  # what this script chose (its .txt)
 REFERENCES = {
     "shipped default": DEFAULT_OBJECTIVE,
     "AZ-NAS (its four terms)": "ensemble:az_expressivity+az_progressivity+az_trainability+macs",

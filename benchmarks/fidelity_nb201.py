@@ -17,9 +17,8 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from default_choice_nb201 import REFERENCES  # sibling scripts: benchmarks/ is on the path when run
+from default_choice_nb201 import BEST_SET_NB201, REFERENCES  # sibling scripts: benchmarks/ is on the path when run
 from ensemble_search import ranking as oriented
-from proxies_hybrid_cifar_truth import BEST_SET_NB201
 
 RESULTS = Path("results/benchmarks")
 SHARED = Path("../shared/benchmarks")

@@ -192,12 +192,17 @@ def curve_agreement(curves: pd.DataFrame) -> list[str]:
     return lines
 
 
+def complete_runs(out: Path) -> pd.DataFrame:
+    """Test accuracy in `out`/standalone.csv, a row per subnet trained on every seed, a column per seed."""
+    return pd.read_csv(out / "standalone.csv").pivot_table(index="arch", columns="seed", values="accuracy").dropna()
+
+
 def report(args: argparse.Namespace) -> str:
     from hybridnas.proxies import score_many
 
     space = load_space("hybrid_cifar")
     runs = pd.read_csv(args.out / "standalone.csv")
-    complete = runs.pivot_table(index="arch", columns="seed", values="accuracy").dropna()
+    complete = complete_runs(args.out)
     lines = [f"hybrid_cifar standalone ground truth: {len(complete)} subnets trained on every one of seeds "
              f"{list(complete.columns)} ({args.epochs} epochs, data {args.data}, train_limit {args.train_limit}, "
              f"device {args.device}); accuracy {complete.values.min():.1f}-{complete.values.max():.1f}%",

@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from default_choice_nb201 import REFERENCES  # sibling scripts: benchmarks/ is on the path when run
+from default_choice_nb201 import BEST_SET_NB201, REFERENCES  # sibling scripts: benchmarks/ is on the path when run
 from ensemble_search import ranking as oriented
 from ensemble_search import ranking_members
+from hybrid_cifar_truth import complete_runs
 from hybridnas import load_space
 from hybridnas.latency.timing import threads_set
 from hybridnas.proxies import list_proxies, score_many
 
-BEST_SET_NB201 = "ensemble:jacob_cov+meco+params+macs+az_trainability"  # default_choice_nb201.txt's best set
 ENSEMBLES = tuple(dict.fromkeys([*(r for r in REFERENCES.values() if r.startswith("ensemble:")), BEST_SET_NB201]))
 
 
@@ -44,8 +44,7 @@ def null_tau_se(n: int) -> float:
 def ground_truth(folder: Path) -> tuple[pd.Series, float]:
     """The mean accuracy over seeds of the subnets trained on every seed, and the seed-to-seed tau (mean
     over pairs of seeds)."""
-    complete = pd.read_csv(folder / "standalone.csv").pivot_table(index="arch", columns="seed",
-                                                                    values="accuracy").dropna()
+    complete = complete_runs(folder)
     seeds = list(complete.columns)
     pairs = [stats.kendalltau(complete[a], complete[b]).statistic
              for i, a in enumerate(seeds) for b in seeds[i + 1:]]
