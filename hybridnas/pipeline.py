@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,11 +37,15 @@ class _Strict(BaseModel):
 
 
 class SearchStage(_Strict):
+    """The pipeline's search: a search config (file or shipped name) and field overrides."""
+
     config: str = "quickstart"
     overrides: dict[str, Any] = {}
 
 
 class SupernetStage(_Strict):
+    """Optional: train a supernet and re-rank the front's best `top_k` rows by inherited accuracy."""
+
     enabled: bool = False
     config: str = "hybrid_cifar"  # a supernet config file or shipped name; its space must be the search's
     overrides: dict[str, Any] = {}
@@ -50,6 +54,8 @@ class SupernetStage(_Strict):
 
 
 class ScaleStage(_Strict):
+    """Grow the front's row `pick` (1-based) into a family at the `targets` sizes with a growth `rule`."""
+
     enabled: bool = True
     pick: int = Field(1, gt=0)
     targets: str = "2x,4x"
@@ -60,6 +66,8 @@ class ScaleStage(_Strict):
 
 
 class LatencyStage(_Strict):
+    """Measure (or extend) a latency table on `device` and attach each exported member's predicted latency."""
+
     enabled: bool = True
     table: str | None = None  # an existing table to use and extend; default OUT/latency/table.json
     backend: Literal["torch", "onnxruntime"] = "torch"  # onnxruntime: CPU execution provider, float32
@@ -74,6 +82,8 @@ class LatencyStage(_Strict):
 
 
 class PipelineConfig(_Strict):
+    """A `hybridnas run` config: the stages in order, then export (and optionally ONNX)."""
+
     name: str
     search: SearchStage = SearchStage()
     supernet: SupernetStage = SupernetStage()
@@ -108,7 +118,7 @@ class _State:
 
 
 def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
-                 echo=print) -> dict[str, Any]:
+                 echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every enabled stage (skipping those a resumed run finished); returns the summary."""
     out = Path(out)
     state = _State(out)
@@ -194,6 +204,7 @@ def _supernet_stage(config: PipelineConfig, space, front: pd.DataFrame, out: Pat
 
 
 def load_space_name(source: str) -> str:
+    """The name of the space a file or shipped name declares."""
     return load_space(source).name
 
 

@@ -58,6 +58,7 @@ def proxy_device_option(default: str | None = "cpu") -> Callable:
 
 
 def emit(frame: pd.DataFrame, as_csv: bool, as_json: bool) -> None:
+    """Print a table as CSV, JSON records or aligned text (the default)."""
     if as_csv:
         click.echo(frame.to_csv(index=False), nl=False)
     elif as_json:
@@ -67,6 +68,8 @@ def emit(frame: pd.DataFrame, as_csv: bool, as_json: bool) -> None:
 
 
 def read_archs(space: Space, stream: TextIO) -> list:
+    """(text, arch) for each arch string of `stream`, one per line ('#' comments and blank lines skipped);
+    a line that does not parse is a HybridNASError naming its line number."""
     lines = [(n, line.strip()) for n, line in enumerate(stream, 1)]
     archs = []
     for n, text in lines:

@@ -7,13 +7,16 @@ between data-parallel workers.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .sources import DataSourceError, Normalisation, _normalise, check_labels_fit, load_arrays
+
+if TYPE_CHECKING:
+    from .stream import FolderLoader
 
 
 CROP_PAD = 4  # pixels of padding before the random crop of the CIFAR recipe (image folders of small images too)
@@ -76,7 +79,8 @@ class EpochLoader:
 
 def make_loader(source: str, split: str, batch_size: int, *, train: bool, seed: int = 0, num_classes: int = 10,
                 shard: int = 0, shards: int = 1, limit: int | None = None, norm: Normalisation | None = None,
-                input_shape: tuple[int, int, int] | None = None, workers: int = 0, pin_memory: bool = False):
+                input_shape: tuple[int, int, int] | None = None, workers: int = 0,
+                pin_memory: bool = False) -> EpochLoader | FolderLoader:
     """The epoch loader of a source: image folders stream through `workers` DataLoader processes (stream.py);
     array sources (CIFAR, npz) are held in memory by `EpochLoader`, where workers would add nothing."""
     if source.startswith("imagefolder:"):

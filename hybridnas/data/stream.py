@@ -17,7 +17,7 @@ resizes only.
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -36,7 +36,8 @@ def item_seed(seed: int, epoch: int, index: int) -> int:
 SMALL_IMAGE = 64  # px: spaces this size or smaller train folders with the array sources' pad-and-crop recipe
 
 
-def folder_transform(input_shape: tuple[int, int, int], norm: Normalisation | None, train: bool):
+def folder_transform(input_shape: tuple[int, int, int], norm: Normalisation | None,
+                     train: bool) -> Callable[[object], torch.Tensor]:
     """The transform of one image to a normalised tensor at the space's input size: timm's ImageNet one
     above `SMALL_IMAGE` px, the array sources' recipe at or below it (see the module docstring)."""
     channels, height, width = input_shape

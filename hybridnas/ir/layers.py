@@ -64,6 +64,8 @@ def _register(cls):
 @_register
 @dataclass(frozen=True, slots=True)
 class ConvNormAct(LayerSpec):
+    """Conv -> norm -> act, or act -> conv -> norm with `preact` (NAS-Bench-201's ReLUConvBN)."""
+
     kind: ClassVar[str] = "conv_norm_act"
     cin: int
     cout: int
@@ -99,6 +101,8 @@ class ConvNormAct(LayerSpec):
 @_register
 @dataclass(frozen=True, slots=True)
 class PatchEmbed(LayerSpec):
+    """Non-overlapping patchify conv, optional learned position embedding and norm."""
+
     kind: ClassVar[str] = "patch_embed"
     cin: int
     cout: int
@@ -163,6 +167,9 @@ class MetaBlock(LayerSpec):
 @_register
 @dataclass(frozen=True, slots=True)
 class MBConv(LayerSpec):
+    """MobileNetV2 inverted residual (1x1 expand, depthwise `kernel`, 1x1 project); residual at stride 1 and
+    equal widths."""
+
     kind: ClassVar[str] = "mbconv"
     cin: int
     cout: int
@@ -195,6 +202,8 @@ class MBConv(LayerSpec):
 @_register
 @dataclass(frozen=True, slots=True)
 class ResNetBasicBlock(LayerSpec):
+    """NAS-Bench-201's reduction block: two 3x3 ReLUConvBN (the first strided), an avg-pool + 1x1 shortcut."""
+
     kind: ClassVar[str] = "resnet_basic_block"
     cin: int
     cout: int
@@ -217,6 +226,8 @@ class ResNetBasicBlock(LayerSpec):
 @_register
 @dataclass(frozen=True, slots=True)
 class AvgPool3x3(LayerSpec):
+    """3x3 average pooling, stride 1, that ignores padding (NAS-Bench-201's avg_pool_3x3); no parameters."""
+
     kind: ClassVar[str] = "avg_pool_3x3"
 
     def call(self):
@@ -242,6 +253,8 @@ class Sum(LayerSpec):
 @_register
 @dataclass(frozen=True, slots=True)
 class Zero(LayerSpec):
+    """Zeros of the input's shape (a NAS-Bench-201 cell whose every path is 'none')."""
+
     kind: ClassVar[str] = "zero"
 
     def call(self):

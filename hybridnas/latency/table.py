@@ -189,6 +189,8 @@ class Calibration:
 
 @dataclass
 class Prediction:
+    """A predicted network latency: the total and each layer's part of it."""
+
     total_ms: float
     layers: pd.DataFrame  # node, kind, in_shape, inputs, ms
 

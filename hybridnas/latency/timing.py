@@ -30,6 +30,8 @@ DEFAULT_STATISTIC = "min"
 
 @dataclass(frozen=True)
 class Timing:
+    """One layer's measured time and how noisy its repeats were."""
+
     ms: float  # the table's statistic (`Conditions.statistic`) of the per-call times of the repeats
     spread: float  # interquartile range / median of the repeats: how noisy the measurement was
 

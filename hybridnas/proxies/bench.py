@@ -58,6 +58,8 @@ def rank_metrics(pred: pd.Series, truth: pd.Series) -> dict[str, float]:
 
 @dataclass
 class BenchConfig:
+    """What `proxies bench` scores, on which data, against which ground truth."""
+
     space: str
     ground_truth: str
     targets: list[str]

@@ -102,4 +102,5 @@ def parse_ensemble(name: str) -> Ensemble:
 
 
 def is_ensemble(name: str) -> bool:
+    """Whether a proxy name is an ensemble spec ('ensemble:a+b*2')."""
     return name.startswith(PREFIX)

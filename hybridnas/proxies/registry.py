@@ -37,7 +37,8 @@ PROXIES: Registry[Proxy] = Registry("proxy")
 
 def register_proxy(name: str, *, paper: str, needs_data: bool = True, needs_labels: bool = False,
                    needs_grad: bool = False, higher_is_better: bool = True, init: str = "initial",
-                   shared: str = "", late: bool = False):
+                   shared: str = "", late: bool = False
+                   ) -> Callable[[Callable[["ProxyContext"], float]], Callable[["ProxyContext"], float]]:
     """Decorator: register `fn(ctx) -> float` as proxy `name`."""
 
     def deco(fn: Callable[["ProxyContext"], float]) -> Callable[["ProxyContext"], float]:

@@ -46,6 +46,8 @@ def _objectives(raw: Any) -> Any:
 
 
 class Budget(BaseModel):
+    """Hard limits a feasible network meets; a `max_latency_ms` needs a `latency_table` to predict latency."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_macs: Quantity | None = None
     max_params: Quantity | None = None

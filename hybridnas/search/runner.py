@@ -38,6 +38,8 @@ STUDY_NAME = "hybridnas"
 
 @dataclass
 class SearchResult:
+    """What a finished (or resumed) search run did: its folder, trial counts, time and resume notes."""
+
     run: Path
     evaluated: int
     feasible: int

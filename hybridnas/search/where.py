@@ -50,16 +50,22 @@ class WhereError(HybridNASError, ValueError):
 
 @dataclass(frozen=True)
 class Column:
+    """A column of the results table, by name."""
+
     name: str
 
 
 @dataclass(frozen=True)
 class Literal:
+    """A number or a quoted string in a filter."""
+
     value: Union[float, str]
 
 
 @dataclass(frozen=True)
 class Compare:
+    """A comparison (`op` one of COMPARISONS) of two operands."""
+
     op: str
     left: Union[Column, Literal]
     right: Union[Column, Literal]
@@ -67,6 +73,8 @@ class Compare:
 
 @dataclass(frozen=True)
 class Logical:
+    """`and`/`or` of several parts, or `not` of one."""
+
     op: str  # 'and', 'or', 'not'
     parts: tuple
 
@@ -180,7 +188,7 @@ class _Parser:
         return node.name if isinstance(node, Column) else repr(node.value)
 
 
-def parse_where(text: str):
+def parse_where(text: str) -> Compare | Logical:
     """Parse a filter into a tree of Compare/Logical nodes; raises WhereError naming what is wrong."""
     if len(text) > MAX_LENGTH:
         raise WhereError(f"--where is {len(text)} characters long; at most {MAX_LENGTH} are allowed")

@@ -21,12 +21,16 @@ class LayoutError(ValueError):
 
 @dataclass(frozen=True)
 class Part:
+    """One element of a layout: a set of allowed mixers, repeated to fill the stage when `star`."""
+
     items: tuple[frozenset[str], ...]
     star: bool
 
 
 @dataclass(frozen=True)
 class Layout:
+    """A stage's parsed layout string (e.g. `conv* attention`): the mixer each block position may take."""
+
     text: str
     parts: tuple[Part, ...]
 

@@ -33,6 +33,8 @@ Act = Literal["relu", "relu6", "gelu", "none"]
 
 
 class Strict(BaseModel):
+    """Base of every space section: unknown keys are errors and parsed configs are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
@@ -47,6 +49,8 @@ class Window(Strict):
 
 
 class Constraints(Strict):
+    """Which networks of a space are valid: heads dividing width, and optional MACs/params windows."""
+
     heads_divide_width: bool = True
     macs: Window | None = None
     params: Window | None = None
@@ -80,6 +84,8 @@ class InputSpec(Strict):
 
 
 class SpaceBase(Strict):
+    """The fields every space declares: name, input, number of classes."""
+
     name: str
     description: str = ""
     input: InputSpec
@@ -95,6 +101,8 @@ class SpaceBase(Strict):
 
 # ---- metaformer (hybrid conv/attention) spaces -------------------------------------------------------
 class ConvStem(Strict):
+    """A convolutional stem: one conv per entry of `strides`, each followed by BatchNorm and `act`."""
+
     type: Literal["conv"]
     width: IntParam
     strides: list[Literal[1, 2]] = [1]
@@ -103,6 +111,8 @@ class ConvStem(Strict):
 
 
 class PatchStem(Strict):
+    """A ViT-style patch embedding stem."""
+
     type: Literal["patch"]
     patch_size: IntParam
     width: IntParam | None = None  # None: the first stage's width
@@ -111,12 +121,16 @@ class PatchStem(Strict):
 
 
 class Downsample(Strict):
+    """How a stage starts: a conv (stride 2 by default) to its width, or none."""
+
     type: Literal["conv", "none"] = "conv"
     kernel: int = Field(3, gt=0)
     stride: Literal[1, 2] = 2
 
 
 class Block(Strict):
+    """Settings every MetaFormer block shares (norm, activation, layer scale, qkv bias)."""
+
     norm: Literal["batchnorm", "layernorm"] = "batchnorm"
     act: Act = "gelu"
     layer_scale: float | None = None
@@ -124,11 +138,17 @@ class Block(Strict):
 
 
 class Stage(Strict):
+    """One stage's searchable choices: depth, width, layout of mixers, MLP ratio, attention heads, conv mixer
+    kernel; `per_block` names which of the last three each block chooses on its own (else one per stage)."""
+
     depth: IntParam
     width: IntParam
     layout: StrParam
     mlp_ratio: FloatParam = Param((4,))
     heads: IntParam = Param((1,))
+    kernel: IntParam = Param((3,))
+    downsample: Downsample = Downsample()
+    per_block: list[Literal["mlp_ratio", "heads", "kernel"]] = []
 
     @field_validator("depth")
     @classmethod
@@ -136,18 +156,19 @@ class Stage(Strict):
         if max(value.values) > MAX_STAGE_DEPTH:
             raise ValueError(f"a stage may have at most {MAX_STAGE_DEPTH} blocks, got {max(value.values)}")
         return value
-    kernel: IntParam = Param((3,))
-    downsample: Downsample = Downsample()
-    per_block: list[Literal["mlp_ratio", "heads", "kernel"]] = []
 
 
 class Head(Strict):
+    """The classifier: optional norm, optional hidden layer, dropout."""
+
     norm: bool = True
     fc_hidden: int = Field(0, ge=0)
     dropout: float = Field(0.0, ge=0, lt=1)
 
 
 class MetaFormerConfig(SpaceBase):
+    """A hybrid conv/attention MetaFormer space (`type: metaformer`)."""
+
     type: Literal["metaformer"] = "metaformer"
     stem: Annotated[Union[ConvStem, PatchStem], Field(discriminator="type")]
     block: Block = Block()
@@ -161,28 +182,38 @@ NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3
 
 
 class NB201Cell(Strict):
+    """NAS-Bench-201's cell: 4 nodes, each of its 6 edges one of `ops`."""
+
     nodes: Literal[4] = 4
     ops: list[Literal[NB201_OPS]] = Field(list(NB201_OPS), min_length=1)  # type: ignore[valid-type]
 
 
 class NB201Skeleton(Strict):
+    """The fixed network around the cell: stem channels and cells per stage."""
+
     channels: int = Field(16, gt=0)
     cells_per_stage: Depth = 5
 
 
 class NB201Config(SpaceBase):
+    """The NAS-Bench-201 space (`type: nasbench201`)."""
+
     type: Literal["nasbench201"]
     cell: NB201Cell = NB201Cell()
     skeleton: NB201Skeleton = NB201Skeleton()
 
 
 class MacroOp(Strict):
+    """A NAS-Bench-Macro layer choice: identity or an MBConv of `kernel` and `expansion`."""
+
     type: Literal["identity", "mbconv"]
     kernel: int = Field(3, gt=0)
     expansion: float = Field(1, gt=0)
 
 
 class MacroConfig(SpaceBase):
+    """A NAS-Bench-Macro-style space (`type: nasbench_macro`): each layer of each stage picks one of `ops`."""
+
     type: Literal["nasbench_macro"]
     stem_width: int = Field(32, gt=0)
     stages: list[Depth] = Field(min_length=1, max_length=64)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..data.loader import make_loader
+from ..data.loader import EpochLoader, make_loader
 from ..devices import require_device
 from ..errors import HybridNASError
 from ..evaluation import Evaluation, Evaluator, MetricSource, register_metric_source
@@ -16,8 +16,11 @@ from ..spaces import Arch, Space
 from .config import SupernetConfig
 from .elastic import Supernet
 
+if TYPE_CHECKING:
+    from ..data.stream import FolderLoader
 
-def accuracy(model: torch.nn.Module, loader, device: str | torch.device = "cpu") -> float:
+
+def accuracy(model: torch.nn.Module, loader: EpochLoader | FolderLoader, device: str | torch.device = "cpu") -> float:
     """Top-1 accuracy (%) of a model over every batch of an epoch loader's epoch 0."""
     model.eval()
     correct = total = 0

@@ -29,6 +29,7 @@ def make_sampler(name: str, space: Space, seed: int = 0, **options: Any) -> "Sam
 
 
 def list_samplers() -> list[str]:
+    """The registered sampler names."""
     return SAMPLERS.list()
 
 

@@ -32,6 +32,8 @@ CHECKPOINT = "checkpoint.pt"
 
 @dataclass
 class TrainResult:
+    """A finished supernet training: its checkpoint, epochs trained and per-epoch history."""
+
     checkpoint: Path
     epochs: int
     history: list[dict[str, float]]
@@ -55,7 +57,7 @@ def _optimizer(config: SupernetConfig, params) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def autocast(config: SupernetConfig, device: torch.device):
+def autocast(config: SupernetConfig, device: torch.device) -> torch.autocast:
     """The forward pass's autocast context: bfloat16 when `config.precision` is bf16, else a no-op."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
 
