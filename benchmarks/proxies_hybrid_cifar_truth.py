@@ -11,6 +11,11 @@ Nothing here is chosen: the candidates are the ones NAS-Bench-201 produced (`def
 and every single proxy. The scores are kept in `--truth`/proxy_scores/, so a rerun after more subnets have
 been trained scores only those.
 
+When the truth folder has per-epoch test accuracies (`curves.csv`, from `hybrid_cifar_truth.py --curves`), a
+second table ranks a few of them against the mean over seeds after each epoch: a ranking whose tau climbs
+epoch by epoch predicts the longer training better than the last epoch's tau says, one whose tau falls the
+shorter one.
+
     python benchmarks/proxies_hybrid_cifar_truth.py --truth results/benchmarks/hybrid_cifar_truth_cpu_50k --seeds 3
 """
 
@@ -34,6 +39,10 @@ from hybridnas.latency.timing import threads_set
 from hybridnas.proxies import list_proxies, score_many
 
 ENSEMBLES = tuple(dict.fromkeys([*(r for r in REFERENCES.values() if r.startswith("ensemble:")), BEST_SET_NB201]))
+# Rankings followed epoch by epoch: the default and NAS-Bench-201's best set, size, the trainability term that
+# predicts short training on NAS-Bench-201 (fidelity_nb201.txt), the default's members, and the two best here.
+BY_EPOCH = (REFERENCES["shipped default"], BEST_SET_NB201, "params", "macs", "az_trainability", "meco", "jacob_cov",
+            "grasp", "ntk_cond")
 
 
 def null_tau_se(n: int) -> float:
@@ -49,6 +58,22 @@ def ground_truth(folder: Path) -> tuple[pd.Series, float]:
     pairs = [stats.kendalltau(complete[a], complete[b]).statistic
              for i, a in enumerate(seeds) for b in seeds[i + 1:]]
     return complete.mean(axis=1), float(np.mean(pairs))
+
+
+def epoch_truths(folder: Path, archs: pd.Index) -> dict[int, pd.Series]:
+    """Epoch -> the mean over seeds of the test accuracy after that epoch, for `archs` (from curves.csv);
+    empty when the folder has no curves or they miss a seed of some subnet."""
+    path = folder / "curves.csv"
+    if not path.is_file():
+        return {}
+    table = pd.read_csv(path).pivot_table(index=["arch", "epoch"], columns="seed", values="accuracy")
+    out = {}
+    for epoch in sorted(table.index.get_level_values("epoch").unique()):
+        at = table.xs(epoch, level="epoch").dropna().reindex(archs)
+        if at.isna().any().any():
+            return {}
+        out[int(epoch)] = at.mean(axis=1)
+    return out
 
 
 def scores_for(folder: Path, archs_text: list[str], data: str, seed: int, batch_size: int) -> pd.DataFrame:
@@ -80,8 +105,10 @@ def main() -> None:
     archs_text = list(truth.index)
     rankings = [*ENSEMBLES, *list_proxies()]
     datas = args.data.split(",")
+    by_epoch = epoch_truths(args.truth, truth.index)
     taus: dict[tuple[str, str], list[float]] = {}
     rhos: dict[tuple[str, str], list[float]] = {}
+    epoch_taus: dict[tuple[str, str, int], list[float]] = {}
     for data in datas:
         for seed in range(args.seeds):
             frame = scores_for(args.truth, archs_text, data, seed, args.batch_size)
@@ -91,6 +118,10 @@ def main() -> None:
                     continue
                 taus.setdefault((name, data), []).append(stats.kendalltau(values, truth.to_numpy()).statistic)
                 rhos.setdefault((name, data), []).append(stats.spearmanr(values, truth.to_numpy()).statistic)
+                if name in BY_EPOCH:
+                    for epoch, accuracy in by_epoch.items():
+                        epoch_taus.setdefault((name, data, epoch), []).append(
+                            stats.kendalltau(values, accuracy.to_numpy()).statistic)
     n = len(truth)
     lines = [f"hybrid_cifar: {n} subnets of {args.truth} (mean accuracy over seeds, "
              f"{truth.min():.1f}-{truth.max():.1f}%); seed-to-seed Kendall tau {ceiling:.3f} (the ceiling); "
@@ -106,6 +137,13 @@ def main() -> None:
                          else "failed")
         label = name + ("  [default]" if name == REFERENCES["shipped default"] else "")
         lines.append(f"{label:<72}" + "".join(f"{c:>34}" for c in cells))
+    if by_epoch:
+        lines += [f"\nKendall tau against the mean over seeds after each epoch (curves.csv), mean over {args.seeds} "
+                  "proxy seeds", f"{'ranking':<56}{'data':<24}" + "".join(f"{'epoch ' + str(e):>10}" for e in by_epoch)]
+        for name in BY_EPOCH:
+            for data in datas:
+                cells = [np.mean(epoch_taus.get((name, data, e), [np.nan])) for e in by_epoch]
+                lines.append(f"{name:<56}{data.split('/')[-1][:22]:<24}" + "".join(f"{c:>+10.3f}" for c in cells))
     members = sorted({m for r in ENSEMBLES for m in ranking_members(r)})
     lines += [f"\nensembles' members: {', '.join(members)}; ensembles rank within the {n} subnets (log-rank sums)",
               f"command: python benchmarks/proxies_hybrid_cifar_truth.py --truth {args.truth} --seeds {args.seeds} "
