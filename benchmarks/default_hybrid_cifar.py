@@ -45,7 +45,7 @@ def main() -> None:
     taus: dict[tuple[str, str], list[float]] = {}
     for seed in range(args.seeds):
         frame = score_many(space, archs, members, args.data, seed, batch_size=args.batch_size)
-        failed = frame[frame["errors"].fillna("") != ""]
+        failed = frame[frame["errors"].notna() & (frame["errors"].astype(str) != "")]
         for _, row in failed.iterrows():
             print(f"seed {seed} {row['arch']}: {row['errors']}")
         print(f"seed {seed}: {len(archs)} networks, {frame['seconds'].mean():.2f} s each (all members)")

@@ -87,7 +87,7 @@ def scores_for(folder: Path, archs_text: list[str], data: str, seed: int, batch_
         frame = score_many(space, [space.parse(a) for a in archs_text], names, data, seed, batch_size=batch_size,
                            checkpoint=checkpoint, every=1)
     frame.index = archs_text
-    failed = frame[frame["errors"].fillna("") != ""]
+    failed = frame[frame["errors"].notna() & (frame["errors"].astype(str) != "")]
     for arch, row in failed.iterrows():
         print(f"{data} seed {seed} {arch}: {row['errors']}")
     return frame
