@@ -40,7 +40,7 @@ from hybridnas.proxies import list_proxies, score_many
 
 ENSEMBLES = tuple(dict.fromkeys([*(r for r in REFERENCES.values() if r.startswith("ensemble:")), BEST_SET_NB201]))
 # Rankings followed epoch by epoch: the default and NAS-Bench-201's best set, size, the trainability term that
-# predicts short training on NAS-Bench-201 (fidelity_nb201.txt), the default's members, and the two best here.
+# predicts short training on NAS-Bench-201 (fidelity_nb201.txt), the default's members, and the two best at 13 subnets.
 BY_EPOCH = (REFERENCES["shipped default"], BEST_SET_NB201, "params", "macs", "az_trainability", "meco", "jacob_cov",
             "grasp", "ntk_cond")
 
