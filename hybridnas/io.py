@@ -9,6 +9,12 @@ from typing import Any, BinaryIO, Callable
 
 import pandas as pd
 
+from .errors import HybridNASError
+
+
+class FolderNotOwnedError(HybridNASError):
+    """A command was asked to replace a folder it did not write, or one that must never move."""
+
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call `write` on a temporary file beside `path`, fsync it, then rename it over `path`; return the path."""
@@ -16,7 +22,7 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -46,7 +52,55 @@ def atomic_write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return atomic_write_text(path, frame.to_csv(index=False))
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def protected_folder_reason(folder: str | Path) -> str | None:
+    """Why `folder` may never be replaced or renamed by a command, or None when it may.
+
+    The file-system root, the home folder, the working folder and any folder above it are protected:
+    renaming one of them aside would move the user's own work (`--out .` or `--out ..`).
+    """
+    path = Path(folder).expanduser().absolute()
+    resolved = path.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == Path(resolved.anchor):
+        return "is the file-system root"
+    if resolved == Path.home().resolve():
+        return "is your home folder"
+    if cwd == resolved or resolved in cwd.parents:
+        return "is the working folder or one above it"
+    if path.is_symlink():
+        return "is a symbolic link"
+    return None
+
+
+def check_replaceable(folder: str | Path, *, marker: str, written: frozenset[str] | set[str], what: str) -> None:
+    """Refuse to replace `folder` unless the tool itself wrote it.
+
+    A folder may be replaced only if it holds `marker` (the file the tool writes to recognise its own
+    output) and nothing outside `written` (the names the tool writes there), and is not protected
+    (see `protected_folder_reason`).
+
+    Raises:
+        FolderNotOwnedError: naming the folder, what is wrong and what to do instead.
+    """
+    path = Path(folder)
+    reason = protected_folder_reason(path)
+    if reason is not None:
+        raise FolderNotOwnedError(f"{path} {reason}; hybridnas never replaces it. Give a new folder")
+    if not path.is_dir():
+        return
+    names = {entry.name for entry in path.iterdir()}
+    if marker not in names:
+        raise FolderNotOwnedError(f"{path} holds no {marker}, so it is not {what} hybridnas wrote; --force replaces "
+                                  f"only such folders. Give a new folder")
+    foreign = sorted(names - set(written))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise FolderNotOwnedError(f"{path} holds files hybridnas did not write ({shown}); --force replaces only "
+                                  f"{what} it wrote whole. Move them, or give a new folder")

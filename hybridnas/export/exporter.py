@@ -18,7 +18,8 @@ import torch
 import yaml
 
 from ..data.sources import normalisation
-from ..io import atomic_write_csv, atomic_write_text
+from ..io import (FolderNotOwnedError, atomic_write_csv, atomic_write_text, check_replaceable, current_umask,
+                  protected_folder_reason)
 from ..latency import LatencyTable
 from ..models import onnx as onnx_models
 from ..proxies import list_proxies
@@ -28,6 +29,10 @@ from ..search.pareto import evaluated, pareto_front, run_objectives
 from ..search.store import RunStore
 from ..spaces import Arch, Space, load_space
 from .codegen import ExportError, identifier, model_source
+
+
+# Everything an export folder may hold: what `_write_export` writes, and the cache Python leaves on `import model`.
+EXPORT_FILES = frozenset({"model.py", "card.yaml", "latency.csv", "model.safetensors", "model.onnx", "__pycache__"})
 
 
 @dataclass
@@ -149,14 +154,12 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
         weights = {name: tensor.cpu() for name, tensor in model.state_dict().items()}
         supernet_accuracy = supernet.accuracy(model)
     final = Path(out)
-    if final.exists() and not final.is_dir():
-        raise ExportError(f"--out {final} is a file; give a folder")
-    if final.is_dir() and any(final.iterdir()) and not force:
-        raise ExportError(f"--out {final} is not empty; choose a new folder, or pass --force to replace it")
+    _check_out(final, force)
     name = identifier(model_name, "model name") if model_name is not None else default_model_name(space, arch)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
     try:
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700 folders; give the usual permissions
         exported = _write_export(space, arch, staging, name, weights, latency_tables, scores, supernet_accuracy,
                                  provenance, onnx)
         _swap_in(staging, final)
@@ -164,6 +167,22 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Exported(final, name, {k: final / p.name for k, p in exported.items()})
+
+
+def _check_out(final: Path, force: bool) -> None:
+    """Refuse an `--out` that is a file, protected, or non-empty (with `force`: not an export this tool wrote)."""
+    if final.exists() and not final.is_dir():
+        raise ExportError(f"--out {final} is a file; give a folder")
+    reason = protected_folder_reason(final)
+    if reason is not None:
+        raise ExportError(f"--out {final} {reason}; an export goes into a folder of its own. Give a new folder")
+    if final.is_dir() and any(final.iterdir()):
+        if not force:
+            raise ExportError(f"--out {final} is not empty; choose a new folder, or pass --force to replace it")
+        try:
+            check_replaceable(final, marker="card.yaml", written=EXPORT_FILES, what="an export")
+        except FolderNotOwnedError as err:
+            raise ExportError(f"--out {err}") from None
 
 
 def _swap_in(staging: Path, final: Path) -> None:
