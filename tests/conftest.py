@@ -64,6 +64,10 @@ SLOW = {
     "tests/supernet/test_few_shot.py::test_split_trains_every_value_and_eval_and_search_score_through_it",
     "tests/supernet/test_few_shot.py::test_few_shot_scoring_routes_each_network_to_its_sub_supernet",
     "tests/supernet/test_few_shot.py::test_init_from_starts_from_the_parents_weights",
+    "tests/search/test_fidelity.py::test_successive_halving_on_the_cifar_subset_reports_every_epoch_and_prunes",
+    "tests/search/test_fidelity.py::test_a_resumed_search_keeps_its_pruned_trials_and_trains_nothing_twice",
+    "tests/search/test_fidelity.py::test_a_killed_training_resumes_from_its_checkpoint_exactly",
+    "tests/search/test_fidelity.py::test_screened_and_predictor_train_only_screened_networks_best_proxy_first",
 }
 RAY = {
     "tests/search/test_ray.py",

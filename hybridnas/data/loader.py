@@ -37,13 +37,32 @@ def augment(x: torch.Tensor, gen: torch.Generator, pad: int = CROP_PAD) -> torch
     return out
 
 
+def holdout_indices(count: int, holdout: float, part: str, fraction: float = 1.0) -> np.ndarray:
+    """Indices of one part of a training split held out for validation, drawn by a fixed permutation.
+
+    `part` 'holdout' gives round(count * holdout) images; 'fit' the rest, of which the first `fraction`
+    (a train fraction for short, low-fidelity trainings). Both are fixed draws, so every class appears in
+    each even where the split is stored class by class (a packed image folder), and a search's validation
+    images are never trained on.
+    """
+    if part not in ("fit", "holdout"):
+        raise DataSourceError(f"part {part!r}: use 'fit' or 'holdout'")
+    order = np.random.default_rng(0).permutation(count)
+    cut = int(round(count * holdout))
+    if part == "holdout":
+        return np.sort(order[:cut])
+    fit = order[cut:]
+    return np.sort(fit[:max(1, int(round(len(fit) * fraction)))])
+
+
 class EpochLoader:
     """Batches of (normalised images, labels) of an array source held in memory (`cifar10:DIR`, `cifar100:DIR`,
     `npz:FILE`); augmented when training. `make_loader` picks it, or FolderLoader for `imagefolder:DIR`."""
 
     def __init__(self, source: str, split: str, batch_size: int, *, train: bool, seed: int = 0,
                  num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None,
-                 norm: Normalisation | None = None, input_shape: tuple[int, int, int] | None = None) -> None:
+                 norm: Normalisation | None = None, input_shape: tuple[int, int, int] | None = None,
+                 indices: np.ndarray | None = None) -> None:
         if source == "gaussian":
             raise DataSourceError("training needs real data: use cifar10:DIR, cifar100:DIR, npz:FILE or "
                                   "imagefolder:DIR, "
@@ -51,6 +70,8 @@ class EpochLoader:
         if source.startswith("imagefolder:"):
             raise DataSourceError("image folders stream through make_loader (FolderLoader), not EpochLoader")
         images, labels = load_arrays(source, split)
+        if indices is not None:
+            images, labels = images[indices], labels[indices]
         if limit:
             images, labels = images[:limit], labels[:limit]
         self.x = _normalise(torch.from_numpy(images).float(), norm)
@@ -80,9 +101,10 @@ class EpochLoader:
 def make_loader(source: str, split: str, batch_size: int, *, train: bool, seed: int = 0, num_classes: int = 10,
                 shard: int = 0, shards: int = 1, limit: int | None = None, norm: Normalisation | None = None,
                 input_shape: tuple[int, int, int] | None = None, workers: int = 0,
-                pin_memory: bool = False) -> EpochLoader | FolderLoader:
+                pin_memory: bool = False, indices: np.ndarray | None = None) -> EpochLoader | FolderLoader:
     """The epoch loader of a source: image folders stream through `workers` DataLoader processes (stream.py);
-    array sources (CIFAR, npz) are held in memory by `EpochLoader`, where workers would add nothing."""
+    array sources (CIFAR, npz) are held in memory by `EpochLoader`, where workers would add nothing.
+    `indices` keeps only those images of the split (see `holdout_indices`)."""
     if source.startswith("imagefolder:"):
         from .stream import FolderLoader
 
@@ -90,6 +112,15 @@ def make_loader(source: str, split: str, batch_size: int, *, train: bool, seed: 
             raise DataSourceError("an imagefolder: source needs the space's input shape to resize its images to")
         return FolderLoader(source, split, batch_size, train=train, seed=seed, num_classes=num_classes, shard=shard,
                             shards=shards, limit=limit, norm=norm, input_shape=input_shape, workers=workers,
-                            pin_memory=pin_memory)
+                            pin_memory=pin_memory, indices=indices)
     return EpochLoader(source, split, batch_size, train=train, seed=seed, num_classes=num_classes, shard=shard,
-                       shards=shards, limit=limit, norm=norm, input_shape=input_shape)
+                       shards=shards, limit=limit, norm=norm, input_shape=input_shape, indices=indices)
+
+
+def split_size(source: str, split: str) -> int:
+    """How many images a split of a source holds (array sources are read once and cached)."""
+    if source.startswith("imagefolder:"):
+        from .folders import split_samples
+
+        return len(split_samples(source, split)[1])
+    return len(load_arrays(source, split)[1])

@@ -101,8 +101,10 @@ class FolderLoader:
     def __init__(self, source: str, split: str, batch_size: int, *, train: bool, seed: int = 0,
                  num_classes: int = 10, shard: int = 0, shards: int = 1, limit: int | None = None,
                  norm: Normalisation | None = None, input_shape: tuple[int, int, int] = (3, 32, 32),
-                 workers: int = 0, pin_memory: bool = False) -> None:
+                 workers: int = 0, pin_memory: bool = False, indices: np.ndarray | None = None) -> None:
         _, samples = split_samples(source, split)
+        if indices is not None:
+            samples = tuple(samples[i] for i in indices)
         if limit:  # a fixed shuffled draw, so every class appears
             samples = tuple(samples[i] for i in np.random.default_rng(0).permutation(len(samples))[:limit])
         labels = np.asarray([label for _, label in samples], dtype=np.int64)

@@ -7,6 +7,8 @@ a source; the search asks `metric_source(name)` and never imports them for it.
 from .base import (COST_METRICS, METRIC_SOURCES, Evaluation, Evaluator, MetricSource, evaluate_all, metric_source,
                    register_metric_source)
 from .builtin import CostEvaluator, TableEvaluator
+from .fidelity import FidelityConfig, TableFidelityEvaluator, TrainingRecipe, make_pruner
 
 __all__ = ["COST_METRICS", "CostEvaluator", "Evaluation", "Evaluator", "METRIC_SOURCES", "MetricSource",
-           "TableEvaluator", "evaluate_all", "metric_source", "register_metric_source"]
+           "FidelityConfig", "TableEvaluator", "TableFidelityEvaluator", "TrainingRecipe",
+           "evaluate_all", "make_pruner", "metric_source", "register_metric_source"]

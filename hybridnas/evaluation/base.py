@@ -27,6 +27,7 @@ class Evaluation:
     metrics: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    fidelity: dict[str, Any] = field(default_factory=dict)  # a trained score's epochs, images, recipe; per-epoch curve
 
 
 class Evaluator(ABC):
@@ -40,6 +41,13 @@ class Evaluator(ABC):
     @abstractmethod
     def evaluate(self, arch: Arch) -> Evaluation:
         """The metrics of one architecture; failures go in `errors`, never raise for a bad arch."""
+
+    def evaluate_at(self, arch: Arch, epochs: int | None) -> Evaluation:
+        """The metrics at a training fidelity of `epochs` (None: the full one; 0: training-free metrics only).
+
+        Evaluators that train nothing ignore `epochs`; a training fidelity trains (or resumes) to it.
+        """
+        return self.evaluate(arch)
 
 
 @dataclass(frozen=True)
@@ -83,12 +91,13 @@ def metric_source(name: str) -> MetricSource:
     raise HybridNASError(f"unknown objective {name!r}; metrics come from {listed}")
 
 
-def evaluate_all(evaluators: list[Evaluator], arch: Arch) -> Evaluation:
-    """Run several evaluators on one architecture and merge their results."""
+def evaluate_all(evaluators: list[Evaluator], arch: Arch, epochs: int | None = None) -> Evaluation:
+    """Run several evaluators on one architecture (at a training fidelity of `epochs`) and merge their results."""
     merged = Evaluation()
     for evaluator in evaluators:
-        part = evaluator.evaluate(arch)
+        part = evaluator.evaluate_at(arch, epochs)
         merged.metrics.update(part.metrics)
         merged.errors.update(part.errors)
+        merged.fidelity.update(part.fidelity)
         merged.seconds += part.seconds
     return merged

@@ -10,10 +10,12 @@ from typing_extensions import Annotated
 
 from ..devices import DEVICE_PATTERN
 from ..errors import HybridNASError
+from ..evaluation.fidelity import METRIC as FIDELITY_METRIC, FidelityConfig
 from ..configfile import local_path, read_config, validate_config
 from ..spaces.loader import SHIPPED_DIR
 from ..spaces.values import parse_quantity
 from .strategies import STRATEGIES
+from . import predictor_sampler as _predictor_sampler  # noqa: F401  (registers 'predictor' and 'screened')
 
 SEARCH_DIR = SHIPPED_DIR.parent / "search"
 Quantity = Annotated[float, BeforeValidator(parse_quantity)]
@@ -55,6 +57,29 @@ class Budget(BaseModel):
     latency_table: str | None = None
 
 
+class ScreenConfig(BaseModel):
+    """Proxy-warmed candidates: score `candidates` networks within the budget with a training-free
+    `objective`, and let only the best `keep` fraction reach the training fidelity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    candidates: int = Field(256, ge=2, le=100_000)
+    keep: float = Field(0.125, gt=0, le=1, allow_inf_nan=False)
+    objective: str = Field("ensemble:jacob_cov+meco+params", description="a training-free metric to maximise")
+
+
+class PredictorConfig(BaseModel):
+    """Predictor-guided selection (strategy `predictor`): a random-forest surrogate over the architecture's
+    encoding and its proxy scores, refitted after every told trial, picks the next network to train by an
+    upper confidence bound over its trees; `explore` of the picks are random candidates instead."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    initial: int = Field(10, ge=1, le=10_000, description="trained networks before the surrogate is used; "
+                                                          "the best by proxy score first when screened")
+    candidates: int = Field(256, ge=1, le=100_000, description="candidates scored per pick without a screen")
+    explore: float = Field(0.1, ge=0, le=1, allow_inf_nan=False)
+    kappa: float = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="UCB: mean + kappa * std over trees")
+
+
 class SearchConfig(BaseModel):
     """Everything a search run needs; CLI flags override these fields."""
 
@@ -80,6 +105,29 @@ class SearchConfig(BaseModel):
     reference_size: int = Field(32, ge=4, description="archs scored once to normalise ensemble objectives")
     population_size: int = Field(32, gt=1)
     tournament_size: int = Field(8, gt=1)
+    fidelity: FidelityConfig | None = Field(None, description="a training fidelity for the val_accuracy objective")
+    epoch_budget: int | None = Field(None, gt=0, le=10**9, description="stop once the trainings have spent this "
+                                     "many epochs (checked between batches; with `fidelity`)")
+    screen: ScreenConfig | None = Field(None, description="proxy-warmed candidates for strategy screened/predictor")
+    predictor: PredictorConfig = PredictorConfig()
+
+    @model_validator(mode="after")
+    def _fidelity_fits(self) -> "SearchConfig":
+        uses = any(o.name == FIDELITY_METRIC for o in self.objectives)
+        if self.fidelity is not None and not uses:
+            raise ValueError(f"a fidelity gives the {FIDELITY_METRIC} objective; add '{FIDELITY_METRIC}:max' to "
+                             "objectives or remove `fidelity`")
+        if (uses and self.fidelity is not None and self.fidelity.kind == "train" and self.fidelity.pruner != "none"
+                and len(self.objectives) > 1):
+            raise ValueError("successive halving reports one objective to Optuna's pruner: use objectives "
+                             f"['{FIDELITY_METRIC}:max'] with the budget as the constraint, or fidelity.pruner: none")
+        if self.screen is not None and self.strategy not in ("screened", "predictor"):
+            raise ValueError(f"screen picks the candidates of strategy 'screened' or 'predictor', not "
+                             f"{self.strategy!r}")
+        if self.strategy == "screened" and self.screen is None:
+            raise ValueError("strategy 'screened' trains the best networks of a screen: add `screen:` "
+                             "(candidates, keep, objective)")
+        return self
 
     @field_validator("strategy")
     @classmethod

@@ -60,5 +60,8 @@ def evaluation_record(trial: int, text: str, arch_id: str, cost: dict[str, float
     metrics = {**cost, **evaluation.metrics}
     values, reason = objectives.values(metrics)
     named = {o.name: v for o, v in zip(objectives.objectives, values or [])}
-    return {"trial": trial, "arch": text, "id": arch_id, "status": "ok" if values else "failed", **metrics, **named,
-            "values": values, "errors": format_errors(evaluation.errors) or reason, "seconds": evaluation.seconds}
+    record = {"trial": trial, "arch": text, "id": arch_id, "status": "ok" if values else "failed", **metrics, **named,
+              "values": values, "errors": format_errors(evaluation.errors) or reason, "seconds": evaluation.seconds}
+    if evaluation.fidelity:  # a trained score: its epochs, images and recipe
+        record["fidelity"] = dict(evaluation.fidelity)
+    return record

@@ -22,7 +22,7 @@ from .config import SearchConfig
 from .objectives import Objectives, budget_violations, evaluation_record
 from .store import RunStore
 
-FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
+FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 
 
 def restore_lost_records(study: optuna.Study, store: RunStore, records: list[dict], space: Space,
@@ -92,10 +92,14 @@ def require_default_storage(storage: str | None, root: Path) -> None:
                              f"study in {storage}. Start a new run with the new budget instead")
 
 
-def recover_running(study: optuna.Study, cache: dict[str, dict]) -> None:
-    """Trials a killed run left RUNNING: complete them from the journal, or mark them failed and try their
-    architecture once more (a trial that was itself such a retry stays failed)."""
+def recover_running(study: optuna.Study, cache: dict[str, dict], pruned: dict[str, dict] | None = None) -> None:
+    """Trials a killed run left RUNNING: complete them from the journal (pruned ones as pruned), or mark them
+    failed and try their architecture once more (a trial that was itself such a retry stays failed; a
+    training it had begun resumes from its checkpoint)."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get("arch_id", "") in (pruned or {}):
+            study.tell(trial.number, state=TrialState.PRUNED)
+            continue
         record = cache.get(trial.user_attrs.get("arch_id", ""))
         if record is not None and record.get("values") is not None:
             study.tell(trial.number, record["values"])
@@ -119,6 +123,9 @@ def rebudget(study: optuna.Study, store: RunStore, records: list[dict], space: S
              study_name: str) -> tuple[optuna.Study, str]:
     """Re-check every finished trial against the new budget, score those that now fit and never were, and
     swap in a study whose constraints and values say so. Returns the reloaded study and a one-line note."""
+    if any(r.get("status") == "pruned" for r in records):
+        raise HybridNASError(f"--resume {store.root} --change-budget: this run has trainings that successive halving "
+                             "stopped, which a new budget cannot re-rank; start a new run with the new budget")
     status = {r["id"]: r["status"] for r in records}  # the last word on each architecture
     checked: list[tuple[Any, Arch | None, dict[str, float]]] = []
     todo: dict[str, tuple[int, Arch, dict[str, float]]] = {}

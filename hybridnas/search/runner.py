@@ -19,7 +19,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from ..errors import HybridNASError
-from ..evaluation import METRIC_SOURCES, CostEvaluator, Evaluation, metric_source
+from ..evaluation import METRIC_SOURCES, CostEvaluator, Evaluation, make_pruner, metric_source
 from ..io import atomic_write_csv
 from ..proxies.engine import expand
 from ..proxies.ensemble import Ensemble, parse_ensemble
@@ -28,6 +28,7 @@ from .config import SearchConfig
 from .objectives import Objectives, budget_violations, evaluation_record
 from .reconcile import (FINISHED, check_study_matches_journal, rebudget, recover_running, require_default_storage,
                         restore_lost_records)
+from .screen import enqueue_screened, screen_candidates
 from .store import RunStore, check_resume_config
 from .strategies import STRATEGIES, enqueue_all, make_strategy_sampler
 from .workers import LocalPool, RayPool, init_ray
@@ -88,7 +89,7 @@ def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxie
     else:
         rng = np.random.default_rng(config.seed + 7919)
         archs = [space.sample(rng) for _ in range(config.reference_size)]
-        rows = [dict(evaluation.metrics) for _, evaluation in sorted(pool.imap(archs), key=lambda r: r[0])]
+        rows = [dict(evaluation.metrics) for _, evaluation in sorted(pool.imap(archs, epochs=0), key=lambda r: r[0])]
         frame = pd.DataFrame(rows)
         atomic_write_csv(frame, path)
     ensembles = {}
@@ -152,6 +153,15 @@ class _Search:
                                  f"{self.space.name!r} cannot. Use {', '.join(others)}")
         sources = {o.name: metric_source(o.name) for o in config.objectives}
         self.proxies, self.ensemble_names = expand([n for n, s in sources.items() if s.name == "proxy"])
+        if config.screen is not None:  # the screen's proxies are scored with every network (predictor features)
+            screen_proxies, _ = expand([config.screen.objective])
+            self.proxies = list(dict.fromkeys([*self.proxies, *screen_proxies]))
+        if config.fidelity is not None and config.fidelity.kind == "train" and config.fidelity.work_dir is None:
+            fidelity = config.fidelity.model_copy(update={"work_dir": str(store.root / "fidelity")})
+            self.evaluator_config = config.model_copy(update={"fidelity": fidelity})
+        else:
+            self.evaluator_config = config
+        self.rungs = config.fidelity.rungs() if self._rung_mode() else []
         self.others: dict[str, list[str]] = {}
         for name, source in sources.items():
             if source.name not in ("cost", "proxy"):
@@ -166,7 +176,7 @@ class _Search:
     def open(self) -> None:
         """Write the config, start the evaluators, fit ensembles, and load (or create) the study."""
         config, store, space = self.config, self.store, self.space
-        factory = _evaluator_factory(space, config, self.proxies, self.others)
+        factory = _evaluator_factory(space, self.evaluator_config, self.proxies, self.others)
         used = (["proxy"] if self.proxies else []) + list(self.others)
         # the workers start first: one that cannot (no such GPU, shares that do not fit) leaves no run behind
         if config.workers == 0 or all(METRIC_SOURCES.get(name).in_process(config) for name in used):
@@ -178,17 +188,34 @@ class _Search:
         store.write_config(config.model_dump(mode="json"))
         self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
                                                         self.ensemble_names))
+        self.screened = screen_candidates(store, space, config, self.pool, self._feasible) if config.screen else None
         storage = None if config.storage == "memory" else (config.storage or store.storage_url)
         self.study = optuna.create_study(study_name=STUDY_NAME, storage=storage, directions=self.objectives.directions,
-                                         sampler=self._sampler(config.seed), load_if_exists=True)
+                                         sampler=self._sampler(config.seed), load_if_exists=True,
+                                         pruner=make_pruner(config.fidelity))
         self._reconcile()
         if STRATEGIES.get(config.strategy).enumerates:
             enqueue_all(self.study, space, max(0, config.trials - self.done()))
+        if config.strategy == "screened" and not self.study.trials:
+            enqueue_screened(self.study, space, self.screened, config.trials)
 
     def _sampler(self, seed: int) -> Any:
         c = self.config
+        kept = None if getattr(self, "screened", None) is None else self.screened[self.screened["kept"]]
         return make_strategy_sampler(c.strategy, self.space, seed, len(c.objectives),
-                                     population_size=c.population_size, tournament_size=c.tournament_size)
+                                     population_size=c.population_size, tournament_size=c.tournament_size,
+                                     predictor=c.predictor, screened=kept, feasible=self._feasible,
+                                     features=tuple(self.proxies) if kept is not None else ())
+
+    def _feasible(self, arch: Arch) -> bool:
+        """Whether `arch` is within the search's budget (cheap: cost or table latency)."""
+        cost = self.cost_eval.evaluate(arch).metrics
+        return all(v <= 0 for v in budget_violations(cost, self.config).values())
+
+    def _rung_mode(self) -> bool:
+        """Whether trainings go rung by rung with Optuna's pruner deciding who continues."""
+        f = self.config.fidelity
+        return f is not None and f.kind == "train" and f.pruner != "none"
 
     def _reconcile(self) -> None:
         """Bring the study in line with the journal: lost records, running trials, a changed budget."""
@@ -209,7 +236,9 @@ class _Search:
         if study.trials:  # a resumed run: continue the random stream instead of replaying its first draws
             study.sampler = self._sampler(resumed_seed(config.seed, len(study.trials)))
         self.cache = {r["id"]: r for r in records if r.get("status") == "ok"}
-        recover_running(study, self.cache)
+        self.pruned = {r["id"]: r for r in records if r.get("status") == "pruned"}
+        self.epochs_spent = sum(epochs_of(r) for r in records)
+        recover_running(study, self.cache, self.pruned)
         if self.rebudget:
             self.study, note = rebudget(study, store, records, self.space, self.cost_eval, config, self.objectives,
                                         self.cache, self.pool, STUDY_NAME)
@@ -244,6 +273,9 @@ class _Search:
             elif arch.id in self.cache:
                 study.tell(trial, self.cache[arch.id]["values"])
                 bar.update(1)
+            elif arch.id in self.pruned:  # stopped by successive halving before: not trained again
+                study.tell(trial, state=TrialState.PRUNED)
+                bar.update(1)
             else:
                 if arch.id not in waiting:
                     todo.append(arch)
@@ -256,6 +288,7 @@ class _Search:
         record = evaluation_record(first_trial.number, self.space.format(arch), arch.id, cost, evaluation,
                                    self.objectives)
         self.store.append(record)  # journal first: a kill between the two leaves a trial that resume completes
+        self.epochs_spent += epochs_of(record)
         values = record["values"]
         for trial, _ in waiting:
             if values is None:
@@ -272,14 +305,63 @@ class _Search:
         """Ask, evaluate and tell until the run has `trials` finished trials; returns how many networks scored."""
         bar = _progress(progress, self.config.trials, self.done())
         feasible = len(self.cache)
-        while self.done() < self.config.trials:
+        while self.done() < self.config.trials and not self.out_of_epochs():
             todo, waiting = self.ask(bar)
-            for i, evaluation in self.pool.imap(todo):
-                if self.tell(todo[i], evaluation, waiting[todo[i].id], bar):
+            for arch, evaluation in self._evaluate(todo, waiting, bar):
+                if self.tell(arch, evaluation, waiting[arch.id], bar):
                     feasible += 1
                     bar.set_postfix(feasible=feasible, best=_best(self.cache, self.config), refresh=False)
         bar.close()
         return feasible
+
+    def out_of_epochs(self) -> bool:
+        """Whether the trainings have spent the search's `epoch_budget`."""
+        return self.config.epoch_budget is not None and self.epochs_spent >= self.config.epoch_budget
+
+    def _evaluate(self, todo: list[Arch], waiting: dict[str, list], bar: Any):
+        """(arch, evaluation) as each finishes; with rungs, a training is stopped where Optuna's pruner says.
+
+        Rung by rung, every network still running trains (or resumes) to the rung's epochs; each epoch's
+        validation accuracy is reported to its trials, and a network the pruner stops is journaled as
+        pruned (with its fidelity) and told PRUNED here; the rest go on to the next rung.
+        """
+        if not self.rungs:
+            for i, evaluation in self.pool.imap(todo):
+                yield todo[i], evaluation
+            return
+        alive, reported = list(todo), {arch.id: 0 for arch in todo}
+        for rung in self.rungs:
+            going_on = []
+            for i, evaluation in self.pool.imap(alive, epochs=rung):
+                arch = alive[i]
+                trials = [trial for trial, _ in waiting[arch.id]]
+                curve = evaluation.fidelity.get("curve", [])
+                for epoch, value in enumerate(curve[reported[arch.id]:], reported[arch.id] + 1):
+                    if value == value:  # NaN: an epoch a resumed checkpoint did not score
+                        for trial in trials:
+                            trial.report(value, epoch)
+                reported[arch.id] = len(curve)
+                if rung == self.rungs[-1] or evaluation.errors or not trials[0].should_prune():
+                    if rung == self.rungs[-1] or evaluation.errors:
+                        yield arch, evaluation
+                    else:
+                        going_on.append(arch)
+                    continue
+                self._tell_pruned(arch, evaluation, waiting[arch.id], bar)
+            alive = going_on
+
+    def _tell_pruned(self, arch: Arch, evaluation: Evaluation, waiting: list, bar: Any) -> None:
+        """Journal a training the pruner stopped (its accuracy so far and fidelity), then tell its trials."""
+        first_trial, cost = waiting[0]
+        record = evaluation_record(first_trial.number, self.space.format(arch), arch.id, cost, evaluation,
+                                   self.objectives)
+        record.update(status="pruned", values=None)
+        self.store.append(record)
+        self.epochs_spent += epochs_of(record)
+        self.pruned[arch.id] = record
+        for trial, _ in waiting:
+            self.study.tell(trial, state=TrialState.PRUNED)
+            bar.update(1)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -288,6 +370,12 @@ class _Search:
             import ray
 
             ray.shutdown()
+
+
+def epochs_of(record: dict[str, Any]) -> int:
+    """Training epochs a journal record spent (0 for training-free scores)."""
+    fidelity = record.get("fidelity")
+    return int(fidelity.get("epochs", 0)) if isinstance(fidelity, dict) else 0
 
 
 def resumed_seed(seed: int, trials_so_far: int) -> int:

@@ -26,16 +26,15 @@ from ..spaces import Space
 PLAN_KEY = "evolution:plan"
 
 
-class RegularizedEvolutionSampler(BaseSampler):
-    """Aging evolution over architectures with tournament selection; keyword-only strategy options."""
+class PlannedSampler(BaseSampler):
+    """A sampler that picks a whole architecture before each trial and answers its `suggest` calls with it.
 
-    def __init__(self, space: Space, *, population_size: int = 32, tournament_size: int = 8,
-                 crossover_prob: float = 0.0, seed: int | None = None) -> None:
-        if tournament_size > population_size:
-            raise HybridNASError(f"tournament_size {tournament_size} is larger than population_size "
-                                 f"{population_size}; use a tournament of at most the population")
+    Subclasses implement `plan(study, trial)`, returning the architecture to try (or None: random
+    sampling). The plan is kept in the trial's system attributes, so a resumed study answers the same.
+    """
+
+    def __init__(self, space: Space, seed: int | None = None) -> None:
         self.space = space
-        self.population_size, self.tournament_size, self.crossover_prob = population_size, tournament_size, crossover_prob
         self._rng = np.random.default_rng(seed)
         self._random = RandomSampler(seed=seed)
 
@@ -49,25 +48,16 @@ class RegularizedEvolutionSampler(BaseSampler):
     def sample_relative(self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> dict:
         return {}
 
-    def _winner(self, study: Study, population: Sequence[FrozenTrial]) -> FrozenTrial:
-        picks = self._rng.choice(len(population), self.tournament_size, replace=False)
-        contenders = [population[i] for i in picks]
-        sign = 1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1.0
-        return max(contenders, key=lambda t: sign * t.values[0])
+    def plan(self, study: Study, trial: FrozenTrial) -> Any:
+        """The architecture the next trial tries, or None to sample it at random."""
+        return None
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         if trial.system_attrs.get(PLAN_KEY) or "fixed_params" in trial.system_attrs:
             return
-        population = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                      if t.user_attrs.get("feasible") and "arch" in t.user_attrs][-self.population_size:]
-        if len(population) < self.population_size:
-            return  # still filling the initial population: random sampling
-        parent = self.space.parse(self._winner(study, population).user_attrs["arch"])
-        if self._rng.random() < self.crossover_prob:
-            parent = self.space.crossover(parent, self.space.parse(self._winner(study, population).user_attrs["arch"]),
-                                          self._rng)
-        child = self.space.mutate(parent, self._rng)
-        study._storage.set_trial_system_attr(trial._trial_id, PLAN_KEY, self.space.to_params(child))
+        arch = self.plan(study, trial)
+        if arch is not None:
+            set_trial_system_attr(study, trial, PLAN_KEY, self.space.to_params(arch))
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -80,6 +70,40 @@ class RegularizedEvolutionSampler(BaseSampler):
             except (ValueError, TypeError):
                 pass
         return self._random.sample_independent(study, trial, param_name, param_distribution)
+
+
+def set_trial_system_attr(study: Study, trial: FrozenTrial, key: str, value: Any) -> None:
+    """Optuna has no public setter for a running trial's system attributes inside a sampler hook."""
+    study._storage.set_trial_system_attr(trial._trial_id, key, value)
+
+
+class RegularizedEvolutionSampler(PlannedSampler):
+    """Aging evolution over architectures with tournament selection; keyword-only strategy options."""
+
+    def __init__(self, space: Space, *, population_size: int = 32, tournament_size: int = 8,
+                 crossover_prob: float = 0.0, seed: int | None = None) -> None:
+        if tournament_size > population_size:
+            raise HybridNASError(f"tournament_size {tournament_size} is larger than population_size "
+                                 f"{population_size}; use a tournament of at most the population")
+        super().__init__(space, seed)
+        self.population_size, self.tournament_size, self.crossover_prob = population_size, tournament_size, crossover_prob
+
+    def _winner(self, study: Study, population: Sequence[FrozenTrial]) -> FrozenTrial:
+        picks = self._rng.choice(len(population), self.tournament_size, replace=False)
+        contenders = [population[i] for i in picks]
+        sign = 1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1.0
+        return max(contenders, key=lambda t: sign * t.values[0])
+
+    def plan(self, study: Study, trial: FrozenTrial) -> Any:
+        population = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                      if t.user_attrs.get("feasible") and "arch" in t.user_attrs][-self.population_size:]
+        if len(population) < self.population_size:
+            return None  # still filling the initial population: random sampling
+        parent = self.space.parse(self._winner(study, population).user_attrs["arch"])
+        if self._rng.random() < self.crossover_prob:
+            parent = self.space.crossover(parent, self.space.parse(self._winner(study, population).user_attrs["arch"]),
+                                          self._rng)
+        return self.space.mutate(parent, self._rng)
 
 
 @dataclass(frozen=True)
@@ -120,12 +144,14 @@ register_strategy(Strategy("exhaustive", lambda space, seed, n, **_: RandomSampl
 
 
 def make_strategy_sampler(strategy: str, space: Space, seed: int, n_objectives: int, *, population_size: int = 32,
-                          tournament_size: int = 8) -> BaseSampler:
-    """The Optuna sampler of a registered strategy; budgets reach samplers through trial constraints."""
+                          tournament_size: int = 8, **options: Any) -> BaseSampler:
+    """The Optuna sampler of a registered strategy; budgets reach samplers through trial constraints.
+
+    `options` reach the strategy's factory (the predictor's settings, screened candidates, budget check)."""
     if strategy not in STRATEGIES:
         raise HybridNASError(f"unknown strategy {strategy!r}; registered: {', '.join(STRATEGIES.list())}")
     return STRATEGIES.get(strategy).make(space, seed, n_objectives, population_size=population_size,
-                                         tournament_size=tournament_size)
+                                         tournament_size=tournament_size, **options)
 
 
 def enqueue_all(study: Study, space: Space, limit: int) -> int:

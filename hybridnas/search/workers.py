@@ -26,10 +26,10 @@ class LocalPool:
         for evaluator in self.evaluators:
             evaluator.setup()
 
-    def imap(self, archs: Sequence[Arch]) -> Iterator[tuple[int, Evaluation]]:
-        """(index, evaluation) pairs as each architecture finishes."""
+    def imap(self, archs: Sequence[Arch], epochs: int | None = None) -> Iterator[tuple[int, Evaluation]]:
+        """(index, evaluation) pairs as each architecture finishes; `epochs` is the training fidelity (0: none)."""
         for i, arch in enumerate(archs):
-            yield i, evaluate_all(self.evaluators, arch)
+            yield i, evaluate_all(self.evaluators, arch, epochs)
 
     def close(self) -> None:
         pass
@@ -50,10 +50,10 @@ class _Worker:
         for evaluator in self.evaluators:
             evaluator.setup()
 
-    def evaluate(self, genes_json: str) -> Evaluation:
+    def evaluate(self, genes_json: str, epochs: int | None = None) -> Evaluation:
         from ..spaces import Arch
 
-        return evaluate_all(self.evaluators, self.space.validate(Arch.from_json(genes_json)))
+        return evaluate_all(self.evaluators, self.space.validate(Arch.from_json(genes_json)), epochs)
 
     def pid(self) -> int:
         return os.getpid()
@@ -104,7 +104,8 @@ class RayPool:
     def _new_actor(self):
         return self._actor_cls.remote(self.space, self.factory, self.threads)
 
-    def imap(self, archs: Sequence[Arch]) -> Iterator[tuple[int, Evaluation]]:
+    def imap(self, archs: Sequence[Arch], epochs: int | None = None) -> Iterator[tuple[int, Evaluation]]:
+        """(index, evaluation) pairs as each architecture finishes; `epochs` is the training fidelity (0: none)."""
         ray = self._ray
         pending: dict = {}
         queue = list(enumerate(archs))
@@ -113,7 +114,7 @@ class RayPool:
 
         def submit(actor) -> None:
             i, arch = queue.pop(0)
-            pending[actor.evaluate.remote(arch.to_json())] = (i, actor)
+            pending[actor.evaluate.remote(arch.to_json(), epochs)] = (i, actor)
 
         while queue or pending:
             while queue and idle:

@@ -22,7 +22,8 @@ from .train import _optimizer, _schedule, autocast, checkpoint_contents, load_ch
 
 def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress: bool = False,
                      checkpoint: str | Path | None = None, resume: bool = False,
-                     curve: bool = False) -> dict[str, Any]:
+                     curve: bool = False, holdout: float = 0.0, train_fraction: float = 1.0,
+                     stop_after: int | None = None) -> dict[str, Any]:
     """Train `model` from scratch on `config.data` for `config.epochs` (same optimizer, schedule, data order
     and augmentation as the supernet) and return its test accuracy (%) and training seconds.
 
@@ -35,6 +36,11 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
             a checkpoint of another config or another network is a HybridNASError.
         curve: also test after every epoch and return the accuracies as `curve` (kept in the checkpoint; NaN
             for epochs a resumed checkpoint did not test). Testing does not change the training.
+        holdout: a fraction of the training split held out (`data.loader.holdout_indices`); the accuracy is
+            then measured on it instead of the test split, so a search that selects by it never sees test data.
+        train_fraction: train on this fraction of the (remaining) training images.
+        stop_after: stop after this many epochs, keeping `config.epochs`' schedule (a rung of successive
+            halving); a later call with `resume` continues the same schedule.
     """
     from tqdm.auto import tqdm
 
@@ -42,14 +48,8 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
 
     device = training_device(config)
     model = model.to(device)
-    space = load_space(config.space)
-    norm = space.input_normalisation
-    train = make_loader(config.data, "train", config.batch_size, train=True, seed=config.seed,
-                        limit=config.train_limit, num_classes=space.num_classes, norm=norm,
-                        input_shape=space.input_shape, workers=config.data_workers, pin_memory=device.type == "cuda")
-    test = make_loader(config.data, "test", config.eval_batch_size, train=False, num_classes=space.num_classes,
-                       norm=norm, input_shape=space.input_shape, workers=config.data_workers,
-                       pin_memory=device.type == "cuda")
+    train, test = _loaders(config, device, holdout, train_fraction)
+    last = config.epochs if stop_after is None else min(stop_after, config.epochs)
     optimizer = _optimizer(config, model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config, len(train)))
     first, seconds, accuracies = 0, 0.0, []
@@ -58,7 +58,7 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
             if checkpoint is None:
                 raise HybridNASError("resume needs the checkpoint to continue from")
             first, seconds, accuracies = _restore(Path(checkpoint), config, model, optimizer, scheduler, device)
-        for epoch in range(first, config.epochs):
+        for epoch in range(first, last):
             start = time.perf_counter()
             model.train()
             for x, y in tqdm(train.epoch(epoch), total=len(train), disable=not progress, desc=f"epoch {epoch + 1}"):
@@ -83,9 +83,32 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                                   checkpoint)
     if not curve:
         return {"accuracy": accuracy(model, test, device), "seconds": seconds}
-    if len(accuracies) < config.epochs:  # resumed from a finished checkpoint that was not tested every epoch
-        accuracies = _at_epoch(accuracies, config.epochs - 1, accuracy(model, test, device))
-    return {"accuracy": accuracies[-1], "seconds": seconds, "curve": accuracies}
+    done = max(first, last)  # a checkpoint may already be past `stop_after`
+    if len(accuracies) < done:  # resumed from a finished checkpoint that was not tested every epoch
+        accuracies = _at_epoch(accuracies, done - 1, accuracy(model, test, device))
+    return {"accuracy": accuracies[-1], "seconds": seconds, "curve": accuracies, "epochs": done,
+            "images": len(train) * config.batch_size * done}
+
+
+def _loaders(config: SupernetConfig, device: torch.device, holdout: float, train_fraction: float):
+    """The training loader and the loader accuracy is measured on (the held-out part of the training split
+    when `holdout`, else the test split)."""
+    from ..data.loader import holdout_indices, split_size
+
+    space = load_space(config.space)
+    common = {"num_classes": space.num_classes, "norm": space.input_normalisation, "input_shape": space.input_shape,
+              "workers": config.data_workers, "pin_memory": device.type == "cuda"}
+    fit = None
+    if holdout or train_fraction < 1:
+        fit = holdout_indices(split_size(config.data, "train"), holdout, "fit", train_fraction)
+    train = make_loader(config.data, "train", config.batch_size, train=True, seed=config.seed,
+                        limit=config.train_limit, indices=fit, **common)
+    if holdout:
+        held = holdout_indices(split_size(config.data, "train"), holdout, "holdout")
+        test = make_loader(config.data, "train", config.eval_batch_size, train=False, indices=held, **common)
+    else:
+        test = make_loader(config.data, "test", config.eval_batch_size, train=False, **common)
+    return train, test
 
 
 def _at_epoch(curve: list[float], epoch: int, value: float) -> list[float]:

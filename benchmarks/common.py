@@ -1,0 +1,65 @@
+"""What benchmark scripts share: the header line, the command footer, and resumable seeded training."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from hybridnas.io import atomic_write_text
+
+# One recipe for every network a study compares (hybrid, timm, random): AdamW, 1 warm-up epoch then cosine.
+SHORT_RECIPE = {"epochs": 5, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.05, "warmup_epochs": 1.0,
+                "label_smoothing": 0.1, "optimizer": "adamw"}
+
+
+def header(device: str = "cpu") -> str:
+    """`# <date>, torch <v>, timm <v>, <n> CPUs (<t> torch threads), device <d>`."""
+    import timm
+
+    return (f"# {datetime.date.today()}, torch {torch.__version__}, timm {timm.__version__}, {os.cpu_count()} CPUs "
+            f"({torch.get_num_threads()} torch threads), device {device}")
+
+
+def command_line() -> str:
+    """The command that ran this script, as a user would type it from the repository root."""
+    module = sys.modules["__main__"].__spec__
+    runner = f"python -m {module.name}" if module is not None else f"python {sys.argv[0]}"
+    return f"command: {runner} {shlex.join(sys.argv[1:])}".rstrip()
+
+
+def recipe_hash(recipe: dict[str, Any]) -> str:
+    """A short stable hash of a recipe dict (sorted JSON)."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def train_resumable(build: Callable[[], torch.nn.Module], config: Any, work: Path, record: Path) -> dict[str, Any]:
+    """Train the network `build()` makes under `config` (a SupernetConfig), resumably; return its result.
+
+    The result is read from `record` when an earlier run finished; otherwise training continues from
+    `work/checkpoint.pt` (written after every epoch) and the result is written to `record` atomically.
+    The initial weights come from `config.seed` (the model is built under it).
+    """
+    from hybridnas.rng import seeded
+    from hybridnas.supernet.standalone import train_standalone
+
+    if record.is_file():
+        return json.loads(record.read_text())
+    work.mkdir(parents=True, exist_ok=True)
+    checkpoint = work / "checkpoint.pt"
+    with seeded(config.seed):
+        model = build()
+    start = time.perf_counter()
+    result = train_standalone(model, config, checkpoint=checkpoint, resume=checkpoint.is_file(), curve=True)
+    result = {**result, "wall_s_this_process": round(time.perf_counter() - start, 1),
+              "threads": torch.get_num_threads()}
+    atomic_write_text(record, json.dumps(result, indent=1))
+    return result
