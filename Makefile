@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-RUN ?= results/quickstart
+RUN ?= runs/quickstart
 
 # A finished run re-prints its front (--resume); an interrupted one continues.
 quickstart: install

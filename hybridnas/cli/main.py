@@ -8,7 +8,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .util import emit as _emit, proxy_device_option, read_archs as _read_archs, user_errors as _user_errors
+from .util import RUNS_DIR, emit as _emit, proxy_device_option, read_archs as _read_archs, user_errors as _user_errors
 from ..errors import HybridNASError
 from ..search.strategies import STRATEGIES
 from ..spaces import Space, load_space
@@ -217,7 +217,7 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
 
 @main.command("search")
 @click.argument("config_file", required=False)
-@click.option("--out", default=None, help="Run folder (default: results/<config name>).")
+@click.option("--out", default=None, help="Run folder (default: runs/<config name>).")
 @click.option("--resume", "resume", default=None, is_flag=False, flag_value="",
               help="Continue an interrupted run: --resume RUN, or --resume with --out RUN.")
 @click.option("--trials", type=int, default=None, help="Total trials (a resumed run can be extended).")
@@ -265,7 +265,7 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
                  "gpus_per_worker": gpus_per_worker}
     config = load_search_config(source, overrides)
     if out is None:
-        out = str(Path("results") / (Path(config_file).stem if config_file else "search"))
+        out = str(Path(RUNS_DIR) / (Path(config_file).stem if config_file else "search"))
     _quiet_optuna()
     if change_budget and resume is None:
         raise HybridNASError("--change-budget changes the budget of a run being resumed: use it with --resume RUN")
@@ -334,7 +334,7 @@ def pareto_cmd(run: str, objectives: str | None, where: str | None, as_csv: bool
 
 @main.command("run")
 @click.argument("pipeline_file")
-@click.option("--out", default=None, help="Output folder (default: results/<pipeline name>).")
+@click.option("--out", default=None, help="Output folder (default: runs/<pipeline name>).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run; finished stages are skipped.")
 @click.option("--no-progress", is_flag=True)
 @_user_errors
@@ -345,7 +345,7 @@ def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool
     from ..pipeline import load_pipeline_config, run_pipeline
 
     config = load_pipeline_config(pipeline_file)
-    out = out or str(Path("results") / config.name)
+    out = out or str(Path(RUNS_DIR) / config.name)
     _quiet_optuna()
     summary = run_pipeline(config, out, resume=resume, progress=not no_progress, echo=click.echo)
     click.echo(f"\n== summary of {out} ==")

@@ -8,7 +8,7 @@ from typing import TextIO
 import click
 import pandas as pd
 
-from .util import emit, read_archs, user_errors
+from .util import RUNS_DIR, emit, read_archs, user_errors
 
 
 @click.group()
@@ -18,7 +18,7 @@ def supernet() -> None:
 
 @supernet.command("train")
 @click.argument("config_file")
-@click.option("--out", default=None, help="Checkpoint folder (default: results/supernet_<config name>).")
+@click.option("--out", default=None, help="Checkpoint folder (default: runs/supernet_<config name>).")
 @click.option("--epochs", type=int, default=None)
 @click.option("--sampler", default=None, help="uniform | sandwich | complexity_aware | performance_aware")
 @click.option("--workers", type=int, default=None, help="Data-parallel workers (Ray Train when > 1).")
@@ -40,7 +40,7 @@ def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: st
     config = load_supernet_config(config_file, {"epochs": epochs, "sampler": sampler, "workers": workers,
                                                 "device": device, "data": data, "space": space_file,
                                                 "precision": precision})
-    out = out or str(Path("results") / f"supernet_{Path(config_file).stem}")
+    out = out or str(Path(RUNS_DIR) / f"supernet_{Path(config_file).stem}")
     result = train_supernet(config, out, resume=resume, progress=not no_progress)
     last = result.history[-1] if result.history else {}
     click.echo(f"checkpoint: {result.checkpoint} ({result.epochs} epochs; last epoch loss {last.get('loss', float('nan')):.4f})")

@@ -13,6 +13,8 @@ import pandas as pd
 from ..errors import HybridNASError
 from ..spaces import Space
 
+# Where a command writes when --out is not given: a user's scratch runs, apart from committed evidence (results/)
+RUNS_DIR = "runs"
 
 # OS errors a user causes (a path, a permission, a full or read-only disk), not bugs in hybridnas
 USER_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOSPC,

@@ -70,13 +70,13 @@ def pareto_front(frame: pd.DataFrame, objectives: Sequence[Objective]) -> pd.Dat
 
 def hypervolume(frame: pd.DataFrame, objectives: Sequence[Objective]) -> tuple[float, np.ndarray]:
     """(hypervolume of the front, reference point in minimisation units) over all feasible points."""
-    from optuna._hypervolume import compute_hypervolume
+    from .optuna_compat import hypervolume as _hypervolume
 
     losses = _losses(frame, objectives)
     span = losses.max(axis=0) - losses.min(axis=0)
     reference = losses.max(axis=0) + np.where(span > 0, 0.1 * span, 1.0)
     front = losses[non_dominated(losses)]
-    return float(compute_hypervolume(front, reference, assume_pareto=True)), reference
+    return _hypervolume(front, reference), reference
 
 
 def query(run: str | Path, objectives: str | Sequence[str | Objective] | None = None,

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import optuna
-from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import HybridNASError
+from .optuna_compat import CONSTRAINTS_KEY, study_storage
 from ..evaluation import CostEvaluator
 from ..spaces import Arch, Space
 from .config import SearchConfig
@@ -55,8 +55,8 @@ def restore_lost_records(study: optuna.Study, store: RunStore, records: list[dic
 
 def rebuilt_trial(trial: FrozenTrial, violations: dict[str, float], values: list[float] | None) -> FrozenTrial:
     """A finished trial with new constraint values, feasibility and objective values (None: failed)."""
-    system_attrs = {k: v for k, v in trial.system_attrs.items() if not k.startswith(f"{_CONSTRAINTS_KEY}:")}
-    system_attrs.update({f"{_CONSTRAINTS_KEY}:{k}": float(v) for k, v in violations.items()})
+    system_attrs = {k: v for k, v in trial.system_attrs.items() if not k.startswith(f"{CONSTRAINTS_KEY}:")}
+    system_attrs.update({f"{CONSTRAINTS_KEY}:{k}": float(v) for k, v in violations.items()})
     user_attrs = {**trial.user_attrs, "feasible": all(v <= 0 for v in violations.values())}
     state = TrialState.COMPLETE if values is not None else TrialState.FAIL
     return optuna.trial.create_trial(state=state, params=trial.params, distributions=trial.distributions,
@@ -78,7 +78,7 @@ def replace_study(store: RunStore, old: optuna.Study, study_name: str, direction
 
 def _close(study: optuna.Study) -> None:
     """Release a study's SQLite connections so its file can be renamed or replaced safely."""
-    storage: Any = study._storage
+    storage: Any = study_storage(study)
     backend = getattr(storage, "_backend", storage)
     engine = getattr(backend, "engine", None)
     if engine is not None:

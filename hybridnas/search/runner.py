@@ -210,7 +210,8 @@ class _Search:
     def _feasible(self, arch: Arch) -> bool:
         """Whether `arch` is within the search's budget (cheap: cost or table latency)."""
         cost = self.cost_eval.evaluate(arch).metrics
-        return all(v <= 0 for v in budget_violations(cost, self.config).values())
+        within = all(v <= 0 for v in budget_violations(cost, self.config).values())
+        return within and self.space.within_constraints(arch)
 
     def _rung_mode(self) -> bool:
         """Whether trainings go rung by rung with Optuna's pruner deciding who continues."""
@@ -261,6 +262,8 @@ class _Search:
             trial.set_user_attr("arch", space.format(arch))
             trial.set_user_attr("arch_id", arch.id)
             violations = budget_violations(cost, config)
+            if not space.within_constraints(arch):  # the space's own cost window: what sample/parse refuse
+                violations["space_window"] = 1.0
             for key, value in violations.items():
                 trial.set_constraint(key, value)
             ok = all(v <= 0 for v in violations.values())

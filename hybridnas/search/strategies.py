@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import HybridNASError
 from ..registry import Registry
+from .optuna_compat import set_running_trial_system_attr
 from ..spaces import Space
 
 PLAN_KEY = "evolution:plan"
@@ -74,7 +75,7 @@ class PlannedSampler(BaseSampler):
 
 def set_trial_system_attr(study: Study, trial: FrozenTrial, key: str, value: Any) -> None:
     """Optuna has no public setter for a running trial's system attributes inside a sampler hook."""
-    study._storage.set_trial_system_attr(trial._trial_id, key, value)
+    set_running_trial_system_attr(study, trial, key, value)
 
 
 class RegularizedEvolutionSampler(PlannedSampler):

@@ -182,3 +182,25 @@ def test_proxy_evaluator_builds_its_batch_once(monkeypatch):
     monkeypatch.setattr(engine, "get_batch", lambda *a, **k: pytest.fail("built a batch per evaluation"))
     result = evaluator.evaluate(space.sample(0))
     assert set(result.metrics) == {"synflow", "naswot"}
+
+
+@pytest.mark.parametrize("strategy", ["nsga2", "tpe", "random"])
+def test_no_strategy_scores_a_network_outside_the_spaces_own_cost_window(strategy, tmp_path):
+    import yaml
+
+    from hybridnas import load_space
+    from hybridnas.configfile import read_config
+    from hybridnas.spaces.loader import SHIPPED_DIR
+
+    raw, _, _ = read_config("nasbench_macro", SHIPPED_DIR, "space")
+    raw["constraints"] = {**raw.get("constraints", {}), "macs": {"max": "40M"}}
+    path = tmp_path / "windowed.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    space = load_space(path)
+    run_search(config(space=str(path), strategy=strategy, budget={}), tmp_path / "run", progress=False)
+    table = RunStore(tmp_path / "run").table()
+    scored = table[table.status == "ok"]
+    assert len(scored) and (scored["macs"] <= 40e6).all()
+    for text in scored["arch"]:
+        space.parse(text)  # what the search returns, the space accepts
+    assert (table.loc[table.status == "over_budget", "macs"] > 40e6).all()
