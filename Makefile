@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install quickstart test test-quick lint-imports bench
+.PHONY: install quickstart test test-quick lint-imports bench docs
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,15 +21,20 @@ quickstart: install
 	$(VENV)/bin/hybridnas pareto $(RUN) --plot $(RUN)/front.png
 
 # One torch thread per xdist worker: two workers with two threads each on two cores spend a third of the
-# time in the kernel (measured: benchmarks/test_tiers.sh).
+# time in the kernel (measured: benchmarks/speed/test_tiers.sh).
 test: install
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir "$$(mktemp -d)"
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
 # The quick tier: no slow, Ray or subprocess tests (markers in tests/conftest.py).
 test-quick: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 -m "not slow and not ray and not subprocess"
 
+# The manual (docs/) as a site in build/site; strict: a broken link or a page missing from the nav fails.
+docs: install
+	$(VENV)/bin/mkdocs build --strict
+
 bench: install
-	taskset -c 0 $(PY) benchmarks/cost_speed.py --space hybrid_cifar
-	$(PY) benchmarks/unique_networks.py
+	taskset -c 0 $(PY) -m benchmarks.speed.cost_speed --space hybrid_cifar
+	$(PY) -m benchmarks.search.unique_networks

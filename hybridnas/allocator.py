@@ -5,7 +5,7 @@ few-megabyte tensors. glibc serves blocks over its mmap threshold with fresh `mm
 the heap top on `free`, so an evaluation can page-fault its memory in again each time; Ray worker
 processes showed it most. Raising both thresholds lets the heap keep and reuse the memory, and the peak
 resident size does not grow, because the same sizes are allocated each time. On this project's 2-core
-machine `benchmarks/search_scaling.py` measured 1.00 -> 1.09 evaluations/s on one Ray worker and
+machine `benchmarks/speed/search_scaling.py` measured 1.00 -> 1.09 evaluations/s on one Ray worker and
 1.70 -> 1.99 on two (results/benchmarks/search_scaling.txt, with and without HYBRIDNAS_KEEP_FREED_MEMORY=0).
 
 It changes the whole process, so only code that owns its process calls it: the `hybridnas` command and

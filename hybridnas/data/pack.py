@@ -1,7 +1,7 @@
 """`imagefolder:DIR` packed into one `.npz` file (`npz:FILE`): decoded once, held in memory when training.
 
 An image folder streams through a DataLoader (stream.py) that decodes every image each epoch. A folder of small
-images, such as CIFAR-10 at 32 px, trains many times faster once packed (`benchmarks/data_loader_speed.py
+images, such as CIFAR-10 at 32 px, trains many times faster once packed (`benchmarks/speed/data_loader_speed.py
 --packed`), with the same recipe: padded random crops and flips (loader.py). The npz source holds uint8 NCHW
 arrays `x_train`, `y_train`, `x_test`, `y_test` and the class names in `classes`.
 """

@@ -106,7 +106,7 @@ class Calibration:
     layers' time base by the reference workload timed beside them; `points` keeps them. Points from tables
     before format 3 carry no per-kind times or weights, and fit the shared scale, base and per-layer terms only;
     points before format 4 carry no per-layer times, and fit no offset.
-    Chosen by benchmarks/latency_calibration.py (results/benchmarks/latency_calibration/).
+    Chosen by benchmarks/latency/latency_calibration.py (results/benchmarks/latency_calibration/).
     `level` is how much slower (> 1) or faster the machine runs networks now than when the points were measured:
     1 at build, set by `relevel_table` from the points' networks timed again. A fit leaves it as it is.
     """

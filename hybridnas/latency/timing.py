@@ -23,7 +23,7 @@ MIN_REPEAT_S = 0.002  # each repeat runs the layer enough times to last this lon
 # How a layer's or a network's repeats become one number. Interference on a shared machine only adds
 # time, so the fastest repeat is the one that recurs: measured on 100 hybrid_cifar layers timed twice,
 # the minimum differed by 2.4-3.3% between passes, the median by 14-16%
-# (benchmarks/latency_repeatability.py, results/benchmarks/latency_repeatability/).
+# (benchmarks/latency/latency_repeatability.py, results/benchmarks/latency_repeatability/).
 STATISTICS = {"min": np.min, "median": np.median}
 DEFAULT_STATISTIC = "min"
 

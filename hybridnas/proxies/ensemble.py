@@ -20,7 +20,7 @@ from .registry import get_proxy
 
 PREFIX = "ensemble:"
 # The shipped training-free ranking: chosen on a NAS-Bench-201 sample against the 200-epoch accuracies and
-# reported on a disjoint one (benchmarks/ensemble_search.py, results/benchmarks/ensemble_search.txt)
+# reported on a disjoint one (benchmarks/proxies/ensemble_search.py, results/benchmarks/ensemble_search.txt)
 DEFAULT_OBJECTIVE = "ensemble:jacob_cov+meco+params"
 _MEMBER = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\*([0-9]*\.?[0-9]+))?$")
 

@@ -1,0 +1,1 @@
+"""Latency tables: backends, calibration, validation against measured networks."""

@@ -1,0 +1,1 @@
+"""Training-free proxies and objectives: rankings against ground truth."""

@@ -1,0 +1,170 @@
+"""Imagenette, the real test: a training-aware search of hybrid_imagenet at 64 px, its pick against timm.
+
+1. The search (resumable): `val_accuracy` from short trainings on 90% of Imagenette's train/ (scored on
+   the other 10%; val/ is never read), successive halving at 1, 3 and 5 epochs through Optuna's pruner, the
+   candidates screened by the training-free default on real training images, picked by the predictor
+   strategy, under `--max-macs`, until `--epoch-budget` training epochs are spent.
+2. The pick (the best `val_accuracy` among networks trained to the last rung) is trained from scratch with
+   the baselines' recipe (`benchmarks.common.SHORT_RECIPE`) on all of train/, one run per seed, and scored
+   on val/: the same recipe, seeds and data as `benchmarks.search.imagenette_baselines`.
+3. `--report` writes the summary beside the baselines' (top-1 mean and std, MACs, params, CPU latency in
+   torch and ONNX Runtime, the search's CPU and wall time).
+
+Every stage continues where a stopped run left it: the search through its run folder (OUT/run_<budget>,
+committed: journal, study, screen), its trainings and the pick's through per-epoch checkpoints under `--work`.
+
+    python -m benchmarks.search.imagenette_search --max-macs 130M --epoch-budget 120
+    python -m benchmarks.search.imagenette_search --max-macs 130M --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from benchmarks.common import SHORT_RECIPE, command_line, header, recipe_hash, train_resumable
+from benchmarks.search.imagenette_baselines import cpu_latency_ms, imagenette_space, recipe_config
+from hybridnas import load_space
+from hybridnas.io import atomic_write_text
+from hybridnas.search import RunStore, load_search_config, run_search
+from hybridnas.spaces.values import parse_quantity
+
+OUT = Path("results/search/imagenette_search")
+
+
+def search_settings(args: argparse.Namespace, space: Path) -> dict:
+    """The training-aware search config of this study."""
+    return {"space": str(space), "objectives": "val_accuracy:max", "budget": {"max_macs": args.max_macs},
+            "strategy": "predictor", "trials": args.trials, "batch_size": args.batch, "seed": 0,
+            "data": args.data, "proxy_batch_size": 32, "workers": args.workers, "reference_size": 16,
+            "epoch_budget": args.epoch_budget,
+            "screen": {"candidates": args.candidates, "keep": args.keep,
+                       "objective": "ensemble:jacob_cov+meco+params"},
+            "predictor": {"initial": 6, "explore": 0.1, "kappa": 1.0},
+            "fidelity": {"kind": "train", "min_epochs": 1, "work_dir": str(args.work / f"fidelity_{args.max_macs}"), "reduction_factor": 3, "pruner": "successive_halving",
+                         "recipe": {**{k: v for k, v in SHORT_RECIPE.items() if k != "optimizer"},
+                                    "holdout": 0.1, "train_fraction": args.train_fraction}}}
+
+
+def run_the_search(args: argparse.Namespace, space: Path) -> Path:
+    """Run (or resume) the search; returns its run folder. Wall seconds accumulate in OUT/search_wall_s.json."""
+    run = args.out / f"run_{args.max_macs}"
+    resumed = (run / "config.yaml").is_file()
+    start = time.perf_counter()
+    run_search(load_search_config(search_settings(args, space)), run, resume=resumed, progress=True)
+    wall = args.out / "search_wall_s.json"
+    before = json.loads(wall.read_text()) if wall.is_file() else 0.0
+    atomic_write_text(wall, json.dumps(before + time.perf_counter() - start))
+    return run
+
+
+def the_pick(run: Path) -> pd.Series:
+    """The network with the best validation accuracy among those trained to the last rung."""
+    table = RunStore(run).table()
+    done = table[table["status"] == "ok"]
+    if done.empty:
+        raise SystemExit(f"{run}: no network has finished its training yet; run the search longer")
+    return done.loc[done["val_accuracy"].idxmax()]
+
+
+def train_the_pick(args: argparse.Namespace, space_file: Path, run: Path) -> list[dict]:
+    """The pick trained with the baselines' recipe, one run per seed."""
+    space = load_space(space_file)
+    pick = space.parse(the_pick(run)["arch"])
+    results = []
+    for seed in args.seeds:
+        config = recipe_config(space_file, args.data, seed, args.device)
+        record = args.out / "runs" / f"pick_{args.max_macs}_seed{seed}.json"
+        print(f"pick seed {seed}", flush=True)
+        results.append(train_resumable(lambda: space.build(pick), config,
+                                       args.work / f"pick_{args.max_macs}_seed{seed}", record))
+    return results
+
+
+def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
+    """The pick beside the baselines' summary."""
+    space = load_space(space_file)
+    row = the_pick(run)
+    pick = space.parse(row["arch"])
+    cost = space.cost(pick)
+    accs = [json.loads(p.read_text())["accuracy"]
+            for p in sorted((args.out / "runs").glob(f"pick_{args.max_macs}_seed*.json"))]
+    table = RunStore(run).table()
+    trained_s = sum(f.get("train_seconds", 0) for f in table.get("fidelity", pd.Series(dtype=object)).dropna())
+    epochs = sum(f.get("epochs", 0) for f in table.get("fidelity", pd.Series(dtype=object)).dropna())
+    wall = json.loads((args.out / "search_wall_s.json").read_text()) if (args.out / "search_wall_s.json").is_file() \
+        else float("nan")
+    latency = cpu_latency_ms(space.build(pick), args.size)
+    baselines = args.out.parent / "imagenette_baselines" / "summary.csv"
+    lines = [header(args.device),
+             f"space: hybrid_imagenet at {args.size} px, 10 classes; budget max_macs {args.max_macs}",
+             f"search: {json.dumps(search_settings(args, space_file)['fidelity'])}",
+             f"  screened {args.candidates} networks (kept {args.keep}), {len(table)} journal rows, "
+             f"{(table['status'] == 'ok').sum()} trained to the last rung, {(table['status'] == 'pruned').sum()} "
+             f"pruned; {epochs} training epochs spent, {trained_s / 60:.0f} CPU-minutes training, wall "
+             f"{wall / 3600:.2f} h over all resumes",
+             f"pick: {row['arch']} (holdout val_accuracy {row['val_accuracy']:.2f}%)",
+             f"recipe {recipe_hash(SHORT_RECIPE)} for the pick and the baselines: {json.dumps(SHORT_RECIPE)}",
+             "",
+             f"{'network':<28} {'MACs':>8} {'params':>8} {'seeds':>5} {'top-1':>7} {'std':>5} {'torch ms':>9} "
+             f"{'ORT ms':>7}",
+             f"{'hybridnas pick':<28} {cost.macs / 1e6:>7.1f}M {cost.params / 1e6:>7.2f}M {len(accs):>5} "
+             f"{np.mean(accs) if accs else float('nan'):>7.2f} "
+             f"{np.std(accs, ddof=1) if len(accs) > 1 else float('nan'):>5.2f} {latency['torch_ms']:>9.2f} "
+             f"{latency['onnxruntime_ms']:>7.2f}"]
+    if baselines.is_file():
+        for b in pd.read_csv(baselines).itertuples():
+            lines.append(f"{b.model:<28} {b.macs_M:>7.1f}M {b.params_M:>7.2f}M {b.seeds:>5} {b.top1_mean:>7.2f} "
+                         f"{b.top1_std:>5.2f} {b.torch_ms:>9.2f} {b.onnxruntime_ms:>7.2f}")
+    lines += ["", "top-1: Imagenette val/ (3,925 images), mean and std over seeds; latency: batch 1, median of 30, "
+              "this machine", command_line()]
+    text = "\n".join(lines) + "\n"
+    atomic_write_text(args.out / f"summary_{args.max_macs}.txt", text)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="npz:/tmp/hybridnas_data/imagenette_64.npz")
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--max-macs", default="130M")
+    parser.add_argument("--epoch-budget", type=int, default=120, help="training epochs the search may spend")
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=6, help="networks trained per batch (successive halving "
+                                                             "decides within and across batches)")
+    parser.add_argument("--candidates", type=int, default=256)
+    parser.add_argument("--keep", type=float, default=0.125)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--train-fraction", type=float, default=1.0, help="below 1 only for a smoke run")
+    parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/hybridnas_work/imagenette_search"))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--stage", choices=["search", "train", "all"], default="all")
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    parse_quantity(args.max_macs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    space = imagenette_space(args.size, args.out)
+    run = args.out / f"run_{args.max_macs}"
+    if args.report:
+        print(report(args, space, run))
+        return
+    if args.stage in ("search", "all"):
+        run = run_the_search(args, space)
+    if args.stage in ("train", "all"):
+        train_the_pick(args, space, run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Weight-sharing supernets and standalone ground-truth trainings."""
