@@ -15,6 +15,59 @@ from .errors import HybridNASError
 
 Model = TypeVar("Model", bound=BaseModel)
 
+MAX_YAML_BYTES = 1 << 20  # 1 MiB: far past any config or space, far below what would exhaust memory
+MAX_YAML_DEPTH = 32  # nesting of mappings and lists; a space's deepest key path is about 6
+
+
+def read_yaml_mapping(path: str | Path, what: str, error: type[HybridNASError] = HybridNASError) -> dict[str, Any]:
+    """The one YAML loader for every file hybridnas reads: bounded in size and depth, safe (no tags that
+    build Python objects), and a mapping at the top. Every problem is one line naming the file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise error(f"{path}: {size:,} bytes is too large for a {what}; at most {MAX_YAML_BYTES:,}")
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: a {what} must be UTF-8 text") from None
+    return parse_yaml_mapping(text, str(path), what, error)
+
+
+def parse_yaml_mapping(text: str, where: str, what: str, error: type[HybridNASError] = HybridNASError) -> dict[str, Any]:
+    """`read_yaml_mapping` for text already read."""
+    if len(text) > MAX_YAML_BYTES:
+        raise error(f"{where}: too large for a {what}; at most {MAX_YAML_BYTES:,} bytes")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        raise error(f"{where}: not allowed in a {what}: {exc.problem} (YAML tags that build Python objects are "
+                    "refused; write plain values)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{where}: not valid YAML{at}: {problem}") from None
+    except RecursionError:
+        raise error(f"{where}: nested too deeply for a {what}; at most {MAX_YAML_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise error(f"{where}: a value of this {what} cannot be read: {str(exc).split(';')[0]}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise error(f"{where}: a {what} must be a mapping of keys to values at the top, not a "
+                    f"{type(raw).__name__}")
+    if _depth(raw) > MAX_YAML_DEPTH:
+        raise error(f"{where}: nested too deeply for a {what}; at most {MAX_YAML_DEPTH} levels")
+    return raw
+
+
+def _depth(value: Any, limit: int = MAX_YAML_DEPTH + 1) -> int:
+    """Nesting depth of mappings and lists, counted up to `limit`."""
+    if limit <= 0 or not isinstance(value, (dict, list)):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
 
 def read_config(source: str | Path | Mapping[str, Any], shipped: Path, what: str,
                 error: type[HybridNASError] = HybridNASError) -> tuple[dict[str, Any], str, Path | None]:
@@ -28,13 +81,7 @@ def read_config(source: str | Path | Mapping[str, Any], shipped: Path, what: str
     if not path.is_file():
         names = ", ".join(sorted(p.stem for p in shipped.glob("*.yaml")))
         raise error(f"{where}: no such {what}" + (f"; shipped: {names}" if names else ""))
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise error(f"{where}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise error(f"{where}: a {what} must be a mapping")
-    return raw, where, path
+    return read_yaml_mapping(path, what, error), where, path
 
 
 def local_path(value: Any, base: Path | None) -> Any:

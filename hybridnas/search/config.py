@@ -18,7 +18,8 @@ from .strategies import STRATEGIES
 from . import predictor_sampler as _predictor_sampler  # noqa: F401  (registers 'predictor' and 'screened')
 
 SEARCH_DIR = SHIPPED_DIR.parent / "search"
-Quantity = Annotated[float, BeforeValidator(parse_quantity)]
+# A budget: a positive finite quantity (0 or less would turn the budget off, or make every network infeasible)
+Quantity = Annotated[float, BeforeValidator(parse_quantity), Field(gt=0)]
 
 
 class SearchConfigError(HybridNASError, ValueError):
@@ -53,7 +54,7 @@ class Budget(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_macs: Quantity | None = None
     max_params: Quantity | None = None
-    max_latency_ms: float | None = Field(None, gt=0)
+    max_latency_ms: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False)
     latency_table: str | None = None
 
 
@@ -88,23 +89,23 @@ class SearchConfig(BaseModel):
     objectives: Annotated[list[Objective], BeforeValidator(_objectives)] = Field(min_length=1)
     budget: Budget = Budget()
     strategy: str = "nsga2"  # a registered strategy (search.strategies.STRATEGIES)
-    trials: int = Field(200, gt=0)
-    batch_size: int = Field(8, gt=0, description="architectures asked and evaluated together")
-    seed: int = 0
+    trials: int = Field(200, gt=0, le=10_000_000)
+    batch_size: int = Field(8, gt=0, le=100_000, description="architectures asked and evaluated together")
+    seed: int = Field(0, ge=0, lt=2**32, description="numpy and Optuna take seeds below 2**32")
     data: str = "gaussian"
-    proxy_batch_size: int = Field(64, gt=1)
-    workers: int = Field(2, ge=0, description="Ray actors; 0 evaluates in this process")
+    proxy_batch_size: int = Field(64, gt=1, le=4096, description="images per proxy batch")
+    workers: int = Field(2, ge=0, le=4096, description="Ray actors; 0 evaluates in this process")
     device: str = Field("cpu", pattern=DEVICE_PATTERN, description="where proxies run: cpu, cuda or cuda:N")
-    gpus_per_worker: float = Field(0.0, ge=0, description="GPUs each Ray worker owns (a fraction shares one)")
+    gpus_per_worker: float = Field(0.0, ge=0, le=1024, allow_inf_nan=False, description="GPUs each Ray worker owns (a fraction shares one)")
     ray_address: str | None = None
     ray_dashboard: bool = False
     storage: str | None = None  # an Optuna storage URL; default sqlite:///RUN/study.db; 'memory': not resumable
     scores_table: str | None = None  # CSV of precomputed proxy scores (arch + metric columns) to look up
     supernet: str | None = None  # a trained supernet checkpoint (or few-shot split folder), for supernet_accuracy
     supernet_test_limit: int | None = Field(None, gt=0, description="test images per supernet evaluation")
-    reference_size: int = Field(32, ge=4, description="archs scored once to normalise ensemble objectives")
-    population_size: int = Field(32, gt=1)
-    tournament_size: int = Field(8, gt=1)
+    reference_size: int = Field(32, ge=4, le=100_000, description="archs scored once to normalise ensemble objectives")
+    population_size: int = Field(32, gt=1, le=1_000_000)
+    tournament_size: int = Field(8, gt=1, le=1_000_000)
     fidelity: FidelityConfig | None = Field(None, description="a training fidelity for the val_accuracy objective")
     epoch_budget: int | None = Field(None, gt=0, le=10**9, description="stop once the trainings have spent this "
                                      "many epochs (checked between batches; with `fidelity`)")

@@ -20,7 +20,7 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from ..spaces import Arch, Space
-from .strategies import PLAN_KEY, PlannedSampler, Strategy, register_strategy
+from .strategies import PlannedSampler, Strategy, register_strategy
 
 # (arch, trained so far) -> whether it may be tried; the search passes its budget check
 Feasible = Callable[[Arch], bool]

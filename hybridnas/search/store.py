@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from ..errors import HybridNASError
+from ..configfile import read_yaml_mapping
 from ..io import atomic_write_text
 
 EVALUATIONS = "evaluations.jsonl"
@@ -111,7 +112,7 @@ class RunStore:
     def read_config(self) -> dict[str, Any]:
         if not self.exists():
             raise HybridNASError(f"{self.root} is not a search run (no {CONFIG}); start one with 'hybridnas search'")
-        return yaml.safe_load((self.root / CONFIG).read_text())
+        return read_yaml_mapping(self.root / CONFIG, "run's config.yaml")
 
     def append(self, record: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

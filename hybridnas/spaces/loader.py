@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 from pydantic import ValidationError
 
-from ..configfile import format_error
+from ..configfile import format_error, read_yaml_mapping
 from ..errors import SpaceError
 from .base import SPACE_TYPES, Space
 
@@ -31,10 +30,7 @@ def load_space(source: str | Path | Mapping[str, Any]) -> Space:
         where = str(path)
         if not path.is_file():
             raise SpaceError(f"{where}: no such space file; shipped spaces: {', '.join(shipped_spaces())}")
-        try:
-            raw = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise SpaceError(f"{where}: not valid YAML: {exc}") from None
+        raw = read_yaml_mapping(path, "space", SpaceError)
     if not isinstance(raw, dict):
         raise SpaceError(f"{where}: a space must be a mapping with keys name, input, num_classes, ...; "
                          f"got {type(raw).__name__}")

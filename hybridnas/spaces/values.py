@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -13,16 +15,31 @@ _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]?)\s*$")
 
 
+MAX_QUANTITY = 1e18  # a billion GMACs: past any network, and far below float overflow
+
+
 def parse_quantity(value: Any) -> float:
-    """'100M' -> 1e8, '1.5G' -> 1.5e9, 3e8 -> 3e8; raises ValueError naming the accepted forms."""
+    """'100M' -> 1e8, '1.5G' -> 1.5e9, 3e8 -> 3e8; raises ValueError naming the accepted forms.
+
+    The result is finite, not negative and at most 1e18; anything else (NaN, infinity, a 5,000-digit
+    integer) is refused here, where the number enters.
+    """
     if isinstance(value, bool):
         raise ValueError(f"expected a number such as 100M or 1.5G, got {value!r}")
     if isinstance(value, (int, float)):
-        return float(value)
-    match = _QUANTITY.match(str(value).upper()) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"expected a number such as 300000, 100M or 1.5G (suffixes K, M, G, T), got {value!r}")
-    return float(match.group(1)) * _SUFFIX[match.group(2)]
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+    else:
+        match = _QUANTITY.match(str(value).upper()) if isinstance(value, str) else None
+        if not match:
+            raise ValueError(f"expected a number such as 300000, 100M or 1.5G (suffixes K, M, G, T), got {value!r}")
+        number = float(match.group(1)) * _SUFFIX[match.group(2)]
+    if not math.isfinite(number) or not 0 <= number <= MAX_QUANTITY:
+        shown = value if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+        raise ValueError(f"expected a finite number from 0 to 1e18 such as 100M or 1.5G, got {shown!r}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -47,11 +64,20 @@ class Param:
         return value in self.values
 
 
+MAX_DIMENSION = 10**15  # finite and exact as a float; the schema bounds each dimension far tighter
+
+
 def _check_scalar(value: Any, kind: type, what: str) -> Any:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return value
+        if abs(value) > MAX_DIMENSION:
+            raise ValueError(f"expected a finite number of at most {MAX_DIMENSION:,}, got a huge integer")
+        value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError(f"expected {what}, got {value!r}")
+    if kind in (int, float) and not (math.isfinite(value) and abs(value) <= MAX_DIMENSION):
+        shown = value if isinstance(value, float) or abs(value) < 10**30 else "a huge integer"
+        raise ValueError(f"expected a finite {what[3:] if what.startswith('an ') else what[2:]} of at most "
+                         f"{MAX_DIMENSION:,}, got {shown!r}")
     return value
 
 

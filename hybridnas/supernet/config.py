@@ -20,26 +20,27 @@ class SupernetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     space: str
     data: str = Field(description="cifar10:DIR, cifar100:DIR, npz:FILE or imagefolder:DIR")
-    epochs: int = Field(10, gt=0)
-    batch_size: int = Field(64, gt=1)
+    epochs: int = Field(10, gt=0, le=100_000)
+    batch_size: int = Field(64, gt=1, le=65_536)
     sampler: str = "complexity_aware"
-    subnets: int = Field(2, gt=0, description="random subnets per step (samplers may add the largest/smallest)")
+    subnets: int = Field(2, gt=0, le=1024, description="random subnets per step (samplers may add the largest/smallest)")
     sampler_options: dict[str, Any] = Field({}, description="the sampler's own options, e.g. uniform's fixed_genes "
                                                             "{'ops.3': 'nor_conv_3x3'} for a few-shot sub-supernet")
     init_from: str | None = Field(None, description="a supernet checkpoint of the same space whose weights this "
                                                     "training starts from (few-shot: the one-shot parent); the "
                                                     "optimizer and schedule start fresh")
     optimizer: Literal["adamw", "sgd"] = "adamw"
-    lr: float = Field(2e-3, gt=0)
-    weight_decay: float = Field(0.05, ge=0)
-    warmup_epochs: float = Field(1.0, ge=0)
-    label_smoothing: float = Field(0.0, ge=0, lt=1)
-    seed: int = 0
-    workers: int = Field(1, gt=0, description="data-parallel workers (Ray Train when > 1)")
+    lr: float = Field(2e-3, gt=0, le=10, allow_inf_nan=False)
+    weight_decay: float = Field(0.05, ge=0, le=10, allow_inf_nan=False)
+    warmup_epochs: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False,
+                                        description="linear warm-up epochs (default: a tenth of the run, at most 1)")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
+    seed: int = Field(0, ge=0, lt=2**32)
+    workers: int = Field(1, gt=0, le=4096, description="data-parallel workers (Ray Train when > 1)")
     device: Literal["cpu", "cuda"] = "cpu"
-    train_limit: int | None = Field(None, gt=0, description="use only the first N training images")
-    calibration_batches: int = Field(4, ge=0, description="BatchNorm recalibration batches per evaluated subnet")
-    eval_batch_size: int = Field(250, gt=0)
+    train_limit: int | None = Field(None, gt=0, le=10**9, description="use only the first N training images")
+    calibration_batches: int = Field(4, ge=0, le=100_000, description="BatchNorm recalibration batches per evaluated subnet")
+    eval_batch_size: int = Field(250, gt=0, le=65_536)
     precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: forward passes under bfloat16 autocast "
                                                                  "(weights, gradients and optimizer stay fp32)")
     data_workers: int = Field(2, ge=0, description="DataLoader processes decoding an imagefolder: source (results do "

@@ -83,7 +83,7 @@ def test_unknown_type_missing_file_and_bad_yaml(tmp_path):
 def test_yaml_is_loaded_safely(tmp_path):
     evil = tmp_path / "evil.yaml"
     evil.write_text("name: !!python/object/apply:os.system ['echo hacked']\n")
-    with pytest.raises(SpaceError, match="not valid YAML"):
+    with pytest.raises(SpaceError, match="YAML tags that build Python objects are refused"):
         load_space(evil)
 
 
