@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Callable, Iterator
 
 import pandas as pd
 
@@ -104,3 +105,36 @@ def check_replaceable(folder: str | Path, *, marker: str, written: frozenset[str
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise FolderNotOwnedError(f"{path} holds files hybridnas did not write ({shown}); --force replaces only "
                                   f"{what} it wrote whole. Move them, or give a new folder")
+
+
+class BusyError(HybridNASError):
+    """Another hybridnas process is writing the same output."""
+
+
+@contextmanager
+def exclusive_lock(target: str | Path, what: str = "output", *, beside: bool = False) -> Iterator[None]:
+    """Hold the one-writer lock of `target`: `DIR/.lock` for a folder a command writes into, or `.NAME.lock`
+    beside it with `beside` (a file, or a folder that must stay empty until it is swapped in whole).
+
+    Every command that writes an output takes it, so a second writer of the same output is refused at once
+    with a one-line error instead of both running and one losing the other's rows.
+    """
+    import fcntl
+
+    target = Path(target)
+    if beside:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = target.parent / f".{target.name}.lock"
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        lock = target / ".lock"
+    with lock.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BusyError(f"{target} is being written by another hybridnas process; wait for it to finish (or "
+                            f"stop it), or give this {what} another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -28,6 +28,7 @@ from .search.pareto import evaluated, pareto_front, run_objectives
 from .spaces import load_space
 from .spaces.loader import SHIPPED_DIR
 from .supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
+from .io import exclusive_lock
 
 PIPELINE_DIR = SHIPPED_DIR.parent / "pipeline"
 
@@ -120,6 +121,13 @@ class _State:
 def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
                  echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every enabled stage (skipping those a resumed run finished); returns the summary."""
+    with exclusive_lock(out, "pipeline run"):
+        return _run_pipeline_locked(config, out, resume=resume, progress=progress, echo=echo)
+
+
+def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
+                 echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """The body of `run_pipeline`, under its lock."""
     out = Path(out)
     state = _State(out)
     if state.path.is_file() and not resume:

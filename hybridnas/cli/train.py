@@ -11,6 +11,10 @@ import click
 from .util import user_errors
 
 
+# fields of a training config that only a supernet reads; a standalone record leaves them out
+SUPERNET_ONLY = {"sampler", "subnets", "sampler_options", "init_from", "calibration_batches", "workers"}
+
+
 @click.command("train")
 @click.argument("space_file")
 @click.option("--arch", "arch_text", required=True, help="The architecture string (or JSON) to train.")
@@ -40,7 +44,7 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     from safetensors.torch import save
 
     from ..errors import HybridNASError
-    from ..io import atomic_write, atomic_write_text
+    from ..io import exclusive_lock, atomic_write, atomic_write_text
     from ..spaces import load_space
     from ..configfile import validate_config
     from ..supernet.config import SupernetConfig, load_supernet_config
@@ -54,22 +58,24 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     config = (load_supernet_config(recipe, overrides) if recipe else validate_config(
         SupernetConfig, {k: v for k, v in overrides.items() if v is not None}, "hybridnas train", "training options"))
     folder = Path(out)
-    checkpoint = folder / "checkpoint.pt"
-    if checkpoint.is_file() and not resume:
-        raise HybridNASError(f"{folder} already holds a training checkpoint; pass --resume to continue it, or "
-                             "another --out")
-    if resume and not checkpoint.is_file():
-        raise HybridNASError(f"{folder} holds no checkpoint.pt to resume")
-    with seeded(config.seed):  # the seed sets the initial weights too, not only the data order
-        model = space.build(arch)
-    result = train_standalone(model, config, progress=not no_progress, checkpoint=checkpoint, resume=resume,
-                              curve=curve)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(folder / "model.safetensors", lambda handle: handle.write(save(state)))
-    record = {"arch": space.format(arch), "space": space.name, "accuracy": result["accuracy"],
-              "seconds": result["seconds"], "recipe": config.model_dump(mode="json"),
-              **({"curve": [None if math.isnan(a) else a for a in result["curve"]]} if curve else {})}
-    atomic_write_text(folder / "train.json", json.dumps(record, indent=1))
-    click.echo(f"{space.format(arch)}: test accuracy {result['accuracy']:.2f}% after {config.epochs} epochs "
+    with exclusive_lock(folder, "training"):
+        checkpoint = folder / "checkpoint.pt"
+        if checkpoint.is_file() and not resume:
+            raise HybridNASError(f"{folder} already holds a training checkpoint; pass --resume to continue it, or "
+                                 "another --out")
+        if resume and not checkpoint.is_file():
+            raise HybridNASError(f"{folder} holds no checkpoint.pt to resume")
+        with seeded(config.seed):  # the seed sets the initial weights too, not only the data order
+            model = space.build(arch)
+        result = train_standalone(model, config, progress=not no_progress, checkpoint=checkpoint, resume=resume,
+                                  curve=curve)
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        atomic_write(folder / "model.safetensors", lambda handle: handle.write(save(state)))
+        record = {"arch": space.format(arch), "space": space.name, "accuracy": result["accuracy"],
+                  "seconds": result["seconds"], "recipe": config.model_dump(mode="json", exclude=SUPERNET_ONLY),
+                  **({"curve": [None if math.isnan(a) else a for a in result["curve"]]} if curve else {})}
+        atomic_write_text(folder / "train.json", json.dumps(record, indent=1))
+    split = "val/" if data.startswith("imagefolder:") and (Path(data.split(":", 1)[1]) / "val").is_dir() else "test"
+    click.echo(f"{space.format(arch)}: accuracy on the {split} split {result['accuracy']:.2f}% after {config.epochs} epochs "
                f"({result['seconds']:.0f} s); weights: {folder / 'model.safetensors'} "
                f"(hybridnas export {space_file} --arch ... --weights {folder / 'model.safetensors'})")

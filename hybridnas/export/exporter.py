@@ -29,6 +29,7 @@ from ..search.pareto import evaluated, pareto_front, run_objectives
 from ..search.store import RunStore
 from ..spaces import Arch, Space, load_space
 from .codegen import ExportError, identifier, model_source
+from ..io import exclusive_lock
 
 
 # Everything an export folder may hold: what `_write_export` writes, and the cache Python leaves on `import model`.
@@ -146,6 +147,18 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
     `supernet` (a `supernet.SubnetScorer`) supplies inherited weights (BatchNorm recalibrated) and the
     subnet's inherited test accuracy for the card.
     """
+    with exclusive_lock(out, "export", beside=True):
+        return _export_arch_locked(space, arch, out, weights=weights, latency_tables=latency_tables, scores=scores,
+                                   supernet_accuracy=supernet_accuracy, provenance=provenance, model_name=model_name,
+                                   supernet=supernet, force=force, onnx=onnx)
+
+
+def _export_arch_locked(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[str, torch.Tensor] | None = None,
+                latency_tables: Sequence[Any] = (), scores: Mapping[str, float] | None = None,
+                supernet_accuracy: float | None = None, provenance: Mapping[str, Any] | None = None,
+                model_name: str | None = None, supernet: Any = None, force: bool = False,
+                onnx: bool = False) -> Exported:
+    """The body of `export_arch`, under its lock."""
     arch = space.validate(arch)
     if supernet is not None:
         if supernet.supernet.space.name != space.name:
@@ -274,7 +287,7 @@ def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Map
         raise ExportError(f"--rank {rank}: the Pareto front of {run} has {len(front)} architecture(s); use 1.."
                           f"{len(front)} (see `hybridnas pareto {run}`)")
     row = front.iloc[rank - 1]
-    space = load_space(config["space"])
+    space = load_space(store.space_source(config["space"]))  # the space as the run searched it
     arch = space.parse(row["arch"])
     tables = list(latency_tables)
     table_path = (config.get("budget") or {}).get("latency_table")

@@ -18,6 +18,7 @@ from ..rng import seeded
 from .backends import Backend, make_backend
 from .timing import (DEFAULT_STATISTIC, STATISTICS, Timing, device_name, parse_cpus, pinned, threads_set,
                      time_all)
+from ..io import exclusive_lock
 
 CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with validation (seed 0 default)
 # networks a calibration is fitted on: on 128 held-out hybrid_cifar networks (onnxruntime), the calibration
@@ -59,6 +60,19 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
         pin_cpus: cores to run on while timing ('1', '0,2', '2-3'); recorded in the table's meta, and
             `validate_table` pins to the same cores by default.
     """
+    with exclusive_lock(out, "latency table", beside=True):
+        return _build_table_locked(space, out, device=device, threads=threads, batch=batch, dtype=dtype,
+                                   warmup=warmup, repeats=repeats, rounds=rounds, calibrate=calibrate, archs=archs,
+                                   progress=progress, backend=backend, optimization=optimization, statistic=statistic,
+                                   pin_cpus=pin_cpus)
+
+
+def _build_table_locked(space: Space, out: str | Path, *, device: str = "cpu", threads: int = 1, batch: int = 1,
+                dtype: str = "float32", warmup: int = 10, repeats: int = 30, rounds: int = 3,
+                calibrate: int = DEFAULT_CALIBRATE, archs: Sequence[Arch] = (), progress: bool = True, backend: str = "torch",
+                optimization: str | None = None, statistic: str = DEFAULT_STATISTIC,
+                pin_cpus: str | None = None) -> LatencyTable:
+    """The body of `build_table`, under its lock."""
     cpus = parse_cpus(pin_cpus) if pin_cpus is not None else None
     if statistic not in STATISTICS:
         raise LatencyError(f"statistic {statistic!r}: use one of {', '.join(STATISTICS)}")

@@ -22,6 +22,9 @@ from ..spaces import Arch, Space
 from .context import ProxyContext
 from .ensemble import is_ensemble, parse_ensemble
 from .registry import get_proxy, list_proxies
+from contextlib import nullcontext
+
+from ..io import exclusive_lock
 
 DEFAULT_BATCH = 64
 INIT_ORDER = {"initial": 0, "kaiming_fanin": 1, "gaussian": 2}
@@ -183,6 +186,15 @@ def score_many(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data
     With `checkpoint` (a CSV path) the rows are saved atomically every `every` architectures and
     architectures already in the file are not scored again, so a long scoring run can be resumed.
     """
+    with (exclusive_lock(checkpoint, "score table", beside=True) if checkpoint else nullcontext()):
+        return _score_many_locked(space, archs, proxies, data, seed, batch_size=batch_size, progress=progress,
+                                  checkpoint=checkpoint, every=every, device=device)
+
+
+def _score_many_locked(space: Space, archs: Sequence[Arch], proxies: Sequence[str], data: str = "gaussian", seed: int = 0,
+               *, batch_size: int = DEFAULT_BATCH, progress: bool = False, checkpoint: str | Path | None = None,
+               every: int = 25, device: str = "cpu") -> pd.DataFrame:
+    """The body of `score_many`, under its lock."""
     singles, ensembles = expand(proxies)
     batch = space_batch(space, data, batch_size, seed, device)  # one batch for all archs
     done: dict[str, dict] = {}

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
@@ -30,11 +29,11 @@ from .reconcile import (FINISHED, check_study_matches_journal, rebudget, recover
                         restore_lost_records)
 from .screen import enqueue_screened, screen_candidates
 from .store import RunStore, check_resume_config
+from .storage import create_study, open_storage, refuse_shared_storage
 from .strategies import STRATEGIES, enqueue_all, make_strategy_sampler
 from .workers import LocalPool, RayPool, init_ray
 from ..latency import LatencyError, LatencyTable, space_signatures
 
-STUDY_NAME = "hybridnas"
 
 
 @dataclass
@@ -141,6 +140,7 @@ class _Search:
             stored = store.read_config()
             wanted = config.model_dump(mode="json")
             check_resume_config(stored, wanted, store.root, change_budget)
+            store.check_space_unchanged(load_space(config.space).source)
             self.rebudget = stored.get("budget") != wanted["budget"]
             if self.rebudget:
                 require_default_storage(config.storage, store.root)
@@ -189,10 +189,14 @@ class _Search:
         self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
                                                         self.ensemble_names))
         self.screened = screen_candidates(store, space, config, self.pool, self._feasible) if config.screen else None
-        storage = None if config.storage == "memory" else (config.storage or store.storage_url)
-        self.study = optuna.create_study(study_name=STUDY_NAME, storage=storage, directions=self.objectives.directions,
-                                         sampler=self._sampler(config.seed), load_if_exists=True,
-                                         pruner=make_pruner(config.fidelity))
+        storage = None if config.storage == "memory" else open_storage(config.storage or store.storage_url)
+        if not self.resume:
+            if config.storage not in (None, "memory"):
+                refuse_shared_storage(storage, config.storage)
+            store.create_identity(space.source)
+        self.study_name = store.study_name
+        self.study = create_study(self.study_name, storage, self.objectives.directions, self._sampler(config.seed),
+                                  make_pruner(config.fidelity))
         self._reconcile()
         if STRATEGIES.get(config.strategy).enumerates:
             enqueue_all(self.study, space, max(0, config.trials - self.done()))
@@ -242,7 +246,7 @@ class _Search:
         recover_running(study, self.cache, self.pruned)
         if self.rebudget:
             self.study, note = rebudget(study, store, records, self.space, self.cost_eval, config, self.objectives,
-                                        self.cache, self.pool, STUDY_NAME)
+                                        self.cache, self.pool, self.study_name)
             self.notes.append(note)
 
     # ---- the loop ------------------------------------------------------------------------------------

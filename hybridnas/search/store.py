@@ -7,7 +7,6 @@ config is written atomically; the Optuna study lives beside it (SQLite by defaul
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from contextlib import contextmanager
@@ -19,11 +18,14 @@ import yaml
 
 from ..errors import HybridNASError
 from ..configfile import read_yaml_mapping
-from ..io import atomic_write_text
+from ..io import atomic_write, atomic_write_text, exclusive_lock
 
 EVALUATIONS = "evaluations.jsonl"
 CONFIG = "config.yaml"
 LOCK = ".lock"
+IDENTITY = "run.json"  # the run's study name and the space it searched, pinned
+PINNED_SPACE = "space.yaml"
+LEGACY_STUDY = "hybridnas"  # the one study name of runs made before study names were per run
 # what `--resume` may change: how many trials (only more) and where and how wide the work runs
 # (device and GPU shares too: scores on a GPU agree with the CPU's to rounding)
 RESUMABLE = {"trials", "workers", "ray_address", "ray_dashboard", "device", "gpus_per_worker"}
@@ -118,20 +120,59 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self.journal.append(record)
 
+    # ---- identity: the study name and the pinned space --------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        """{'study': name, 'space_sha256': ...} of this run; a run older than the file has the legacy name."""
+        path = self.root / IDENTITY
+        if not path.is_file():
+            return {"study": LEGACY_STUDY}
+        try:
+            identity = json.loads(path.read_text())
+        except ValueError:
+            identity = None
+        if not isinstance(identity, dict) or not isinstance(identity.get("study"), str):
+            raise HybridNASError(f"{path} is damaged; it names the run's study. Restore it, or start a new run")
+        return identity
+
+    @property
+    def study_name(self) -> str:
+        return self.identity()["study"]
+
+    def create_identity(self, space_source: str) -> dict[str, Any]:
+        """Give a new run its own study name and pin the space it searches (a copy and its hash)."""
+        import hashlib
+        import uuid
+
+        text = Path(space_source).read_bytes() if Path(space_source).is_file() else None
+        identity = {"study": f"hybridnas-{uuid.uuid4().hex[:12]}"}
+        if text is not None:
+            identity["space_sha256"] = hashlib.sha256(text).hexdigest()
+            atomic_write(self.root / PINNED_SPACE, lambda handle: handle.write(text))
+        atomic_write_text(self.root / IDENTITY, json.dumps(identity, indent=1))
+        return identity
+
+    def check_space_unchanged(self, space_source: str) -> None:
+        """Refuse a space file that changed since the run searched it: an arch id would mean another network."""
+        import hashlib
+
+        pinned = self.identity().get("space_sha256")
+        if pinned is None or not Path(space_source).is_file():
+            return
+        if hashlib.sha256(Path(space_source).read_bytes()).hexdigest() != pinned:
+            raise HybridNASError(f"{space_source} changed since {self.root} searched it, so its architecture "
+                                 f"strings may now build other networks; restore the file, or use the copy the "
+                                 f"run pinned: {self.root / PINNED_SPACE}")
+
+    def space_source(self, configured: str) -> str:
+        """The space file to read this run's architectures with: the pinned copy when the run has one."""
+        pinned = self.root / PINNED_SPACE
+        return str(pinned) if pinned.is_file() and "space_sha256" in self.identity() else configured
+
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the run's exclusive writer lock; a second writer gets a HybridNASError at once."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / LOCK).open("a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise HybridNASError(f"{self.root} is being written by another hybridnas process; wait for it to "
-                                     "finish (or stop it) before resuming this run") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(self.root, "run"):
+            yield
 
     def damaged_note(self) -> str | None:
         """A sentence naming the journal lines the last read skipped, or None."""

@@ -26,6 +26,7 @@ from ..spaces import load_space
 from .config import SupernetConfig
 from .elastic import Supernet
 from .samplers import make_sampler
+from ..io import exclusive_lock
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -240,6 +241,12 @@ def _average_gradients(net: torch.nn.Module, losses: torch.Tensor, world: int) -
 
 def train_supernet(config: SupernetConfig, out: str | Path, *, resume: bool = False, progress: bool = True) -> TrainResult:
     """Train (or resume) a supernet into `out`; `config.workers > 1` runs data-parallel on Ray Train."""
+    with exclusive_lock(out, "supernet training"):
+        return _train_supernet_locked(config, out, resume=resume, progress=progress)
+
+
+def _train_supernet_locked(config: SupernetConfig, out: str | Path, *, resume: bool = False, progress: bool = True) -> TrainResult:
+    """The body of `train_supernet`, under its lock."""
     out = Path(out).resolve()
     if (out / CHECKPOINT).is_file() and not resume:
         raise HybridNASError(f"{out} already holds a supernet checkpoint; pass --resume to continue it, or another --out")

@@ -77,10 +77,10 @@ def test_a_trial_running_at_a_kill_is_retried_once(tmp_path):
     import optuna
 
     search(tmp_path, trials=4)
-    study = optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url)
+    study = optuna.load_study(study_name=RunStore(tmp_path / "run").study_name, storage=RunStore(tmp_path / "run").storage_url)
     killed = _ask_unevaluated(study, tmp_path / "run")  # what a SIGKILL mid-evaluation leaves: RUNNING, no record
     search(tmp_path, resume=True, trials=8)
-    trials = optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url).trials
+    trials = optuna.load_study(study_name=RunStore(tmp_path / "run").study_name, storage=RunStore(tmp_path / "run").storage_url).trials
     assert trials[killed.number].state == optuna.trial.TrialState.FAIL
     retries = [t for t in trials if t.user_attrs.get("retry_of") == killed.number]
     assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
@@ -117,7 +117,7 @@ def test_a_budget_change_needs_the_flag_then_rechecks_every_recorded_architectur
     status = _last_status(run)
     over = before[before["params"] > limit]
     assert len(over) > 0 and all(status[i] == "over_budget" for i in over["id"])
-    study = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url)
+    study = optuna.load_study(study_name=RunStore(run).study_name, storage=RunStore(run).storage_url)
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(finished) == 12
     for trial in finished:  # the sampler sees the new budget on every old trial
@@ -162,12 +162,12 @@ def test_a_line_cut_short_by_a_kill_is_reported_and_its_trial_retried(tmp_path):
 
     search(tmp_path, trials=4)
     run = tmp_path / "run"
-    study = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url)
+    study = optuna.load_study(study_name=RunStore(run).study_name, storage=RunStore(run).storage_url)
     killed = _ask_unevaluated(study, run)  # killed between starting the journal line and telling the study
     with (run / "evaluations.jsonl").open("ab") as handle:
         handle.write(b'{"trial": 4, "arch": "12')
     result = search(tmp_path, resume=True, trials=6)
     assert any("cut short" in n for n in result.notes)
-    trials = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url).trials
+    trials = optuna.load_study(study_name=RunStore(run).study_name, storage=RunStore(run).storage_url).trials
     assert [t.user_attrs.get("retry_of") for t in trials].count(killed.number) == 1
     assert (run / "evaluations.jsonl").read_bytes().endswith(b"\n")

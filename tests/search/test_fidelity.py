@@ -56,7 +56,7 @@ def halving_run(subset, tmp_path_factory):
 def test_successive_halving_on_the_cifar_subset_reports_every_epoch_and_prunes(halving_run):
     run = halving_run
     records = journal(run)
-    study = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url)
+    study = optuna.load_study(study_name=RunStore(run).study_name, storage=RunStore(run).storage_url)
     states = [t.state for t in study.trials]
     assert TrialState.PRUNED in states and TrialState.COMPLETE in states  # Optuna's own pruner decided
     pruned = [r for r in records if r["status"] == "pruned"]
@@ -97,7 +97,7 @@ def test_a_resumed_search_keeps_its_pruned_trials_and_trains_nothing_twice(subse
     assert after[:len(before)] == before
     ids = [r["id"] for r in after]
     assert len(ids) == len(set(ids))  # a pruned network asked again is told PRUNED, not retrained
-    study = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url)
+    study = optuna.load_study(study_name=RunStore(run).study_name, storage=RunStore(run).storage_url)
     assert len(study.trials) == 8 and sum(t.state == TrialState.PRUNED for t in study.trials) >= 1
 
 

@@ -46,7 +46,7 @@ def test_every_strategy_respects_the_budget_and_never_builds_over_budget(strateg
     assert result.evaluated == (table.status == "ok").sum() == table.loc[table.status == "ok", "id"].nunique()
     import optuna
 
-    study = optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url)
+    study = optuna.load_study(study_name=RunStore(tmp_path / "run").study_name, storage=RunStore(tmp_path / "run").storage_url)
     assert len(study.trials) == 24
     if strategy == "evolution":
         assert any("evolution:plan" in t.system_attrs for t in study.trials)
@@ -57,7 +57,7 @@ def test_canonical_duplicates_are_evaluated_once(tmp_path):
     table = RunStore(tmp_path / "run").table()
     import optuna
 
-    study = optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url)
+    study = optuna.load_study(study_name=RunStore(tmp_path / "run").study_name, storage=RunStore(tmp_path / "run").storage_url)
     ids = [t.user_attrs["arch_id"] for t in study.trials]
     assert len(set(ids)) < len(ids)  # the random sampler proposed some network twice...
     assert table["id"].is_unique  # ...but each was evaluated once
@@ -80,7 +80,7 @@ def test_existing_run_needs_resume(tmp_path):
     run_search(config(trials=8), tmp_path / "run", resume=True, progress=False)
     import optuna
 
-    assert len(optuna.load_study(study_name="hybridnas", storage=RunStore(tmp_path / "run").storage_url).trials) == 8
+    assert len(optuna.load_study(study_name=RunStore(tmp_path / "run").study_name, storage=RunStore(tmp_path / "run").storage_url).trials) == 8
 
 
 def test_resume_after_sigkill_loses_no_completed_evaluation(tmp_path):
@@ -107,7 +107,7 @@ def test_resume_after_sigkill_loses_no_completed_evaluation(tmp_path):
     assert len(ok) == len(set(ok))  # nothing evaluated twice
     import optuna
 
-    study = optuna.load_study(study_name="hybridnas", storage=RunStore(run).storage_url)
+    study = optuna.load_study(study_name=RunStore(run).study_name, storage=RunStore(run).storage_url)
     assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL))) == 40
     assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
 

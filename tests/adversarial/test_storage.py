@@ -1,0 +1,72 @@
+"""Storage and run identity: one study per run, storage errors in one line, the searched space pinned
+(issue: hostile input, round two). Each case crossed runs, printed a traceback or built another network
+before its fix."""
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from hybridnas.cli import main
+from hybridnas.configfile import read_config
+from hybridnas.search import RunStore
+from hybridnas.spaces.loader import SHIPPED_DIR
+
+SEARCH = "space: {space}\nobjectives: [synflow:max]\ntrials: 3\nworkers: 0\nproxy_batch_size: 4\n"
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def refused(result, *fragments):
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(SEARCH.format(space="nasbench_macro"))
+    return path
+
+
+def test_each_run_has_its_own_study_and_a_storage_holding_another_runs_is_refused(config, tmp_path):
+    assert run("search", str(config), "--out", str(tmp_path / "a")).exit_code == 0
+    assert run("search", str(config), "--out", str(tmp_path / "b")).exit_code == 0
+    a, b = RunStore(tmp_path / "a"), RunStore(tmp_path / "b")
+    assert a.study_name != b.study_name and a.study_name.startswith("hybridnas-")
+    before = (tmp_path / "a" / "study.db").read_bytes()
+    refused(run("search", str(config), "--out", str(tmp_path / "c"), "--storage", a.storage_url),
+            "already holds the study of another run")
+    assert (tmp_path / "a" / "study.db").read_bytes() == before
+    assert run("search", "--resume", str(tmp_path / "a"), "--trials", "4").exit_code == 0  # still resumable
+
+
+@pytest.mark.parametrize("url, says", [("bogus://x", "cannot be opened"),
+                                       ("postgresql://u@127.0.0.1:1/db", "--storage postgresql://"),
+                                       ("sqlite:////nonexistent/dir/x.db", "cannot be opened")])
+def test_storage_urls_that_cannot_work_are_one_line(config, tmp_path, url, says):
+    refused(run("search", str(config), "--out", str(tmp_path / "r"), "--storage", url), says)
+
+
+def test_a_garbage_study_db_on_resume_is_one_line(config, tmp_path):
+    assert run("search", str(config), "--out", str(tmp_path / "r")).exit_code == 0
+    (tmp_path / "r" / "study.db").write_bytes(b"this is not a database" * 100)
+    refused(run("search", "--resume", str(tmp_path / "r"), "--trials", "4"), "cannot be opened")
+
+
+def test_a_run_pins_its_space_an_edited_space_is_refused_and_export_builds_what_was_searched(tmp_path):
+    raw, _, _ = read_config("nasbench_macro", SHIPPED_DIR, "space")
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(raw))
+    config = tmp_path / "s.yaml"
+    config.write_text(SEARCH.format(space=space))
+    assert run("search", str(config), "--out", str(tmp_path / "r")).exit_code == 0
+    searched = (tmp_path / "r" / "space.yaml").read_text()
+    space.write_text(yaml.safe_dump({**raw, "num_classes": 100}))  # the user edits the space afterwards
+    refused(run("search", "--resume", str(tmp_path / "r"), "--trials", "4"), "changed since", "space.yaml")
+    assert run("export", str(tmp_path / "r"), "--rank", "1", "--out", str(tmp_path / "x")).exit_code == 0
+    card = yaml.safe_load((tmp_path / "x" / "card.yaml").read_text())
+    assert card["input"]["num_classes"] == 10 and (tmp_path / "r" / "space.yaml").read_text() == searched
