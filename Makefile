@@ -38,3 +38,29 @@ docs: install
 bench: install
 	taskset -c 0 $(PY) -m benchmarks.speed.cost_speed --space hybrid_cifar
 	$(PY) -m benchmarks.search.unique_networks
+
+# Studies (make bench-<study>): each target regenerates the raw inputs its study reads, then runs it.
+DATA ?= /tmp/hybridnas_data
+SHARED ?= ../shared
+
+$(DATA)/imagenette_64.npz: | install
+	mkdir -p $(DATA)
+	$(VENV)/bin/hybridnas data pack imagefolder:$(SHARED)/data/imagenette_128 $@ --size 64
+
+.PHONY: bench-imagenette-data bench-imagenette-baselines bench-imagenette-search bench-multifidelity-nb201
+bench-imagenette-data: $(DATA)/imagenette_64.npz
+
+# timm baselines near 130M MACs at 64 px, 3 seeds (hours on 2 cores; resumable: run it again to continue)
+bench-imagenette-baselines: bench-imagenette-data
+	$(PY) -m benchmarks.search.imagenette_baselines --data npz:$(DATA)/imagenette_64.npz
+	$(PY) -m benchmarks.search.imagenette_baselines --data npz:$(DATA)/imagenette_64.npz --report
+
+# the training-aware search and its pick under the same recipe (resumable), reported beside the baselines
+bench-imagenette-search: bench-imagenette-data
+	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz --max-macs 130M
+	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz --max-macs 130M --report
+
+# NAS-Bench-201 with the 12-epoch table as the fidelity: settings chosen on CIFAR-100, reported on CIFAR-10
+bench-multifidelity-nb201: install
+	$(PY) -m benchmarks.search.multifidelity_nb201 --dataset cifar100 --grid --out results/search/multifidelity_nb201
+	$(PY) -m benchmarks.search.multifidelity_nb201 --dataset cifar10 --out results/search/multifidelity_nb201

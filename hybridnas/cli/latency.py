@@ -43,7 +43,7 @@ def with_grown(space: Space) -> Space:
 @click.option("--threads", default=1, show_default=True, help="Intra-op threads the table is for.")
 @click.option("--batch", default=1, show_default=True)
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
-@click.option("--repeats", default=30, show_default=True, help="Timed repeats per layer (median taken).")
+@click.option("--repeats", default=30, show_default=True, help="Timed repeats per layer; --statistic says how they become its time.")
 @click.option("--warmup", default=10, show_default=True)
 @click.option("--calibrate", default=DEFAULT_CALIBRATE, show_default=True,
               help="Random networks measured end to end to fit the calibration (per layer kind, weights, overhead).")

@@ -72,6 +72,10 @@ def space_show(space_file: str, input_size: int | None, num_classes: int | None,
         raw["num_classes"] = num_classes
     if name is not None:
         raw["name"] = name
+    changed = [f"{k} {v}" for k, v in (("input size", input_size), ("classes", num_classes)) if v is not None]
+    if changed:  # the parent's description (its dataset and cost range) no longer describes this space
+        parent = load_space(space_file).name
+        raw["description"] = f"{parent} with {', '.join(changed)} (derived by hybridnas space show)"
     load_space(raw)  # the changed space must still be valid (e.g. stages that fit the new size)
     click.echo(yaml.safe_dump(raw, sort_keys=False), nl=False)
 
@@ -222,7 +226,9 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
               help="Continue an interrupted run: --resume RUN, or --resume with --out RUN.")
 @click.option("--trials", type=int, default=None, help="Total trials (a resumed run can be extended).")
 @click.option("--workers", type=int, default=None, help="Ray workers (0: evaluate in this process).")
-@click.option("--strategy", type=click.Choice(STRATEGIES.list()), default=None)
+@click.option("--strategy", type=click.Choice(STRATEGIES.list()), default=None,
+              help="How the next networks are picked (default: the config's, nsga2): "
+                   + "; ".join(f"{n}: {STRATEGIES.get(n).description}" for n in STRATEGIES.list()) + ".")
 @click.option("--max-macs", default=None, help="MACs budget, e.g. 100M.")
 @click.option("--max-params", default=None, help="Parameter budget, e.g. 2M.")
 @click.option("--max-latency", default=None, help="Latency budget in ms (needs --latency-table).")

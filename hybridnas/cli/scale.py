@@ -14,7 +14,7 @@ from ..scaling.grow import DEFAULT_RULE
 @click.option("--seed-arch", required=True, help="The architecture to grow (string or JSON).")
 @click.option("--targets", required=True, help="Multiples of the seed's MACs (2x,4x,8x) or MACs (50M,100M,200M).")
 @click.option("--rule", default=DEFAULT_RULE, show_default=True,
-              help="Proxies whose rank sum picks each step (As-ViT: NTK condition number and expressivity).")
+              help="Objectives (proxy:max|min, comma-separated) whose rank sum picks each growth step.")
 @click.option("--data", default="gaussian", show_default=True,
               help="gaussian | cifar10:DIR | cifar100:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--seed", default=0, show_default=True)
