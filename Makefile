@@ -62,5 +62,5 @@ bench-imagenette-search: bench-imagenette-data
 
 # NAS-Bench-201 with the 12-epoch table as the fidelity: settings chosen on CIFAR-100, reported on CIFAR-10
 bench-multifidelity-nb201: install
-	$(PY) -m benchmarks.search.multifidelity_nb201 --dataset cifar100 --grid --out results/search/multifidelity_nb201
+	$(PY) -m benchmarks.search.multifidelity_nb201 --dataset cifar100 --grid predictor --out results/search/multifidelity_nb201
 	$(PY) -m benchmarks.search.multifidelity_nb201 --dataset cifar10 --out results/search/multifidelity_nb201

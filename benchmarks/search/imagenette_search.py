@@ -138,8 +138,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--batch", type=int, default=6, help="networks trained per batch (successive halving "
                                                              "decides within and across batches)")
-    parser.add_argument("--candidates", type=int, default=256)
-    parser.add_argument("--keep", type=float, default=0.125)
+    parser.add_argument("--candidates", type=int, default=512)
+    parser.add_argument("--keep", type=float, default=0.25)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--train-fraction", type=float, default=1.0, help="below 1 only for a smoke run")
     parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1, 2])

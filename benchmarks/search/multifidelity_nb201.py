@@ -65,6 +65,8 @@ def search_config(args, strategy: str, seed: int, settings: dict) -> dict:
         raw["strategy"] = strategy
     elif strategy in ("screened", "training-free"):
         raw.update(strategy="screened", screen=screen, trials=1 if strategy == "training-free" else raw["trials"])
+        if strategy == "screened":
+            raw["trials"] = min(raw["trials"], max(1, int(round(screen["candidates"] * screen["keep"]))))
     elif strategy == "predictor":
         raw.update(strategy="predictor", screen=screen, predictor=settings.get("predictor", {}))
     elif strategy == "predictor-unscreened":
@@ -93,9 +95,13 @@ def one_run(args, strategy: str, seed: int, settings: dict) -> list[dict]:
 
 def settings_grid(args) -> list[tuple[str, dict]]:
     """(strategy, settings) pairs to run: the grid of predictor settings, or the chosen ones for every strategy."""
-    if args.grid:
+    if args.grid == "predictor":
         grid = itertools.product([0.5, 1.0, 2.0], [0.0, 0.1])
         return [("predictor", {"predictor": {"kappa": k, "explore": e, "initial": args.initial}}) for k, e in grid]
+    if args.grid == "screen":
+        chosen = {"kappa": args.kappa, "explore": args.explore, "initial": args.initial}
+        return [(s, {"candidates": c, "keep": k, "predictor": chosen}) for c in (1000, 4000) for k in (0.05, 0.2)
+                for s in ("screened", "predictor")]
     chosen = {"predictor": {"kappa": args.kappa, "explore": args.explore, "initial": args.initial}}
     return [(s, chosen if s.startswith("predictor") else {}) for s in args.strategies]
 
@@ -113,7 +119,8 @@ def main() -> None:
     parser.add_argument("--kappa", type=float, default=1.0)
     parser.add_argument("--explore", type=float, default=0.1)
     parser.add_argument("--initial", type=int, default=10)
-    parser.add_argument("--grid", action="store_true", help="try predictor settings (choose them on cifar100)")
+    parser.add_argument("--grid", choices=["predictor", "screen"], default=None,
+                        help="try predictor or screen settings (choose them on cifar100)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="folder for summary.txt and runs.csv")
     args = parser.parse_args()
@@ -137,7 +144,7 @@ def main() -> None:
     print(text)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        name = f"{args.dataset}{'_grid' if args.grid else ''}"
+        name = f"{args.dataset}{'_grid_' + args.grid if args.grid else ''}"
         atomic_write_text(args.out / f"{name}.txt", text)
         frame.to_csv(args.out / f"{name}_runs.csv", index=False)
 

@@ -200,8 +200,12 @@ class _Search:
         self._reconcile()
         if STRATEGIES.get(config.strategy).enumerates:
             enqueue_all(self.study, space, max(0, config.trials - self.done()))
-        if config.strategy == "screened" and not self.study.trials:
-            enqueue_screened(self.study, space, self.screened, config.trials)
+        self.trials = config.trials
+        if config.strategy == "screened":  # it trains the kept networks and nothing else
+            kept = int(self.screened["kept"].sum())
+            self.trials = min(config.trials, kept)
+            if not self.study.trials:
+                enqueue_screened(self.study, space, self.screened, self.trials)
 
     def _sampler(self, seed: int) -> Any:
         c = self.config
@@ -259,7 +263,7 @@ class _Search:
         config, space, study, store = self.config, self.space, self.study, self.store
         waiting: dict[str, list] = {}
         todo: list[Arch] = []
-        for _ in range(min(config.batch_size, config.trials - self.done())):
+        for _ in range(min(config.batch_size, self.trials - self.done())):
             trial = study.ask()
             arch = space.suggest(trial)
             cost = self.cost_eval.evaluate(arch).metrics
@@ -310,9 +314,9 @@ class _Search:
 
     def run(self, progress: bool) -> int:
         """Ask, evaluate and tell until the run has `trials` finished trials; returns how many networks scored."""
-        bar = _progress(progress, self.config.trials, self.done())
+        bar = _progress(progress, self.trials, self.done())
         feasible = len(self.cache)
-        while self.done() < self.config.trials and not self.out_of_epochs():
+        while self.done() < self.trials and not self.out_of_epochs():
             todo, waiting = self.ask(bar)
             for arch, evaluation in self._evaluate(todo, waiting, bar):
                 if self.tell(arch, evaluation, waiting[arch.id], bar):

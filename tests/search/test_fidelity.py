@@ -145,6 +145,8 @@ def test_screened_and_predictor_train_only_screened_networks_best_proxy_first(nb
     kept = table[table["kept"]]
     assert len(table) == 30 and len(kept) == 15
     assert [r["id"] for r in journal(tmp_path / "screened")] == list(kept["id"].head(12))  # best first
+    run_search(load_search_config({**raw, "strategy": "screened", "trials": 40}), tmp_path / "all", progress=False)
+    assert [r["id"] for r in journal(tmp_path / "all")] == list(kept["id"])  # the kept networks and no other
 
     run_search(load_search_config({**raw, "strategy": "predictor", "predictor": {"initial": 4}}),
                tmp_path / "predictor", progress=False)
