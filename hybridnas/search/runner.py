@@ -78,7 +78,7 @@ def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], o
 
 
 def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxies: list[str],
-               names: list[str]) -> dict[str, Ensemble]:
+               names: list[str], progress: bool = False) -> dict[str, Ensemble]:
     """Ensembles fitted on `reference_size` seeded random archs, scored once and kept in the run folder."""
     if not names:
         return {}
@@ -88,7 +88,8 @@ def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxie
     else:
         rng = np.random.default_rng(config.seed + 7919)
         archs = [space.sample(rng) for _ in range(config.reference_size)]
-        rows = [dict(evaluation.metrics) for _, evaluation in sorted(pool.imap(archs, epochs=0), key=lambda r: r[0])]
+        scored = scoring_progress(pool.imap(archs, epochs=0), len(archs), "reference sample", progress)
+        rows = [dict(evaluation.metrics) for _, evaluation in sorted(scored, key=lambda r: r[0])]
         frame = pd.DataFrame(rows)
         atomic_write_csv(frame, path)
     ensembles = {}
@@ -118,7 +119,7 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
     with store.lock():
         search = _Search(config, store, resume, change_budget)
         try:
-            search.open()
+            search.open(progress)
             feasible = search.run(progress)
         finally:
             search.close()
@@ -173,7 +174,7 @@ class _Search:
         self.notes: list[str] = []
 
     # ---- open ----------------------------------------------------------------------------------------
-    def open(self) -> None:
+    def open(self, progress: bool = False) -> None:
         """Write the config, start the evaluators, fit ensembles, and load (or create) the study."""
         config, store, space = self.config, self.store, self.space
         factory = _evaluator_factory(space, self.evaluator_config, self.proxies, self.others)
@@ -187,8 +188,9 @@ class _Search:
         store.root.mkdir(parents=True, exist_ok=True)
         store.write_config(config.model_dump(mode="json"))
         self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
-                                                        self.ensemble_names))
-        self.screened = screen_candidates(store, space, config, self.pool, self._feasible) if config.screen else None
+                                                        self.ensemble_names, progress))
+        self.screened = (screen_candidates(store, space, config, self.pool, self._feasible, progress)
+                         if config.screen else None)
         storage = None if config.storage == "memory" else open_storage(config.storage or store.storage_url)
         if not self.resume:
             if config.storage not in (None, "memory"):
@@ -402,6 +404,13 @@ def _best(cache: dict[str, dict], config: SearchConfig) -> str:
     if not values:
         return "-"
     return f"{(max if first.direction == 'max' else min)(values):.4g}"
+
+
+def scoring_progress(results: Any, total: int, what: str, enabled: bool) -> Any:
+    """`results` (pool.imap pairs) behind a progress bar naming what is being scored, so no step is silent."""
+    from tqdm.auto import tqdm
+
+    return tqdm(results, total=total, desc=f"scoring the {what}", unit="net", disable=not enabled)
 
 
 def _progress(enabled: bool, total: int, initial: int) -> Any:

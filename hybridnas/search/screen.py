@@ -39,7 +39,7 @@ def sample_within(space: Space, count: int, seed: int, feasible: Callable[[Arch]
 
 
 def screen_candidates(store: RunStore, space: Space, config: Any, pool: Any,
-                      feasible: Callable[[Arch], bool]) -> pd.DataFrame:
+                      feasible: Callable[[Arch], bool], progress: bool = False) -> pd.DataFrame:
     """The screened table (arch, id, proxy scores, screen_score, kept), best first; scored once per run."""
     path = store.root / SCREENED
     if path.is_file():
@@ -47,7 +47,10 @@ def screen_candidates(store: RunStore, space: Space, config: Any, pool: Any,
     screen = config.screen
     archs = sample_within(space, screen.candidates, config.seed + 104729, feasible)
     rows = []
-    for i, evaluation in sorted(pool.imap(archs, epochs=0), key=lambda r: r[0]):
+    from tqdm.auto import tqdm
+
+    scored = tqdm(pool.imap(archs, epochs=0), total=len(archs), desc="screening", unit="net", disable=not progress)
+    for i, evaluation in sorted(scored, key=lambda r: r[0]):
         rows.append({"arch": space.format(archs[i]), "id": archs[i].id, **evaluation.metrics})
     frame = pd.DataFrame(rows)
     ensemble = (parse_ensemble(screen.objective) if is_ensemble(screen.objective)
