@@ -11,6 +11,7 @@ resized to the space's input size (bilinear) and converted to the space's channe
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -87,16 +88,45 @@ def _has_subfolders(root: Path) -> bool:
     return any(child.is_dir() for child in root.iterdir())
 
 
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # torchvision's
+
+
 @lru_cache(maxsize=8)
 def folder_index(folder: str) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
-    """(class names, (path, label) of every image) of one split folder, via torchvision's ImageFolder."""
-    from torchvision.datasets import ImageFolder
+    """(class names, (path, label) of every image) of one split folder, in torchvision ImageFolder's order.
 
-    try:
-        dataset = ImageFolder(folder, loader=lambda path: path)  # index only; nothing is decoded here
-    except (FileNotFoundError, RuntimeError) as exc:  # no class folders, or class folders without images
-        raise ImageFolderError(f"image folder {folder}: {exc}") from None
-    return tuple(dataset.classes), tuple((str(p), int(y)) for p, y in dataset.samples)
+    Folder links are never followed (one link to a parent would make the walk endless), and a linked image
+    must stay inside the folder; either is a one-line ImageFolderError naming the link.
+    """
+    root = Path(folder)
+    inside = root.resolve()
+    classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir(follow_symlinks=True))
+    samples = []
+    for label, name in enumerate(classes):
+        class_dir = root / name
+        if class_dir.is_symlink():
+            raise ImageFolderError(f"image folder {folder}: class folder {class_dir} is a link; hybridnas follows no "
+                                   "folder links (a link to a parent loops). Copy or move the images in")
+        for dirpath, dirnames, filenames in sorted(os.walk(class_dir, followlinks=False)):
+            for sub in dirnames:
+                if (Path(dirpath) / sub).is_symlink():
+                    raise ImageFolderError(f"image folder {folder}: {Path(dirpath) / sub} is a folder link; "
+                                           "hybridnas follows no folder links (a link to a parent loops)")
+            for filename in sorted(filenames):
+                path = Path(dirpath) / filename
+                if not filename.lower().endswith(IMAGE_EXTENSIONS):
+                    continue
+                if path.is_symlink() and not path.resolve().is_relative_to(inside):
+                    raise ImageFolderError(f"image folder {folder}: {path} links outside the folder; copy the image "
+                                           "in, or point the source at the folder that holds it")
+                samples.append((str(path), label))
+    if not classes:
+        raise ImageFolderError(f"image folder {folder}: Couldn't find any class folder in {folder}.")
+    empty = sorted(set(classes) - {classes[label] for _, label in samples})
+    if empty:
+        raise ImageFolderError(f"image folder {folder}: Found no valid file for the classes {', '.join(empty)}. "
+                               f"Supported extensions are: {', '.join(IMAGE_EXTENSIONS)}")
+    return tuple(classes), tuple(samples)
 
 
 def folder_batch(source: str, split: str, batch_size: int, input_shape: tuple[int, int, int],

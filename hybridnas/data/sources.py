@@ -96,12 +96,22 @@ def _load_arrays(source: str, split: str, stamp: tuple[tuple[str, int, int], ...
     if kind == "npz":
         if not path.is_file():
             raise DataSourceError(f"data source {source!r}: no such file {path}")
-        with np.load(path, allow_pickle=False) as arrays:
-            missing = {f"x_{split}", f"y_{split}"} - set(arrays.files)
-            if missing:
-                raise DataSourceError(f"data source {source!r}: missing arrays {sorted(missing)}; it has "
-                                      f"{sorted(arrays.files)}; {SOURCES_HELP}")
-            x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                missing = {f"x_{split}", f"y_{split}"} - set(arrays.files)
+                if missing:
+                    raise DataSourceError(f"data source {source!r}: missing arrays {sorted(missing)}; it has "
+                                          f"{sorted(arrays.files)}; {SOURCES_HELP}")
+                x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        except DataSourceError:
+            raise
+        except ValueError as exc:  # object arrays (pickles) are refused: an npz of data never runs code
+            if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+                raise DataSourceError(f"data source {source!r}: holds object arrays, which are pickles and are never "
+                                      "loaded; save plain uint8 images and integer labels") from None
+            raise DataSourceError(f"data source {source!r}: not a readable npz file ({exc})") from None
+        except (OSError, EOFError) as exc:
+            raise DataSourceError(f"data source {source!r}: not a readable npz file ({exc})") from None
         if x.ndim != 4 or x.dtype != np.uint8:
             raise DataSourceError(f"data source {source!r}: x_{split} must be uint8 NCHW, got {x.dtype} {x.shape}")
         if len(x) != len(y):

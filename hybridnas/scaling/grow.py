@@ -8,6 +8,8 @@ member is recorded at the first step whose MACs reach each target, so every targ
 
 from __future__ import annotations
 
+import math
+
 import copy
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +65,9 @@ class Rule:
         return total
 
 
+MAX_TARGET_MULTIPLE = 1024  # growth past 1,024x the seed only ends when memory runs out
+
+
 def parse_targets(text: str, seed_macs: int) -> list[tuple[str, float]]:
     """'2x,4x' (multiples of the seed's MACs) or '50M,100M' (MACs) -> sorted (label, MACs) pairs."""
     out = []
@@ -71,6 +76,9 @@ def parse_targets(text: str, seed_macs: int) -> list[tuple[str, float]]:
             macs = float(item[:-1]) * seed_macs if item.lower().endswith("x") else parse_quantity(item)
         except (ValueError, HybridNASError):
             raise HybridNASError(f"target {item!r}: write multiples of the seed (2x,4x) or MACs (50M,100M)") from None
+        if not math.isfinite(macs) or macs > MAX_TARGET_MULTIPLE * seed_macs:
+            raise HybridNASError(f"target {item!r}: at most {MAX_TARGET_MULTIPLE}x the seed's {seed_macs} MACs "
+                                 "(a finite multiple such as 2x or a size such as 500M)")
         if macs <= seed_macs:
             raise HybridNASError(f"target {item!r} = {macs:.4g} MACs is not above the seed's {seed_macs} MACs")
         out.append((item, macs))

@@ -99,3 +99,35 @@ def test_a_cifar_folder_whose_labels_do_not_match_its_images_is_refused(tmp_path
     archs.write_text(space.format(space.parse(ARCH)) + "\n")
     _one_line_refusal(["proxies", "score", "nasbench_macro", "--archs", str(archs), "--proxies", "naswot",
                        "--data", f"cifar10:{folder}"], "6 images but 3 labels")
+
+
+def _tiny_folder(root):
+    from PIL import Image
+
+    for split in ("train", "val"):
+        for label in ("cat", "dog"):
+            (root / split / label).mkdir(parents=True)
+            for i in range(3):
+                Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(root / split / label / f"{i}.jpg")
+    return root
+
+
+@pytest.mark.parametrize("link, target, says", [
+    ("train/cat/up", "..", "is a folder link"),               # was: 492 images from 12, or a hang with two
+    ("train/cat/loop", ".", "is a folder link"),
+    ("val/dog/x.jpg", "/etc/hostname", "links outside the folder"),  # was: silently followed
+])
+def test_links_in_an_image_folder_are_refused_in_one_line(tmp_path, link, target, says):
+    import os
+
+    from click.testing import CliRunner
+
+    from hybridnas.cli import main
+    from hybridnas.data.folders import folder_index
+
+    root = _tiny_folder(tmp_path / "images")
+    os.symlink(target, root / link)
+    folder_index.cache_clear()
+    result = CliRunner().invoke(main, ["data", "pack", f"imagefolder:{root}", str(tmp_path / "x.npz"), "--size", "8"])
+    assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.npz").exists()

@@ -94,3 +94,23 @@ def test_training_settings_are_finite(tmp_path, key, value):
 def test_train_refuses_an_infinite_learning_rate(tmp_path):
     refused(run("train", "nasbench_macro", "--arch", "02012100", "--data", "npz:unused.npz", "--lr", "inf",
                 "--out", str(tmp_path / "out")), "lr")
+
+
+def test_an_npz_of_object_arrays_is_one_line(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "obj.npz"
+    np.savez(path, x_train=np.array([object()] * 4, dtype=object), y_train=np.zeros(4, dtype=np.int64),
+             x_test=np.zeros((2, 3, 8, 8), np.uint8), y_test=np.zeros(2, np.int64))
+    result = CliRunner().invoke(main, ["proxies", "score", "nasbench_macro", "--archs", "-", "--proxies", "naswot",
+                                       "--data", f"npz:{path}"], input="02012100\n")
+    refused(result, "holds object arrays, which are pickles and are never loaded")
+
+
+@pytest.mark.parametrize("target", ["infx", "1e400M", "100000x"])
+def test_scale_targets_are_finite_and_bounded(tmp_path, target):
+    from hybridnas import load_space
+
+    seed = load_space("hybrid_cifar").format(load_space("hybrid_cifar").sample(0))
+    refused(run("scale", "hybrid_cifar", "--seed-arch", seed, "--targets", target, "--out", str(tmp_path / "f")),
+            f"target '{target}'")
