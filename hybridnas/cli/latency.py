@@ -72,7 +72,8 @@ def build_cmd(space_file: str, backend: str, optimization: str | None, statistic
 @latency.command("validate")
 @click.argument("space_file")
 @click.option("--table", "table_file", required=True)
-@click.option("-n", "count", default=50, show_default=True, help="Random architectures to measure.")
+@click.option("-n", "count", default=50, show_default=True, type=click.IntRange(1, 100_000),
+              help="Random architectures to measure.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--pin-cpu", "pin_cpus", default=None, help="Cores to run on (default: those the table was built on).")
 @click.option("--anchors", default=32, show_default=True,

@@ -337,8 +337,10 @@ class LatencyTable:
                 raise TypeError("calibration kind_scale must be a mapping and points a list")
             entries = {Signature.from_record(e["layer"]): Timing(float(e[key]), float(e["spread"]))
                        for e in content["entries"]}
-        except (TypeError, KeyError, ValueError, AttributeError, RecursionError) as exc:
+        except (TypeError, KeyError, ValueError, AttributeError, RecursionError, OverflowError) as exc:
             raise LatencyError(f"latency table {path}: malformed content ({exc})") from None
+        if not isinstance(content["meta"], dict):
+            raise LatencyError(f"latency table {path}: malformed content (meta must be a mapping)")
         _check_values(path, entries, calibration)
         return cls(conditions, content["meta"], entries, calibration, path)
 
@@ -347,13 +349,15 @@ def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
     """Latencies are finite and non-negative, and the calibration can only add time: a negative or NaN value
     would pass every latency budget or crash a search, checksum or not."""
     bad = [(str(sig), t.ms) for sig, t in entries.items()
-           if not (math.isfinite(t.ms) and t.ms >= 0 and math.isfinite(t.spread) and t.spread >= 0)]
+           if not (math.isfinite(t.ms) and 0 <= t.ms <= MAX_LAYER_MS and math.isfinite(t.spread) and t.spread >= 0)]
     if bad:
-        raise LatencyError(f"latency table {path}: {len(bad)} layer time(s) are negative or not finite, e.g. "
-                           f"{bad[0][1]!r} ms; times must be finite and >= 0; rebuild the table")
-    if not (_non_negative(calibration.level) and calibration.level > 0):
-        raise LatencyError(f"latency table {path}: calibration level {calibration.level!r} must be finite and > 0; "
-                           "relevel the table (hybridnas latency relevel) or rebuild it")
+        raise LatencyError(f"latency table {path}: {len(bad)} layer time(s) are negative, not finite or past a day, "
+                           f"e.g. {bad[0][1]!r} ms; times must be finite, >= 0 and at most {MAX_LAYER_MS:.0f} ms; "
+                           "rebuild the table")
+    low, high = LEVEL_RANGE
+    if not (_non_negative(calibration.level) and low <= calibration.level <= high):
+        raise LatencyError(f"latency table {path}: calibration level {calibration.level!r} must be finite and from "
+                           f"{low:g} to {high:g}; relevel the table (hybridnas latency relevel) or rebuild it")
     coefficients = {"scale": calibration.scale, "base_ms": calibration.base_ms, "per_layer_ms": calibration.per_layer_ms,
                     "per_mparam_ms": calibration.per_mparam_ms, "layer_offset_ms": calibration.layer_offset_ms,
                     **{f"kind_scale[{k}]": v for k, v in calibration.kind_scale.items()}}
@@ -367,8 +371,19 @@ def _check_values(path: Path, entries: dict, calibration: Calibration) -> None:
                            "measured_ms > 0); rebuild the table")
 
 
+# Bounds past which a number in a table can only be damage or a forgery: a layer slower than a day, or a
+# calibration that divides or multiplies every prediction by more than a thousand
+MAX_LAYER_MS = 86_400_000.0
+LEVEL_RANGE = (1e-3, 1e3)
+
+
 def _non_negative(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value) and 0 <= value <= 1e12  # a 5,000-digit integer is not finite here
+    except OverflowError:
+        return False
 
 
 def _refittable(point: Any) -> bool:

@@ -89,7 +89,8 @@ class RankPredictor:
                          and all(len(f) == len(predictor.proxies) for f in predictor.features)
                          and set(predictor.reference) == set(predictor.proxies))
             numbers = [predictor.ridge, *predictor.alpha, *(v for e in predictor.encodings for v in e),
-                       *(v for f in predictor.features for v in f)]
+                       *(v for f in predictor.features for v in f),
+                       *(v for values in predictor.reference.values() for v in values)]
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
             raise HybridNASError(f"predictor {path} is not a hybridnas predictor file ({exc})") from None
         if predictor.format != FORMAT or not shapes_ok or n == 0:

@@ -25,7 +25,7 @@ def test_negative_or_non_finite_layer_times_are_refused(tmp_path, value):
     path = tmp_path / "t.json"
     synthetic_table(load_space("nasbench_macro"), path)
     forge(path, lambda doc: doc["entries"][0].update(ms=value))
-    with pytest.raises(LatencyError, match="negative or not finite"):
+    with pytest.raises(LatencyError, match="negative, not finite or past a day"):
         LatencyTable.load(path)
 
 
@@ -69,10 +69,23 @@ def test_deeply_nested_json_is_an_error_not_a_recursion_traceback(tmp_path):
         LatencyTable.load(path)
 
 
-@pytest.mark.parametrize("level", [0.0, -1.0, float("nan"), "fast"])
-def test_a_level_that_is_not_a_positive_number_is_refused(tmp_path, level):
+@pytest.mark.parametrize("level", [0.0, -1.0, float("nan"), "fast", 1e-300, 1e300, 10 ** 4000])
+def test_a_level_that_is_not_a_sane_positive_number_is_refused(tmp_path, level):
+    # 1e-300 passed every latency budget with a valid checksum; a 4,000-digit integer raised OverflowError
     path = tmp_path / "t.json"
     synthetic_table(load_space("nasbench_macro"), path)
     forge(path, lambda doc: doc["calibration"].update(level=level))
-    with pytest.raises(LatencyError, match="calibration level .* must be finite and > 0"):
+    with pytest.raises(LatencyError, match="calibration level .* must be finite and from 0.001 to 1000"):
+        LatencyTable.load(path)
+
+
+def test_layer_times_past_a_day_and_a_meta_that_is_not_a_mapping_are_refused(tmp_path):
+    path = tmp_path / "t.json"
+    synthetic_table(load_space("nasbench_macro"), path)
+    forge(path, lambda doc: doc["entries"][0].update(ms=1e308))  # made predictions NaN
+    with pytest.raises(LatencyError, match="past a day"):
+        LatencyTable.load(path)
+    synthetic_table(load_space("nasbench_macro"), path)
+    forge(path, lambda doc: doc.update(meta=["not", "a", "mapping"]))
+    with pytest.raises(LatencyError, match="meta must be a mapping"):
         LatencyTable.load(path)

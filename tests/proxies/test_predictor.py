@@ -51,6 +51,8 @@ def test_a_saved_predictor_is_plain_json_and_predicts_the_same(macro_labels, tmp
     (lambda raw: "{not json", "not a hybridnas predictor file"),
     (lambda raw: json.dumps({**raw, "alpha": raw["alpha"][:-1]}), "inconsistent contents"),
     (lambda raw: json.dumps({**raw, "ridge": float("inf")}), "not finite numbers"),
+    (lambda raw: json.dumps({**raw, "reference": {k: [float("nan")] * len(v) for k, v in raw["reference"].items()}}),
+     "not finite numbers"),  # NaN reference values were accepted and silently changed every score
     (lambda raw: json.dumps({**raw, "proxies": ["bogus"], "reference": {"bogus": []}}), "unknown proxy 'bogus'"),
     (lambda raw: json.dumps({**raw, "extra": 1}), "not a hybridnas predictor file"),
 ])
