@@ -85,7 +85,8 @@ class LatencyStage(_Strict):
 class PipelineConfig(_Strict):
     """A `hybridnas run` config: the stages in order, then export (and optionally ONNX)."""
 
-    name: str
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$",
+                      description="letters, digits, '_', '.', '-' (it names a folder: no path separators)")
     search: SearchStage = SearchStage()
     supernet: SupernetStage = SupernetStage()
     scale: ScaleStage = ScaleStage()

@@ -67,10 +67,26 @@ def init_ray(num_cpus: int | None, address: str | None, dashboard: bool) -> bool
         return False
     kwargs = {"include_dashboard": dashboard, "log_to_driver": False, "configure_logging": False}
     if address:
+        check_reachable(address)
         ray.init(address=address, **kwargs)
     else:
         ray.init(num_cpus=num_cpus, **kwargs)
     return True
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a Ray address nothing answers at within `timeout` seconds (Ray itself retries for minutes)."""
+    import socket
+
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return
+    except (ValueError, OSError) as exc:
+        raise HybridNASError(f"--ray-address {address}: nothing answers there ({exc}); give HOST:PORT of a running "
+                             "Ray head (`ray start --head` prints it), or leave it out to start Ray locally") from None
 
 
 def check_gpus_fit(workers: int, gpus_per_worker: float, cluster_gpus: float) -> None:

@@ -70,3 +70,20 @@ def test_a_run_pins_its_space_an_edited_space_is_refused_and_export_builds_what_
     assert run("export", str(tmp_path / "r"), "--rank", "1", "--out", str(tmp_path / "x")).exit_code == 0
     card = yaml.safe_load((tmp_path / "x" / "card.yaml").read_text())
     assert card["input"]["num_classes"] == 10 and (tmp_path / "r" / "space.yaml").read_text() == searched
+
+
+def test_an_unreachable_ray_address_is_refused_at_once(config, tmp_path):
+    import time
+
+    start = time.monotonic()
+    refused(run("search", str(config), "--out", str(tmp_path / "r"), "--workers", "1", "--ray-address",
+                "127.0.0.1:1"), "--ray-address 127.0.0.1:1: nothing answers there")
+    assert time.monotonic() - start < 60  # Ray retried forever before
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "", ".hidden/.."])
+def test_a_pipeline_name_is_a_folder_name_not_a_path(tmp_path, name):
+    config = tmp_path / "p.yaml"
+    config.write_text(yaml.safe_dump({"name": name}))
+    refused(run("run", str(config), "--out", str(tmp_path / "out")), "name")
+    assert not (tmp_path.parent / "x").exists()
