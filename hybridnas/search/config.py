@@ -45,6 +45,8 @@ class Objective(BaseModel):
 def _objectives(raw: Any) -> Any:
     if isinstance(raw, str):
         return [Objective.parse(t.strip()) for t in raw.split(",") if t.strip()]
+    if not isinstance(raw, (list, tuple)):
+        raise ValueError(f"write objectives as 'NAME:max,NAME:min' or a list of them, got {raw!r}")
     return [Objective.parse(o) if isinstance(o, str) else o for o in raw]
 
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from hybridnas import load_space
 from hybridnas.errors import HybridNASError
+from tests.adversarial.fuzzing import examples
 from hybridnas.search.store import JournalBackend
 
 SPACES = {name: load_space(name) for name in ("hybrid_cifar", "nasbench201", "nasbench_macro")}
@@ -14,7 +15,7 @@ ARCH_ALPHABET = st.sampled_from(list("wkhrp0123456789|:+*-.~_ conv attention poo
                                 ["*99999999999", "conv-k3-r2", "|nor_conv_3x3~0|", "\x00", "é"])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(SPACES)), pieces=st.lists(ARCH_ALPHABET, max_size=40))
 def test_any_text_parses_to_an_arch_or_a_typed_error(name, pieces):
     space = SPACES[name]
@@ -26,7 +27,7 @@ def test_any_text_parses_to_an_arch_or_a_typed_error(name, pieces):
     assert space.parse(space.format(arch)) == arch
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(lines=st.lists(st.one_of(st.binary(max_size=40),
                                 st.builds(lambda n: json.dumps({"id": str(n), "status": "ok"}).encode(),
                                           st.integers())), max_size=12))
@@ -73,7 +74,7 @@ HOSTILE_VALUES = st.recursive(
     max_leaves=8)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), name=st.sampled_from(sorted(SPACES)))
 def test_any_space_yaml_loads_or_is_refused_with_a_typed_error(data, name):
     raw = _shipped_raw(name)
@@ -91,7 +92,7 @@ def test_any_space_yaml_loads_or_is_refused_with_a_typed_error(data, name):
     space.sample(0)  # a space that loads can be sampled without a traceback
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(text=st.text(max_size=200))
 def test_any_yaml_text_is_a_space_or_a_typed_error(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("space") / "space.yaml"
