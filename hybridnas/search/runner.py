@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
@@ -121,6 +122,10 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
         try:
             search.open(progress)
             feasible = search.run(progress)
+        except optuna.exceptions.StorageInternalError as exc:  # a full disk or a lost database under the study
+            raise HybridNASError(f"{out}: the Optuna study could not be written ({str(exc).splitlines()[0][:160]}); "
+                                 "every finished evaluation is in evaluations.jsonl. Free disk space, then "
+                                 f"hybridnas search --resume {out}") from None
         finally:
             search.close()
     return SearchResult(Path(out), len(search.cache), feasible, time.perf_counter() - start, tuple(search.notes))

@@ -87,3 +87,29 @@ def test_a_pipeline_name_is_a_folder_name_not_a_path(tmp_path, name):
     config.write_text(yaml.safe_dump({"name": name}))
     refused(run("run", str(config), "--out", str(tmp_path / "out")), "name")
     assert not (tmp_path.parent / "x").exists()
+
+
+def test_a_study_that_cannot_be_written_mid_search_loses_no_finished_evaluation(config, tmp_path, monkeypatch):
+    """A full disk under study.db (here: Optuna's own error after 5 tells) is one line; every evaluation that
+    finished is in the journal, and --resume completes the run from it without scoring any network twice."""
+    import optuna
+
+    real_tell, calls = optuna.Study.tell, {"n": 0}
+
+    def tell_until_the_disk_fills(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise optuna.exceptions.StorageInternalError("database or disk is full")
+        return real_tell(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.Study, "tell", tell_until_the_disk_fills)
+    result = run("search", str(config), "--out", str(tmp_path / "r"), "--trials", "12")
+    refused(result, "could not be written", "every finished evaluation is in evaluations.jsonl")
+    journaled = RunStore(tmp_path / "r").records()
+    assert len(journaled) >= 6  # the evaluation whose tell failed was journaled first
+    monkeypatch.setattr(optuna.Study, "tell", real_tell)
+    assert run("search", "--resume", str(tmp_path / "r"), "--trials", "12").exit_code == 0
+    after = RunStore(tmp_path / "r").records()
+    assert after[:len(journaled)] == journaled
+    ok = [r["id"] for r in after if r["status"] == "ok"]
+    assert len(ok) == len(set(ok))
