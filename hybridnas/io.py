@@ -137,4 +137,6 @@ def exclusive_lock(target: str | Path, what: str = "output", *, beside: bool = F
         try:
             yield
         finally:
+            if beside:  # a lock beside the user's files leaves nothing behind (removed while still held)
+                lock.unlink(missing_ok=True)
             fcntl.flock(handle, fcntl.LOCK_UN)

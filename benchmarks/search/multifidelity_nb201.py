@@ -122,7 +122,8 @@ def main() -> None:
     parser.add_argument("--grid", choices=["predictor", "screen"], default=None,
                         help="try predictor or screen settings (choose them on cifar100)")
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="folder for summary.txt and runs.csv")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the summary and the runs CSV")
+    parser.add_argument("--name", default=None, help="file stem of the outputs (default: the dataset and grid)")
     args = parser.parse_args()
     args.max_budget = max(args.budgets)
     space = load_space("nasbench201")
@@ -144,7 +145,7 @@ def main() -> None:
     print(text)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        name = f"{args.dataset}{'_grid_' + args.grid if args.grid else ''}"
+        name = args.name or f"{args.dataset}{'_grid_' + args.grid if args.grid else ''}"
         atomic_write_text(args.out / f"{name}.txt", text)
         frame.to_csv(args.out / f"{name}_runs.csv", index=False)
 

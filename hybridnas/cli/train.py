@@ -55,6 +55,8 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     arch = space.parse(arch_text)
     overrides = {"space": space_file, "data": data, "epochs": epochs, "batch_size": batch_size, "lr": lr,
                  "train_limit": train_limit, "device": device, "precision": precision, "seed": seed}
+    if recipe is None and epochs is not None:  # a short run warms up for a tenth of it, so its schedule decays
+        overrides["warmup_epochs"] = min(1.0, 0.1 * epochs)
     config = (load_supernet_config(recipe, overrides) if recipe else validate_config(
         SupernetConfig, {k: v for k, v in overrides.items() if v is not None}, "hybridnas train", "training options"))
     folder = Path(out)

@@ -147,6 +147,7 @@ def export_arch(space: Space, arch: Arch, out: str | Path, *, weights: Mapping[s
     `supernet` (a `supernet.SubnetScorer`) supplies inherited weights (BatchNorm recalibrated) and the
     subnet's inherited test accuracy for the card.
     """
+    _check_out(Path(out), force)  # a protected --out (".", "..", home) is refused before any lock file is made
     with exclusive_lock(out, "export", beside=True):
         return _export_arch_locked(space, arch, out, weights=weights, latency_tables=latency_tables, scores=scores,
                                    supernet_accuracy=supernet_accuracy, provenance=provenance, model_name=model_name,

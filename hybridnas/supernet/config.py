@@ -32,8 +32,9 @@ class SupernetConfig(BaseModel):
     optimizer: Literal["adamw", "sgd"] = "adamw"
     lr: float = Field(2e-3, gt=0, le=10, allow_inf_nan=False)
     weight_decay: float = Field(0.05, ge=0, le=10, allow_inf_nan=False)
-    warmup_epochs: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False,
-                                        description="linear warm-up epochs (default: a tenth of the run, at most 1)")
+    warmup_epochs: float = Field(1.0, ge=0, le=100_000, allow_inf_nan=False,
+                                 description="linear warm-up epochs; `hybridnas train` defaults to a tenth of a "
+                                             "short run")
     label_smoothing: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
     seed: int = Field(0, ge=0, lt=2**32)
     workers: int = Field(1, gt=0, le=4096, description="data-parallel workers (Ray Train when > 1)")

@@ -40,15 +40,9 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
-def warmup_epochs(config: SupernetConfig) -> float:
-    """The linear warm-up of a training: the config's, or by default a tenth of the run and at most one epoch
-    (so a short run still decays: with 1 epoch, 0.1 of it warms up)."""
-    return config.warmup_epochs if config.warmup_epochs is not None else min(1.0, 0.1 * config.epochs)
-
-
 def _schedule(config: SupernetConfig, steps_per_epoch: int):
     total = max(1, config.epochs * steps_per_epoch)
-    warmup = min(total - 1, int(warmup_epochs(config) * steps_per_epoch))
+    warmup = int(config.warmup_epochs * steps_per_epoch)
 
     def factor(step: int) -> float:
         if step < warmup:
