@@ -125,7 +125,9 @@ def report(args: argparse.Namespace) -> str:
     lines = [header(args.device),
              f"data: {args.data} (Imagenette train/ 9,469, val/ 3,925; 10 classes), {args.size} px",
              f"recipe {recipe_hash(SHORT_RECIPE)}: {json.dumps(SHORT_RECIPE)}, pad-4 crop and flip, from scratch",
-             "latency: batch 1, median of 30, torch eager and ONNX Runtime (CPU provider), this machine's threads",
+             ("latency: batch 1, median of 30, torch eager and ONNX Runtime (CPU provider), this machine's threads; "
+              "measure it with nothing else running" if args.latency else
+              "latency: not measured in this report (--no-latency: other jobs were running)"),
              "", frame.to_string(index=False, float_format=lambda v: f"{v:.2f}"), "", command_line()]
     text = "\n".join(lines) + "\n"
     atomic_write_text(args.out / "summary.txt", text)
