@@ -6,20 +6,11 @@ import pytest
 from click.testing import CliRunner
 
 from hybridnas.cli import main
+from tests.adversarial.cli import refused, run
 
 SEARCH = "space: nasbench_macro\nobjectives: [synflow:max]\ntrials: 2\nworkers: 0\nproxy_batch_size: 4\n"
 HUGE = "1" + "0" * 5000
 
-
-def run(*args):
-    return CliRunner().invoke(main, list(args))
-
-
-def refused(result, *fragments):
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.output, result.output
 
 
 @pytest.mark.parametrize("budget, says", [

@@ -4,25 +4,14 @@ before its fix."""
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from hybridnas.cli import main
+from tests.adversarial.cli import refused, run
 from hybridnas.configfile import read_config
 from hybridnas.search import RunStore
 from hybridnas.spaces.loader import SHIPPED_DIR
 
 SEARCH = "space: {space}\nobjectives: [synflow:max]\ntrials: 3\nworkers: 0\nproxy_batch_size: 4\n"
 
-
-def run(*args):
-    return CliRunner().invoke(main, list(args))
-
-
-def refused(result, *fragments):
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.output, result.output
 
 
 @pytest.fixture
