@@ -56,7 +56,7 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     overrides = {"space": space_file, "data": data, "epochs": epochs, "batch_size": batch_size, "lr": lr,
                  "train_limit": train_limit, "device": device, "precision": precision, "seed": seed}
     if recipe is None and epochs is not None:  # a short run warms up for a tenth of it, so its schedule decays
-        overrides["warmup_epochs"] = min(1.0, 0.1 * epochs)
+        overrides["warmup_epochs"] = _resumed_warmup(Path(out), resume) or min(1.0, 0.1 * epochs)
     config = (load_supernet_config(recipe, overrides) if recipe else validate_config(
         SupernetConfig, {k: v for k, v in overrides.items() if v is not None}, "hybridnas train", "training options"))
     folder = Path(out)
@@ -81,3 +81,16 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     click.echo(f"{space.format(arch)}: accuracy on the {split} split {result['accuracy']:.2f}% after {config.epochs} epochs "
                f"({result['seconds']:.0f} s); weights: {folder / 'model.safetensors'} "
                f"(hybridnas export {space_file} --arch ... --weights {folder / 'model.safetensors'})")
+
+
+def _resumed_warmup(folder: Path, resume: bool) -> float | None:
+    """The warm-up a resumed training started with (a resume may add epochs; its warm-up stays)."""
+    checkpoint = folder / "checkpoint.pt"
+    if not resume or not checkpoint.is_file():
+        return None
+    from ..supernet import load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    config = state.get("config") if isinstance(state, dict) else None
+    value = config.get("warmup_epochs") if isinstance(config, dict) else None
+    return float(value) if isinstance(value, (int, float)) else None
