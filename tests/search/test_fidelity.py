@@ -124,13 +124,13 @@ def test_a_search_may_not_select_on_a_test_column(nb201_12epoch):
         load_search_config(raw)
 
 
-def test_successive_halving_needs_one_objective_and_val_accuracy_needs_a_fidelity(subset):
+def test_successive_halving_needs_one_objective_and_val_accuracy_needs_a_fidelity(subset, tmp_path):
     with pytest.raises(SearchConfigError, match="successive halving reports one objective"):
         load_search_config(training_search(subset, objectives="val_accuracy:max,macs:min"))
     from hybridnas.errors import HybridNASError
 
     with pytest.raises(HybridNASError, match="val_accuracy needs a training fidelity"):
-        run_search(load_search_config({**training_search(subset), "fidelity": None}), "unused", progress=False)
+        run_search(load_search_config({**training_search(subset), "fidelity": None}), tmp_path / "r", progress=False)
 
 
 def test_screened_and_predictor_train_only_screened_networks_best_proxy_first(nb201_12epoch, tmp_path):
