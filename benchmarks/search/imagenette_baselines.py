@@ -24,9 +24,9 @@ import pandas as pd
 import timm
 import torch
 import yaml
-from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import SHORT_RECIPE, command_line, header, recipe_hash, train_resumable
+from benchmarks.search.imagenette_end_to_end import macs_of
 from hybridnas.configfile import read_config
 from hybridnas.io import atomic_write_text
 from hybridnas.spaces.loader import SHIPPED_DIR
@@ -47,13 +47,6 @@ def imagenette_space(size: int, folder: Path) -> Path:
     path = folder / "space.yaml"
     atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False))
     return path
-
-
-def macs_of(model: torch.nn.Module, size: int) -> float:
-    """Multiply-accumulates of one 3xSxS image (torch's FLOP counter, FLOPs / 2)."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model.eval()(torch.zeros(1, 3, size, size))
-    return counter.get_total_flops() / 2
 
 
 def recipe_config(space: Path, data: str, seed: int, device: str) -> SupernetConfig:
