@@ -201,6 +201,28 @@ class MBConv(LayerSpec):
 
 @_register
 @dataclass(frozen=True, slots=True)
+class ResidualConv(LayerSpec):
+    """ResNet's basic block at stride 1 and equal widths: conv-norm-act, conv-norm, identity sum, act."""
+
+    kind: ClassVar[str] = "residual_conv"
+    dim: int
+    kernel: int
+    norm: str = "batchnorm"
+    act: str = "relu"
+
+    def macs(self, s):
+        _, h, w = s
+        return 2 * h * w * self.dim * self.dim * self.kernel ** 2
+
+    def params(self):
+        return 2 * (self.dim * self.dim * self.kernel ** 2 + norm_params(self.norm, self.dim))
+
+    def call(self):
+        return Call.of("ResidualConv", self.dim, self.kernel, self.norm, self.act)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
 class ResNetBasicBlock(LayerSpec):
     """NAS-Bench-201's reduction block: two 3x3 ReLUConvBN (the first strided), an avg-pool + 1x1 shortcut."""
 

@@ -30,9 +30,11 @@ def list_mixers(pattern: str = "*") -> list[str]:
 
 
 class Mixer:
-    """A token mixer: `uses` names the block hyper-parameters it reads, out of {'kernel', 'heads'}.
+    """A token mixer: `uses` names the block hyper-parameters it reads, out of {'kernel', 'heads'}; every
+    MetaFormer block also reads mlp_ratio for its MLP.
 
-    A `standalone` mixer replaces the whole MetaFormer block (identity skips it; mbconv is a full block).
+    A `standalone` mixer replaces the whole MetaFormer block (identity skips it; mbconv and resconv are full
+    blocks), so it reads mlp_ratio only if its `uses` names it.
     """
 
     uses: ClassVar[frozenset[str]] = frozenset()
@@ -130,6 +132,15 @@ class IdentityMixer(Mixer):
 @register_mixer("mbconv")
 class MBConvMixer(Mixer):
     """A MobileNetV2 inverted residual replaces the block; mlp_ratio is its expansion, kernel its depthwise size."""
+
+    uses = frozenset({"kernel", "mlp_ratio"})
+    standalone = True
+
+
+@register_mixer("resconv")
+class ResidualConvMixer(Mixer):
+    """A ResNet basic block replaces the block: two dense kernel x kernel convolutions with norms, the block's
+    activation after the first and after the residual sum (He et al., 2016); no MLP, so no mlp_ratio."""
 
     uses = frozenset({"kernel"})
     standalone = True

@@ -151,6 +151,19 @@ class MBConv(nn.Module):
         return x + self.drop_path(out) if self.use_residual else out
 
 
+class ResidualConv(nn.Module):
+    """ResNet's basic block at stride 1 and equal widths: conv-norm-act, conv-norm, identity sum, then act."""
+
+    def __init__(self, dim: int, kernel: int, norm: str = "batchnorm", act: str = "relu") -> None:
+        super().__init__()
+        self.conv_a = ConvNormAct(dim, dim, kernel, norm=norm, act=act)
+        self.conv_b = ConvNormAct(dim, dim, kernel, norm=norm, act="none")
+        self.act = make_act(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.conv_b(self.conv_a(x)))
+
+
 class ResNetBasicBlock(nn.Module):
     """NAS-Bench-201's reduction block: two ReLUConvBN 3x3 (first strided) plus an avg-pool + 1x1 shortcut."""
 

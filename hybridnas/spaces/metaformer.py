@@ -46,7 +46,8 @@ class StageRules:
     mixers: tuple[str, ...]  # every mixer any layout can place, sorted (the encoding's alphabet)
 
     def uses(self, mixer: str, dim: str) -> bool:
-        return dim == "mlp_ratio" or dim in get_mixer(mixer).uses
+        kind = get_mixer(mixer)
+        return dim in kind.uses or (dim == "mlp_ratio" and not kind.standalone)
 
 
 INT_DIMS = ("kernel", "heads")  # declared as integers: 3.0 is refused, not read as 3
@@ -336,6 +337,8 @@ class MetaFormerSpace(MetaFormerParams, MetaFormerOperators, MetaFormerProtocols
         cfg = self.config
         if b["mixer"] == "mbconv":
             return L.interned(L.MBConv, width, width, b["kernel"], b["mlp_ratio"])
+        if b["mixer"] == "resconv":
+            return L.interned(L.ResidualConv, width, b["kernel"], cfg.block.norm, cfg.block.act)
         return L.interned(L.MetaBlock, width, b["mixer"], b["mlp_ratio"], b["heads"], b["kernel"], cfg.block.norm,
                           cfg.block.act, cfg.block.layer_scale, cfg.block.qkv_bias)
 

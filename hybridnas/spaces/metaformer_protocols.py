@@ -51,6 +51,8 @@ def supernet_slots(sp: "MetaFormerSpace") -> Iterable[tuple[str, LayerSpec]]:
                 block["kernel"] = None
             if not rules.uses(mixer, "heads"):
                 block["heads"] = None
+            if not rules.uses(mixer, "mlp_ratio"):
+                block["mlp_ratio"] = None
             yield f"s{i}_b{j}__{mixer}", sp._block_layer(widths[i], block)
         channels = widths[i]
     yield "head", sp._head_layer(channels)

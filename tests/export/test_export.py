@@ -49,9 +49,16 @@ def run_standalone(folder, name, with_weights):
     return torch.load(folder / "y.pt")
 
 
-@pytest.mark.parametrize("space_name,seed", ARCHS)
+# the standalone blocks (they replace a MetaFormer block) on one space
+STANDALONE_BLOCKS = {"name": "standalone_blocks", "input": {"size": 16}, "num_classes": 4,
+                     "stem": {"type": "conv", "width": 8},
+                     "stages": [{"depth": 3, "width": 16, "kernel": {"choices": [3, 5]}, "mlp_ratio": 2,
+                                 "layout": "resconv mbconv resconv"}]}
+
+
+@pytest.mark.parametrize("space_name,seed", [*ARCHS, ("standalone_blocks", 0)])
 def test_exported_model_equals_space_build_outside_hybridnas(space_name, seed, tmp_path):
-    space = load_space(space_name)
+    space = load_space(STANDALONE_BLOCKS if space_name == "standalone_blocks" else space_name)
     arch = space.sample(seed)
     torch.manual_seed(seed)
     reference = space.build(arch).eval()

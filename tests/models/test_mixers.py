@@ -36,7 +36,16 @@ def test_mixer_cost_is_exact_and_block_trains(mixer):
 @pytest.mark.parametrize("mixer", list_mixers())
 def test_mixer_declares_what_it_uses(mixer):
     cls = get_mixer(mixer)
-    assert cls.uses <= {"kernel", "heads"} and cls.__doc__
+    allowed = {"kernel", "heads", "mlp_ratio"} if cls.standalone else {"kernel", "heads"}
+    assert cls.uses <= allowed and cls.__doc__
+
+
+def test_resconv_ignores_mlp_ratio_and_mbconv_reads_it():
+    space = one_stage_space("resconv")
+    assert all(b["mlp_ratio"] is None and b["kernel"] in (3, 5) for b in space.sample(0).genes["stages"][0]["blocks"])
+    assert {space.format(space.sample(s)) for s in range(40)} == {"w16|w32:resconv-k3*2", "w16|w32:resconv-k5*2"}
+    mbconv = one_stage_space("mbconv").sample(0).genes["stages"][0]["blocks"]
+    assert all(b["mlp_ratio"] in (2, 3) for b in mbconv)
 
 
 def test_get_mixer_takes_a_name_or_a_class():

@@ -34,13 +34,20 @@ def test_materialized_subnets_equal_the_supernet(cifar):
         assert (got - expected).abs().max().item() <= 1e-5, space.format(arch)
 
 
-@pytest.mark.parametrize("name", ["vit", "hybrid_imagenet"])
+STANDALONE_BLOCKS = {"name": "standalone_blocks", "input": {"size": 16}, "num_classes": 4,
+                     "stem": {"type": "conv", "width": 8},
+                     "stages": [{"depth": {"range": [1, 3]}, "width": {"choices": [8, 16]},
+                                 "kernel": {"choices": [3, 5]}, "mlp_ratio": {"choices": [2, 3]},
+                                 "layout": {"choices": ["resconv*", "mbconv*", "[resconv|conv]*"]}}]}
+
+
+@pytest.mark.parametrize("name", ["vit", "hybrid_imagenet", "standalone_blocks"])
 def test_materialize_is_exact_for_the_other_spaces(name):
-    space = load_space(name)
+    space = load_space(STANDALONE_BLOCKS if name == "standalone_blocks" else name)
     torch.manual_seed(0)
     net = Supernet(space).eval()
     x = torch.randn(1, *space.input_shape)
-    for seed in range(2):
+    for seed in range(2 if name != "standalone_blocks" else 12):
         arch = space.sample(seed)
         with torch.no_grad():
             assert (net.materialize(arch)(x) - net(x, arch)).abs().max().item() <= 1e-5
