@@ -6,11 +6,12 @@ import os
 import tempfile
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Callable, Iterator
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
 from .errors import HybridNASError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class FolderNotOwnedError(HybridNASError):

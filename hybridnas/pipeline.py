@@ -20,9 +20,10 @@ from .errors import HybridNASError
 from .export import export_arch
 from .io import atomic_write_csv, atomic_write_text
 from .latency import LatencyTable, build_table
-from .latency.build import DEFAULT_CALIBRATE
+from .latency.options import (BACKEND_NAMES, DEFAULT_CALIBRATE, DEFAULT_REPEATS, DEFAULT_STATISTIC, DEFAULT_WARMUP,
+                              OPTIMIZATION_LEVELS, STATISTIC_NAMES)
 from .scaling import scale, scaled_space, write_family
-from .scaling.grow import DEFAULT_RULE
+from .scaling.defaults import DEFAULT_RULE
 from .search import load_search_config, run_search
 from .search.pareto import evaluated, pareto_front, run_objectives
 from .spaces import load_space
@@ -71,14 +72,14 @@ class LatencyStage(_Strict):
 
     enabled: bool = True
     table: str | None = None  # an existing table to use and extend; default OUT/latency/table.json
-    backend: Literal["torch", "onnxruntime"] = "torch"  # onnxruntime: CPU execution provider, float32
-    optimization: Literal["disable", "basic", "extended", "all"] | None = None  # onnxruntime only; default all
-    statistic: Literal["min", "median"] = "min"  # how a layer's repeats become its time
+    backend: Literal[BACKEND_NAMES] = "torch"  # type: ignore[valid-type]  # onnxruntime: CPU provider, float32
+    optimization: Literal[OPTIMIZATION_LEVELS] | None = None  # type: ignore[valid-type]  # onnxruntime; default all
+    statistic: Literal[STATISTIC_NAMES] = DEFAULT_STATISTIC  # type: ignore[valid-type]  # a layer's repeats -> time
     pin_cpu: str | None = None  # cores to time on, e.g. "1" (steadier numbers on a shared machine)
     device: str = "cpu"
     threads: int = Field(1, gt=0)
-    repeats: int = Field(30, gt=2)
-    warmup: int = Field(10, ge=0)
+    repeats: int = Field(DEFAULT_REPEATS, gt=2)
+    warmup: int = Field(DEFAULT_WARMUP, ge=0)
     calibrate: int = Field(DEFAULT_CALIBRATE, ge=3)
 
 

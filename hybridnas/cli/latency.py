@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
-import pandas as pd
 
-from .util import emit, read_archs, user_errors
+from .util import emit, load_space, read_archs, user_errors
 from ..io import atomic_write_csv
-from ..latency.build import DEFAULT_CALIBRATE
-from ..spaces import Space, load_space
+from ..latency.options import (BACKEND_NAMES, DEFAULT_CALIBRATE, DEFAULT_REPEATS, DEFAULT_STATISTIC, DEFAULT_WARMUP,
+                               DTYPES, OPTIMIZATION_LEVELS, STATISTIC_NAMES)
+
+if TYPE_CHECKING:
+    from ..spaces import Space
 
 
 @click.group()
@@ -30,21 +32,21 @@ def with_grown(space: Space) -> Space:
 
 @latency.command("build")
 @click.argument("space_file")
-@click.option("--backend", type=click.Choice(["torch", "onnxruntime"]), default="torch", show_default=True,
+@click.option("--backend", type=click.Choice(BACKEND_NAMES), default="torch", show_default=True,
               help="What runs the layers: eager PyTorch, or ONNX Runtime (CPU execution provider) on the graphs "
                    "`hybridnas export --onnx` writes.")
-@click.option("--optimization", type=click.Choice(["disable", "basic", "extended", "all"]), default=None,
+@click.option("--optimization", type=click.Choice(OPTIMIZATION_LEVELS), default=None,
               help="onnxruntime graph-optimisation level (default all); recorded in the table's conditions.")
-@click.option("--statistic", type=click.Choice(["min", "median"]), default="min", show_default=True,
+@click.option("--statistic", type=click.Choice(STATISTIC_NAMES), default=DEFAULT_STATISTIC, show_default=True,
               help="How a layer's repeats become its time: the fastest (most repeatable) or the median.")
 @click.option("--pin-cpu", "pin_cpus", default=None,
               help="Run on these cores while timing (1, 0,2 or 2-3): steadier numbers; validate reuses them.")
 @click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N (torch backend)")
 @click.option("--threads", default=1, show_default=True, help="Intra-op threads the table is for.")
 @click.option("--batch", default=1, show_default=True)
-@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
-@click.option("--repeats", default=30, show_default=True, help="Timed repeats per layer; --statistic says how they become its time.")
-@click.option("--warmup", default=10, show_default=True)
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
+@click.option("--repeats", default=DEFAULT_REPEATS, show_default=True, help="Timed repeats per layer; --statistic says how they become its time.")
+@click.option("--warmup", default=DEFAULT_WARMUP, show_default=True)
 @click.option("--calibrate", default=DEFAULT_CALIBRATE, show_default=True,
               help="Random networks measured end to end to fit the calibration (per layer kind, weights, overhead).")
 @click.option("--out", required=True, help="Table file (JSON); an existing table is extended.")
@@ -155,6 +157,8 @@ def relevel_cmd(space_file: str, table_file: str, anchors: int, pin_cpus: str | 
 def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown: bool, unseen: str, as_csv: bool,
                 as_json: bool) -> None:
     """Predicted latency (ms) of each architecture, from the table alone (nothing is run)."""
+    import pandas as pd
+
     from ..latency.table import LatencyTable
 
     space = with_grown(load_space(space_file))

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import TextIO
 
 import click
-import numpy as np
-import pandas as pd
 
-from .util import RUNS_DIR, emit as _emit, proxy_device_option, read_archs as _read_archs, user_errors as _user_errors
+from .util import (RUNS_DIR, emit as _emit, load_space, proxy_device_option, read_archs as _read_archs,
+                   user_errors as _user_errors)
 from ..errors import HybridNASError
-from ..search.strategies import STRATEGIES
-from ..spaces import Space, load_space
+from ..search.strategy_catalog import BUILTIN_STRATEGIES, DEFAULT_STRATEGY
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +38,8 @@ def space() -> None:
 @_user_errors
 def space_validate(space_file: str) -> None:
     """Check SPACE_FILE and print a short summary; exits 2 with the key path of the first problems."""
+    from ..spaces import Space
+
     s = load_space(space_file)
     example = s.sample(0)
     cost = s.cost(example)
@@ -122,6 +122,8 @@ def cost_cmd(space_file: str, archs_file: TextIO, as_csv: bool, as_json: bool) -
         c = s.cost(arch)
         rows.append({"arch": s.format(arch), "id": arch.id, "macs": c.macs, "params": c.params,
                      "activations": c.activations, "input": text if text != s.format(arch) else ""})
+    import pandas as pd
+
     frame = pd.DataFrame(rows)
     if not frame["input"].any():
         frame = frame.drop(columns="input")
@@ -151,6 +153,8 @@ def proxies_list() -> None:
         needs = [w for w, flag in (("data", p.needs_data), ("labels", p.needs_labels), ("grad", p.needs_grad)) if flag]
         rows.append({"proxy": name, "needs": ",".join(needs) or "-", "better": "higher" if p.higher_is_better
                      else "lower", "paper": p.paper})
+    import pandas as pd
+
     click.echo(pd.DataFrame(rows).to_string(index=False))
 
 
@@ -226,9 +230,10 @@ def proxies_bench(space_file: str, ground_truth: str, target: str, count: int, n
               help="Continue an interrupted run: --resume RUN, or --resume with --out RUN.")
 @click.option("--trials", type=int, default=None, help="Total trials (a resumed run can be extended).")
 @click.option("--workers", type=int, default=None, help="Ray workers (0: evaluate in this process).")
-@click.option("--strategy", type=click.Choice(STRATEGIES.list()), default=None,
-              help="How the next networks are picked (default: the config's, nsga2): "
-                   + "; ".join(f"{n}: {STRATEGIES.get(n).description}" for n in STRATEGIES.list()) + ".")
+@click.option("--strategy", default=None,
+              help=f"How the next networks are picked (default: the config's, {DEFAULT_STRATEGY}): "
+                   + "; ".join(f"{n}: {about}" for n, about in BUILTIN_STRATEGIES.items())
+                   + "; or a strategy you registered.")
 @click.option("--max-macs", default=None, help="MACs budget, e.g. 100M.")
 @click.option("--max-params", default=None, help="Parameter budget, e.g. 2M.")
 @click.option("--max-latency", default=None, help="Latency budget in ms (needs --latency-table).")
@@ -295,6 +300,8 @@ def _milliseconds(text: str) -> float:
 
 def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bool = False,
                  as_json: bool = False) -> None:
+    import numpy as np
+
     from ..search.pareto import evaluated, filtered, hypervolume, parse_objectives, pareto_front, run_objectives
 
     from ..search.store import RunStore
@@ -347,6 +354,8 @@ def pareto_cmd(run: str, objectives: str | None, where: str | None, as_csv: bool
 def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool) -> None:
     """Search -> scale the winner -> latency table -> export the family, in one resumable command."""
     from pathlib import Path
+
+    import pandas as pd
 
     from ..pipeline import load_pipeline_config, run_pipeline
 

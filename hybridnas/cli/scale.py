@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import click
-import pandas as pd
 
 from .util import proxy_device_option, user_errors
-from ..scaling.grow import DEFAULT_RULE
+from ..scaling.defaults import DEFAULT_RULE
 
 
 @click.command("scale")
@@ -36,6 +35,7 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     from ..spaces import load_space
     from ..scaling.family import write_family
     from ..scaling.grow import scale
+    import pandas as pd
 
     space = load_space(space_file)
     loaded = [LatencyTable.load(t) for t in tables]

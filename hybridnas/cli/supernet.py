@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TextIO
 
 import click
-import pandas as pd
 
 from .util import RUNS_DIR, emit, read_archs, user_errors
 
@@ -74,6 +73,8 @@ def split_cmd(checkpoint: str, gene: str, epochs: int, out: str, resume: bool, n
 def eval_cmd(checkpoint: str, archs_file: TextIO, test_limit: int | None, as_csv: bool, as_json: bool) -> None:
     """Test accuracy (%) of each architecture with inherited weights (BatchNorm recalibrated); CHECKPOINT is a
     supernet's checkpoint, or a few-shot split's folder (`supernet split`)."""
+    import pandas as pd
+
     from ..supernet.few_shot import load_scorer
 
     scorer = load_scorer(checkpoint, test_limit)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import errno
 import functools
 import sys
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 import click
-import pandas as pd
 
 from ..errors import HybridNASError
-from ..spaces import Space
+
+if TYPE_CHECKING:  # the command line imports torch, pandas and the spaces only in the commands that use them
+    import pandas as pd
+
+    from ..spaces import Space
 
 # Where a command writes when --out is not given: a user's scratch runs, apart from committed evidence (results/)
 RUNS_DIR = "runs"
@@ -57,6 +60,13 @@ def proxy_device_option(default: str | None = "cpu") -> Callable:
     """`--device`: where proxies run (cpu, cuda or cuda:N); a GPU this machine lacks is a one-line error."""
     return click.option("--device", default=default, show_default=default is not None,
                         help="Where proxies run: cpu, cuda or cuda:N.")
+
+
+def load_space(source: Any) -> "Space":
+    """`hybridnas.spaces.load_space`, imported when a command first needs a space (not for --help)."""
+    from ..spaces import load_space as load
+
+    return load(source)
 
 
 def emit(frame: pd.DataFrame, as_csv: bool, as_json: bool) -> None:

@@ -1,9 +1,16 @@
-"""Device latency tables: build (time each layer signature of a space), predict (sum + calibration), validate."""
+"""Device latency tables: build (time each layer signature of a space), predict (sum + calibration), validate.
 
-from .build import build_table, measure_archs, plot_validation, relevel_table, validate_table
-from .signature import LatencyError, Signature, arch_signatures, space_signatures
-from .table import Calibration, Conditions, LatencyTable, Prediction
+Names load on first use (`hybridnas.lazy`).
+"""
+
+from ..lazy import lazy_exports
 
 __all__ = ["Calibration", "Conditions", "LatencyError", "LatencyTable", "Prediction", "Signature",
            "arch_signatures", "build_table", "measure_archs", "plot_validation", "relevel_table",
            "space_signatures", "validate_table"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    **dict.fromkeys(["build_table", "measure_archs", "plot_validation", "relevel_table", "validate_table"], ".build"),
+    **dict.fromkeys(["LatencyError", "Signature", "arch_signatures", "space_signatures"], ".signature"),
+    **dict.fromkeys(["Calibration", "Conditions", "LatencyTable", "Prediction"], ".table"),
+})

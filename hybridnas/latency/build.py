@@ -19,12 +19,12 @@ from .backends import Backend, make_backend
 from .timing import (DEFAULT_STATISTIC, STATISTICS, Timing, device_name, parse_cpus, pinned, threads_set,
                      time_all)
 from ..io import exclusive_lock
+from .options import DEFAULT_CALIBRATE
 
 CALIBRATION_SEED = 10_007  # calibration networks never share a seed stream with validation (seed 0 default)
 # networks a calibration is fitted on: on 128 held-out hybrid_cifar networks (onnxruntime), the calibration
 # (per kind, with the per-layer offset) fitted on 32 was within 5.74% MAPE, on 16 within 6.76%, on 128 within 5.64%
 # (benchmarks/latency/latency_calibration.py, results/benchmarks/latency_calibration/)
-DEFAULT_CALIBRATE = 32
 # calibration networks timed again beside a validation, or to relevel a table: on 50 onnxruntime networks measured
 # on a quiet machine, 32 of them mixed into every group cut the error from 4.66% (reference workload) to 1.96%
 # (benchmarks/latency/latency_anchors.py, results/benchmarks/latency_anchors/onnxruntime_quiet/)

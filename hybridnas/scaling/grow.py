@@ -24,10 +24,10 @@ from ..proxies import list_proxies, score, space_batch
 from ..spaces import Arch, Space
 from ..spaces.values import parse_quantity
 from .space import scaled_space
+from .defaults import DEFAULT_RULE
 
 # the default search objective's proxies (jacob_cov+meco+params, chosen on NAS-Bench-201's 200-epoch table)
 # without its size term: each growth step compares proposals of different sizes, and the MACs target sets size
-DEFAULT_RULE = "jacob_cov:max,meco:max"
 WIDTH_WINDOW = (0.05, 0.20)
 
 

@@ -1,16 +1,21 @@
-"""Search under budgets: Optuna strategies on Ray workers, a resumable run store, Pareto queries."""
+"""Search under budgets: Optuna strategies on Ray workers, a resumable run store, Pareto queries.
 
-from .config import Objective, SearchConfig, load_search_config
-from ..evaluation import CostEvaluator, Evaluation, Evaluator
-from ..proxies import ProxyEvaluator
-from .pareto import hypervolume, pareto_front, query
-from .runner import SearchResult, run_search
-from .store import RunStore
-from .strategies import STRATEGIES, RegularizedEvolutionSampler, Strategy, make_strategy_sampler, register_strategy
+Names load on first use (`hybridnas.lazy`): the command line reads a few of them without Optuna or torch.
+"""
 
-make_sampler = make_strategy_sampler  # the earlier name; supernet.make_sampler is a different thing
+from ..lazy import lazy_exports
 
 __all__ = ["CostEvaluator", "Evaluation", "Evaluator", "Objective", "ProxyEvaluator", "RegularizedEvolutionSampler",
            "RunStore", "SearchConfig", "SearchResult", "hypervolume", "load_search_config", "make_sampler",
            "make_strategy_sampler", "register_strategy", "STRATEGIES", "Strategy",
            "pareto_front", "query", "run_search"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Objective": ".config", "SearchConfig": ".config", "load_search_config": ".config",
+    "CostEvaluator": "..evaluation", "Evaluation": "..evaluation", "Evaluator": "..evaluation",
+    "ProxyEvaluator": "..proxies", "hypervolume": ".pareto", "pareto_front": ".pareto", "query": ".pareto",
+    "SearchResult": ".runner", "run_search": ".runner", "RunStore": ".store", "STRATEGIES": ".strategies",
+    "RegularizedEvolutionSampler": ".strategies", "Strategy": ".strategies",
+    "make_strategy_sampler": ".strategies", "register_strategy": ".strategies",
+    "make_sampler": ".strategies",  # the earlier name of make_strategy_sampler (supernet.make_sampler differs)
+})

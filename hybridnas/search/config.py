@@ -15,7 +15,9 @@ from ..configfile import local_path, read_config, validate_config
 from ..spaces.loader import SHIPPED_DIR
 from ..spaces.values import parse_quantity
 from .strategies import STRATEGIES
+from .strategy_catalog import DEFAULT_STRATEGY
 from . import predictor_sampler as _predictor_sampler  # noqa: F401  (registers 'predictor' and 'screened')
+from . import sources as _sources  # noqa: F401  (registers the metric sources objectives name)
 
 SEARCH_DIR = SHIPPED_DIR.parent / "search"
 # A budget: a positive finite quantity (0 or less would turn the budget off, or make every network infeasible)
@@ -92,7 +94,7 @@ class SearchConfig(BaseModel):
     space: str
     objectives: Annotated[list[Objective], BeforeValidator(_objectives)] = Field(min_length=1)
     budget: Budget = Budget()
-    strategy: str = "nsga2"  # a registered strategy (search.strategies.STRATEGIES)
+    strategy: str = DEFAULT_STRATEGY  # a registered strategy (search.strategies.STRATEGIES)
     trials: int = Field(200, gt=0, le=10_000_000)
     batch_size: int = Field(8, gt=0, le=100_000, description="architectures asked and evaluated together")
     seed: int = Field(0, ge=0, lt=2**32, description="numpy and Optuna take seeds below 2**32")

@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ..spaces import Arch, Space
 from .strategies import PlannedSampler, Strategy, register_strategy
+from .strategy_catalog import BUILTIN_STRATEGIES
 
 # (arch, trained so far) -> whether it may be tried; the search passes its budget check
 Feasible = Callable[[Arch], bool]
@@ -142,7 +143,5 @@ def _screened(space: Space, seed: int, n_objectives: int, **_: Any) -> Any:
     return RandomSampler(seed=seed)  # the search enqueues the screened networks best-first
 
 
-register_strategy(Strategy("predictor", _predictor, "predictor-guided (random-forest surrogate, UCB) over the "
-                                                     "screened or sampled candidates; proxy scores warm-start it"))
-register_strategy(Strategy("screened", _screened, "the best `screen.keep` of `screen.candidates` networks by the "
-                                                  "screen's training-free objective, best first"))
+register_strategy(Strategy("predictor", _predictor, BUILTIN_STRATEGIES["predictor"]))
+register_strategy(Strategy("screened", _screened, BUILTIN_STRATEGIES["screened"]))

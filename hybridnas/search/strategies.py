@@ -22,6 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 from ..errors import HybridNASError
 from ..registry import Registry
 from .optuna_compat import set_running_trial_system_attr
+from .strategy_catalog import BUILTIN_STRATEGIES as ABOUT
 from ..spaces import Space
 
 PLAN_KEY = "evolution:plan"
@@ -133,15 +134,15 @@ def _tpe(space: Space, seed: int, n_objectives: int, **_: Any) -> BaseSampler:
 
 
 register_strategy(Strategy("nsga2", lambda space, seed, n, population_size=32, **_: optuna.samplers.NSGAIISampler(
-    seed=seed, population_size=population_size), "NSGA-II (multi-objective, constraint-aware)"))
-register_strategy(Strategy("tpe", _tpe, "Tree-structured Parzen estimator (multivariate for several objectives)"))
-register_strategy(Strategy("random", lambda space, seed, n, **_: RandomSampler(seed=seed), "uniform random"))
+    seed=seed, population_size=population_size), ABOUT["nsga2"]))
+register_strategy(Strategy("tpe", _tpe, ABOUT["tpe"]))
+register_strategy(Strategy("random", lambda space, seed, n, **_: RandomSampler(seed=seed), ABOUT["random"]))
 register_strategy(Strategy("evolution", lambda space, seed, n, population_size=32, tournament_size=8, **_:
                            RegularizedEvolutionSampler(space, population_size=population_size,
                                                        tournament_size=tournament_size, seed=seed),
-                           "regularized (aging) evolution with the space's mutation and crossover"))
+                           ABOUT["evolution"]))
 register_strategy(Strategy("exhaustive", lambda space, seed, n, **_: RandomSampler(seed=seed),
-                           "every distinct network of a space that can be enumerated", enumerates=True))
+                           ABOUT["exhaustive"], enumerates=True))
 
 
 def make_strategy_sampler(strategy: str, space: Space, seed: int, n_objectives: int, *, population_size: int = 32,
@@ -166,3 +167,6 @@ def enqueue_all(study: Study, space: Space, limit: int) -> int:
             study.enqueue_trial(space.to_params(arch), skip_if_exists=True)
             count += 1
     return count
+
+
+make_sampler = make_strategy_sampler  # the earlier name; supernet.make_sampler is a different thing
