@@ -63,3 +63,12 @@ def train_resumable(build: Callable[[], torch.nn.Module], config: Any, work: Pat
               "threads": torch.get_num_threads()}
     atomic_write_text(record, json.dumps(result, indent=1))
     return result
+
+
+def read_results_csv(path: str | Path, **kwargs: Any) -> "pd.DataFrame":
+    """A CSV under results/: `path` as a fresh run writes it, else its committed gzip copy (`path`.gz)."""
+    import pandas as pd
+
+    path = Path(path)
+    packed = path.with_name(path.name + ".gz")
+    return pd.read_csv(path if path.is_file() or not packed.is_file() else packed, **kwargs)

@@ -18,8 +18,8 @@ is the mean over its cells.
 The AZ-NAS members are among the candidates because VKDNW's aggregate, which contains them, was seen to rank
 well on an earlier report sample (results/benchmarks/vkdnw_nb201.txt): the member list is not blind, the
 choice among its subsets is.
-    python -m benchmarks.proxies.default_choice_nb201 --scores results/benchmarks/nb201_scores_default.csv \
-        results/benchmarks/nb201_scores_aznas.csv
+    python -m benchmarks.proxies.default_choice_nb201 --scores results/benchmarks/nb201_scores_default.csv.gz \
+        results/benchmarks/nb201_scores_aznas.csv.gz
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ import itertools
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.common import read_results_csv
 
 from benchmarks.proxies.ensemble_search import data_free_check, ranking, tau
 from hybridnas import load_space
@@ -54,9 +56,9 @@ def ensemble(members: tuple[str, ...]) -> str:
 
 def joined(paths: list[str]) -> pd.DataFrame:
     """`hybridnas proxies score` tables of the same networks joined by id (a column is read from the first)."""
-    frame = pd.read_csv(paths[0], dtype={"id": str})
+    frame = read_results_csv(paths[0], dtype={"id": str})
     for path in paths[1:]:
-        extra = pd.read_csv(path, dtype={"id": str})
+        extra = read_results_csv(path, dtype={"id": str})
         new = [c for c in extra.columns if c not in frame.columns]
         frame = frame.merge(extra[["id", *new]], on="id", how="inner")
     return frame

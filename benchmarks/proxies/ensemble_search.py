@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.common import read_results_csv
 from scipy import stats
 
 from hybridnas.proxies import get_proxy, list_proxies
@@ -61,7 +63,7 @@ def tau(frame: pd.DataFrame, name: str, target: str = TARGET) -> float:
 
 
 def load(folder: Path) -> pd.DataFrame:
-    frame = pd.read_csv(folder / "scored.csv", dtype={"id": str})
+    frame = read_results_csv(folder / "scored.csv", dtype={"id": str})
     low = pd.read_csv(GROUND_TRUTH_12, usecols=["index", "cifar10-test"]).rename(
         columns={"cifar10-test": "cifar10-test@12ep"})
     return frame.merge(low, on="index", how="left")
@@ -132,9 +134,9 @@ def data_free_check(rankings: list[str], step: int = 6, rescored: str = "") -> N
     print(f"\n{step}. data-free check, Kendall tau with {TARGET} (200 epochs) on the committed 200-cell samples "
           "(seed 0; they were scored before the fold split, so they overlap both folds):")
     for label, folder in [("gaussian inputs", "proxies_nb201_gaussian"), ("CIFAR-10 images", "proxies_nb201_npz")]:
-        frame = pd.read_csv(RESULTS / folder / "scored.csv").drop(columns=[TARGET])
+        frame = read_results_csv(RESULTS / folder / "scored.csv").drop(columns=[TARGET])
         if rescored:
-            newer = pd.read_csv(RESULTS / f"{folder}{rescored}" / "scored.csv")
+            newer = read_results_csv(RESULTS / f"{folder}{rescored}" / "scored.csv")
             proxies = [c for c in newer.columns if c in list_proxies()]
             frame = frame.drop(columns=proxies, errors="ignore").merge(newer[["index", *proxies]], on="index")
         frame = frame.merge(truth, on="index")

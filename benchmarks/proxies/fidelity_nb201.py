@@ -5,7 +5,7 @@ has both a short (12-epoch) and the full (200-epoch) training of every cell, so 
 training does to the order and to each proxy's tau: if the proxies that favour size lose much more at 12
 epochs than the rest, a short ground truth is biased against size, and a proxy's tau on it says less about
 the tau it would have on long training. The proxies are the committed scores of the 4,930 distinct networks
-(`nb201_scores_default.csv`, `nb201_scores_aznas.csv`; one batch of the CIFAR-10 subset each).
+(`nb201_scores_default.csv.gz`, `nb201_scores_aznas.csv.gz`; one batch of the CIFAR-10 subset each).
 
     python -m benchmarks.proxies.fidelity_nb201 > results/benchmarks/fidelity_nb201.txt
 """
@@ -29,8 +29,8 @@ RANKINGS = (REFERENCES["shipped default"], BEST_SET_NB201,
 
 
 def main() -> None:
-    scores = pd.read_csv(RESULTS / "nb201_scores_default.csv").merge(
-        pd.read_csv(RESULTS / "nb201_scores_aznas.csv").drop(columns=["seconds", "labels", "errors"]),
+    scores = pd.read_csv(RESULTS / "nb201_scores_default.csv.gz").merge(
+        pd.read_csv(RESULTS / "nb201_scores_aznas.csv.gz").drop(columns=["seconds", "labels", "errors"]),
         on=["arch", "id"])
     long = pd.read_csv(SHARED / "nasbench201_200epoch.csv.gz").drop_duplicates("arch").set_index("arch")
     short = pd.read_csv(SHARED / "nasbench201_12epoch.csv.gz").drop_duplicates("arch").set_index("arch")

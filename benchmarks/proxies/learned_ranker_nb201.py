@@ -1,7 +1,7 @@
 """The learned ranker (`predictor:FILE`) on NAS-Bench-201: fitted on n labelled networks, reported on others.
 
 Every distinct NAS-Bench-201 network has the default objective's member scores in
-`results/benchmarks/nb201_scores_default.csv` (jacob_cov, MeCo, params; one CIFAR-10 batch, seed 0). The
+`results/benchmarks/nb201_scores_default.csv.gz` (jacob_cov, MeCo, params; one CIFAR-10 batch, seed 0). The
 networks are split into the two folds `proxies bench --split` uses (by network id): the labelled networks
 are drawn from fold 0 (the "choose" fold: what a user trained), the ranking is reported on every network of
 fold 1, which no fit sees. For each n, 5 draws (seeds 0-4); the predictor chooses its ridge by 5-fold
@@ -12,10 +12,10 @@ GRAF 0.820, their best combination 0.859; counted over all cells, with their own
 
     python -m benchmarks.proxies.learned_ranker_nb201 > results/benchmarks/learned_ranker_nb201.txt
 
-`--proxies` and `--scores` choose other features, e.g. with the AZ-NAS terms of `nb201_scores_aznas.csv`:
+`--proxies` and `--scores` choose other features, e.g. with the AZ-NAS terms of `nb201_scores_aznas.csv.gz`:
 
     python -m benchmarks.proxies.learned_ranker_nb201 --proxies jacob_cov,meco,params,az_expressivity,az_trainability \
-        --scores results/benchmarks/nb201_scores_default.csv results/benchmarks/nb201_scores_aznas.csv \
+        --scores results/benchmarks/nb201_scores_default.csv.gz results/benchmarks/nb201_scores_aznas.csv.gz \
         > results/benchmarks/learned_ranker_nb201_aznas.txt
 
 `--save N PATH` instead fits one predictor on N fold-0 networks (draw 0, CIFAR-10) and writes it, for a
@@ -41,7 +41,7 @@ from hybridnas.proxies.bench import in_fold, ndcg_at, top_fraction_precision
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
 from hybridnas.proxies.predictor import fit_rank_predictor
 
-SCORES = "results/benchmarks/nb201_scores_default.csv"
+SCORES = "results/benchmarks/nb201_scores_default.csv.gz"
 GROUND_TRUTH = "../shared/benchmarks/nasbench201_200epoch.csv.gz"
 TARGETS = ("cifar10-test", "cifar100-test", "imagenet16-120-test")
 PROXIES = ["jacob_cov", "meco", "params"]

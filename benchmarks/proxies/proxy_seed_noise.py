@@ -13,6 +13,8 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+
+from benchmarks.common import read_results_csv
 import torch
 from scipy.stats import kendalltau
 
@@ -20,7 +22,7 @@ from hybridnas import load_space
 from hybridnas.proxies import score_many
 from hybridnas.proxies.ensemble import parse_ensemble
 
-SAMPLE = Path(__file__).resolve().parents[1] / "results/benchmarks/proxies_nb201_npz/scored.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "results/benchmarks/proxies_nb201_npz/scored.csv"
 DATA = "npz:../shared/data/cifar10_subset.npz"
 ENSEMBLE = "ensemble:jacob_cov+meco+ntk_cond+az_trainability"
 
@@ -34,7 +36,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     space = load_space("nasbench201")
-    base = pd.read_csv(SAMPLE)
+    base = read_results_csv(SAMPLE)
     target = base["cifar10-test"]
     ensemble = parse_ensemble(ENSEMBLE)
     archs = [space.parse(text) for text in base["arch"]]

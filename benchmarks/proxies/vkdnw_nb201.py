@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.common import read_results_csv
+
 from benchmarks.proxies.ensemble_search import data_free_check, ranking
 from hybridnas.proxies.bench import rank_metrics
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
@@ -45,9 +47,9 @@ AZ_CANDIDATES = (VKDNW_AGG, "ensemble:trainable_layers+az_expressivity+az_traina
 
 def joined(folders: list[Path]) -> pd.DataFrame:
     """The scored rows of several benches over the same sample, joined by network id (first folder's rows)."""
-    frame = pd.read_csv(folders[0] / "scored.csv", dtype={"id": str})
+    frame = read_results_csv(folders[0] / "scored.csv", dtype={"id": str})
     for folder in folders[1:]:
-        extra = pd.read_csv(folder / "scored.csv", dtype={"id": str})
+        extra = read_results_csv(folder / "scored.csv", dtype={"id": str})
         new = [c for c in extra.columns if c not in frame.columns and not c.startswith("ensemble:")]
         frame = frame.merge(extra[["id", *new]], on="id", how="left")
     return frame

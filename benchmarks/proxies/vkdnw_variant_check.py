@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.common import read_results_csv
 import torch
 from scipy import stats
 
@@ -44,7 +46,7 @@ def main() -> None:
     space = load_space("nasbench201")
     config = pd.read_json(args.bench / "config.json", typ="series")
     batch = space_batch(space, args.data, int(config["batch_size"]), int(config["seed"]), "cpu")
-    rows = pd.read_csv(args.bench / "scored.csv").head(args.n)
+    rows = read_results_csv(args.bench / "scored.csv").head(args.n)
     values = []
     for arch in rows["arch"]:
         per_seed = []

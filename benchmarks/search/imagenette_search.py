@@ -12,7 +12,8 @@
    torch and ONNX Runtime, the search's CPU and wall time).
 
 Every stage continues where a stopped run left it: the search through its run folder (OUT/run_<budget>,
-committed: journal, study, screen), its trainings and the pick's through per-epoch checkpoints under `--work`.
+not committed: its study.db and screen are raw state; `--report` commits their summary as
+OUT/trials_<budget>.csv), its trainings and the pick's through per-epoch checkpoints under `--work`.
 
     python -m benchmarks.search.imagenette_search --max-macs 130M --epoch-budget 40
     python -m benchmarks.search.imagenette_search --max-macs 130M --report
@@ -33,7 +34,7 @@ import yaml
 from benchmarks.common import SHORT_RECIPE, command_line, header, recipe_hash, train_resumable
 from benchmarks.search.imagenette_baselines import cpu_latency_ms, imagenette_space, recipe_config
 from hybridnas import load_space
-from hybridnas.io import atomic_write_text
+from hybridnas.io import atomic_write_csv, atomic_write_text
 from hybridnas.search import RunStore, load_search_config, run_search
 from hybridnas.spaces.values import parse_quantity
 
@@ -140,6 +141,10 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
               "this machine", command_line()]
     text = "\n".join(lines) + "\n"
     atomic_write_text(args.out / f"summary_{args.max_macs}.txt", text)
+    columns = [c for c in ("trial", "arch", "status", "val_accuracy", "macs", "params") if c in table]
+    trials = table[columns].assign(epochs=[f.get("epochs") if isinstance(f, dict) else None
+                                           for f in table.get("fidelity", pd.Series([None] * len(table)))])
+    atomic_write_csv(trials, args.out / f"trials_{args.max_macs}.csv")
     return text
 
 

@@ -40,7 +40,7 @@ from hybridnas.search import RunStore, load_search_config, run_search
 SHARED = Path("../shared/benchmarks")
 TRUTH = {"cifar10": "cifar10-test", "cifar100": "cifar100-test", "imagenet": "imagenet16-120-test"}
 ORACLE = {"cifar10": "cifar10-val", "cifar100": "cifar100-val", "imagenet": "imagenet-val"}
-SCORES = "results/benchmarks/nb201_scores_default.csv"
+SCORES = "results/benchmarks/nb201_scores_default.csv.gz"
 DEFAULT = "ensemble:jacob_cov+meco+params"
 STRATEGIES = ("random", "evolution", "screened", "predictor", "predictor-unscreened", "training-free")
 

@@ -16,14 +16,14 @@ Phases (each resumable; run `train` and `score` of different samplers in paralle
   interrupted run continues);
 - `report`: Kendall tau, Spearman rho, top-1/5/10% precision and nDCG@10 against the 200-epoch accuracies
   (CIFAR-10, and CIFAR-100 and ImageNet16-120 beside it) for each supernet, for the shipped training-free
-  default (`DEFAULT_OBJECTIVE`, its members' scores read from `results/benchmarks/nb201_scores_default.csv`)
+  default (`DEFAULT_OBJECTIVE`, its members' scores read from `results/benchmarks/nb201_scores_default.csv.gz`)
   on the same networks, and for the two combined (AZ-NAS's sum of log-ranks; the supernet's weight fixed
   beforehand at 1 and at 3, the default's member count, never fitted here); then a pool search: per seed,
   50 of the networks drawn, the default's top 10 re-ranked by inherited accuracy, the 200-epoch accuracy of
   the network returned.
 
 `report` writes to `--summary` (results/benchmarks/supernet_ranking_nb201), checkpoints stay in `--out`.
-The networks: `--networks` drawn (seed 0) from the distinct networks of `nb201_scores_default.csv`.
+The networks: `--networks` drawn (seed 0) from the distinct networks of `nb201_scores_default.csv.gz`.
 
     python -m benchmarks.supernet.supernet_ranking_nb201 train --samplers uniform,complexity_aware --out DIR
     python -m benchmarks.supernet.supernet_ranking_nb201 score --samplers uniform,complexity_aware --out DIR
@@ -53,7 +53,7 @@ from hybridnas.supernet import load_checkpoint, load_scorer, load_supernet_confi
 
 SHARED = Path("../shared")
 GROUND_TRUTH = SHARED / "benchmarks/nasbench201_200epoch.csv.gz"
-SCORES = Path("results/benchmarks/nb201_scores_default.csv")
+SCORES = Path("results/benchmarks/nb201_scores_default.csv.gz")
 DEFAULT_DATA = f"npz:{SHARED}/data/cifar10_subset.npz"
 TARGETS = ("cifar10-test", "cifar100-test", "imagenet16-120-test")
 # subnets trained per step: uniform 2; sandwich largest + smallest + 1; the ElasticViT ones 1 + the bank's smallest

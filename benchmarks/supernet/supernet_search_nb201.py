@@ -77,7 +77,7 @@ def one_seed(args: argparse.Namespace, scorer, seed: int) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--supernet", required=True, help="a supernet checkpoint (or its folder), or a few-shot split folder")
-    ap.add_argument("--scores", default="results/benchmarks/nb201_scores_default.csv")
+    ap.add_argument("--scores", default="results/benchmarks/nb201_scores_default.csv.gz")
     ap.add_argument("--objective", default=DEFAULT_OBJECTIVE)
     ap.add_argument("--ground-truth", default="../shared/benchmarks/nasbench201_200epoch.csv.gz")
     ap.add_argument("--strategy", default="evolution")
