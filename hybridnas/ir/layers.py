@@ -176,10 +176,16 @@ class MBConv(LayerSpec):
     kernel: int
     expansion: float
     stride: int = 1
+    act: str = "relu6"
+    se_ratio: float = 0.0  # squeeze-excite after the depthwise conv, reduced to int(cin * se_ratio) (>= 1)
 
     @property
     def hidden(self) -> int:
         return hidden_width(self.cin, self.expansion)
+
+    @property
+    def se_width(self) -> int:
+        return max(1, int(self.cin * self.se_ratio)) if self.se_ratio > 0 else 0
 
     def out_shape(self, s):
         pad = (self.kernel - 1) // 2
@@ -189,14 +195,54 @@ class MBConv(LayerSpec):
         _, h, w = s
         _, ho, wo = self.out_shape(s)
         expand = h * w * self.cin * self.hidden if self.hidden != self.cin else 0
-        return expand + ho * wo * self.hidden * self.kernel ** 2 + ho * wo * self.hidden * self.cout
+        se = 2 * self.hidden * self.se_width  # two 1x1 convs on the pooled 1x1 map
+        return expand + ho * wo * self.hidden * self.kernel ** 2 + se + ho * wo * self.hidden * self.cout
 
     def params(self):
         expand = self.cin * self.hidden + 2 * self.hidden if self.hidden != self.cin else 0
-        return expand + self.hidden * self.kernel ** 2 + 2 * self.hidden + self.hidden * self.cout + 2 * self.cout
+        se = 2 * self.hidden * self.se_width + self.se_width + self.hidden if self.se_width else 0
+        return (expand + self.hidden * self.kernel ** 2 + 2 * self.hidden + se + self.hidden * self.cout
+                + 2 * self.cout)
 
     def call(self):
-        return Call.of("MBConv", self.cin, self.cout, self.kernel, self.expansion, self.stride)
+        if self.act == "relu6" and not self.se_ratio:  # the earlier form, kept so exported files stay the same
+            return Call.of("MBConv", self.cin, self.cout, self.kernel, self.expansion, self.stride)
+        return Call.of("MBConv", self.cin, self.cout, self.kernel, self.expansion, self.stride, act=self.act,
+                       se_ratio=self.se_ratio)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class PreactBasicBlock(LayerSpec):
+    """Pre-activation ResNet basic block (TransNAS-Bench-101): act-conv-BN twice, the first strided, plus the
+    input or a 1x1 conv + BN projection of it."""
+
+    kind: ClassVar[str] = "preact_basic_block"
+    cin: int
+    cout: int
+    kernel: int = 3
+    stride: int = 1
+    act: str = "relu"
+
+    @property
+    def projects(self) -> bool:
+        return self.stride != 1 or self.cin != self.cout
+
+    def out_shape(self, s):
+        pad = (self.kernel - 1) // 2
+        return (self.cout, _conv_out(s[1], self.kernel, self.stride, pad), _conv_out(s[2], self.kernel, self.stride, pad))
+
+    def macs(self, s):
+        _, h, w = self.out_shape(s)
+        convs = h * w * self.cout * self.kernel ** 2 * (self.cin + self.cout)
+        return convs + (h * w * self.cin * self.cout if self.projects else 0)
+
+    def params(self):
+        convs = self.kernel ** 2 * self.cout * (self.cin + self.cout) + 4 * self.cout
+        return convs + (self.cin * self.cout + 2 * self.cout if self.projects else 0)
+
+    def call(self):
+        return Call.of("PreactBasicBlock", self.cin, self.cout, self.kernel, self.stride, self.act)
 
 
 @_register

@@ -22,7 +22,7 @@ def make_norm(name: str, dim: int) -> nn.Module:
 
 def make_act(name: str) -> nn.Module:
     """An activation module by name."""
-    return {"relu": nn.ReLU, "relu6": nn.ReLU6, "gelu": nn.GELU, "none": nn.Identity}[name]()
+    return {"relu": nn.ReLU, "relu6": nn.ReLU6, "gelu": nn.GELU, "silu": nn.SiLU, "none": nn.Identity}[name]()
 
 
 class ConvNormAct(nn.Module):
@@ -133,22 +133,53 @@ class MetaFormerBlock(nn.Module):
         return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
 
 
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation (Hu et al., 2018): global pool, 1x1 conv to `reduced`, act, 1x1 conv back, sigmoid
+    gate; both convs carry a bias (EfficientNet's form)."""
+
+    def __init__(self, dim: int, reduced: int, act: str = "relu") -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(dim, reduced, 1)
+        self.act = make_act(act)
+        self.expand = nn.Conv2d(reduced, dim, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.expand(self.act(self.reduce(x.mean((2, 3), keepdim=True)))))
+
+
 class MBConv(nn.Module):
-    """MobileNetV2 inverted residual: 1x1 expand, kxk depthwise (carries the stride), 1x1 project; BN + ReLU6."""
+    """MobileNetV2 inverted residual: 1x1 expand, kxk depthwise (carries the stride), [squeeze-excite,] 1x1
+    project; BN + `act` (ReLU6 by default). The SE's reduced width is int(cin * se_ratio), at least 1."""
 
     def __init__(self, cin: int, cout: int, kernel: int, expansion: float, stride: int = 1,
-                 drop_path: float = 0.0) -> None:
+                 drop_path: float = 0.0, act: str = "relu6", se_ratio: float = 0.0) -> None:
         super().__init__()
         hidden = int(round(cin * expansion))
         self.use_residual = stride == 1 and cin == cout
-        self.expand = ConvNormAct(cin, hidden, 1, act="relu6") if hidden != cin else nn.Identity()
-        self.dw = ConvNormAct(hidden, hidden, kernel, stride, groups=hidden, act="relu6")
+        self.expand = ConvNormAct(cin, hidden, 1, act=act) if hidden != cin else nn.Identity()
+        self.dw = ConvNormAct(hidden, hidden, kernel, stride, groups=hidden, act=act)
+        self.se = SqueezeExcite(hidden, max(1, int(cin * se_ratio)), act) if se_ratio > 0 else nn.Identity()
         self.project = ConvNormAct(hidden, cout, 1, act="none")
         self.drop_path = DropPath(drop_path) if drop_path > 0 and self.use_residual else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.project(self.dw(self.expand(x)))
+        out = self.project(self.se(self.dw(self.expand(x))))
         return x + self.drop_path(out) if self.use_residual else out
+
+
+class PreactBasicBlock(nn.Module):
+    """Pre-activation ResNet basic block (TransNAS-Bench-101's): act-conv(stride)-BN, act-conv-BN, plus the input,
+    or a 1x1 conv (stride) + BN of it where the stride or the width changes."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, act: str = "relu") -> None:
+        super().__init__()
+        self.conv_a = ConvNormAct(cin, cout, kernel, stride, act=act, preact=True)
+        self.conv_b = ConvNormAct(cout, cout, kernel, 1, act=act, preact=True)
+        self.shortcut = (ConvNormAct(cin, cout, 1, stride, act="none") if stride != 1 or cin != cout
+                         else nn.Identity())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + self.conv_b(self.conv_a(x))
 
 
 class ResidualConv(nn.Module):

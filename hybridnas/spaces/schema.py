@@ -29,7 +29,7 @@ IntParam = Annotated[Param, BeforeValidator(partial(_param, int))]
 FloatParam = Annotated[Param, BeforeValidator(partial(_param, float))]
 StrParam = Annotated[Param, BeforeValidator(partial(_param, str))]
 Quantity = Annotated[float, BeforeValidator(parse_quantity)]
-Act = Literal["relu", "relu6", "gelu", "none"]
+Act = Literal["relu", "relu6", "gelu", "silu", "none"]
 
 
 class Strict(BaseModel):

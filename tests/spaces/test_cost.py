@@ -13,9 +13,11 @@ N_ARCHS = 200
 
 def test_cost_equals_flop_counter_and_parameter_count(space):
     rng = np.random.default_rng(2024)
-    archs = {space.sample(rng) for _ in range(N_ARCHS * 2)}
-    archs = sorted(archs, key=lambda a: a.id)[:N_ARCHS]
-    assert len(archs) == N_ARCHS
+    # each forward of the literature spaces costs ~0.4 s; test_literature_spaces checks all their published rows
+    count = {"mnasnet": 24, "transnas_macro": 24}.get(space.name, N_ARCHS)
+    archs = {space.sample(rng) for _ in range(count * 2)}
+    archs = sorted(archs, key=lambda a: a.id)[:count]
+    assert len(archs) == count
     for arch in archs:
         cost = space.cost(arch)
         macs, params, shape = counted(space, arch)
