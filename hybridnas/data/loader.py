@@ -13,13 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .sources import DataSourceError, Normalisation, _normalise, check_labels_fit, load_arrays
+from .sources import CROP_PAD, DataSourceError, Normalisation, _normalise, check_labels_fit, load_arrays
 
 if TYPE_CHECKING:
     from .stream import FolderLoader
-
-
-CROP_PAD = 4  # pixels of padding before the random crop of the CIFAR recipe (image folders of small images too)
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, pad: int = CROP_PAD) -> torch.Tensor:

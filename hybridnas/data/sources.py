@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from ..errors import HybridNASError
 from .folders import folder_batch
 
+CROP_PAD = 4  # pixels of padding before the random crop of the CIFAR recipe (image folders of small images too)
+
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 SOURCES_HELP = ("use 'gaussian', 'cifar10:DIR' (a cifar-10-batches-py folder), 'cifar100:DIR' (a cifar-100-python "

@@ -24,8 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .folders import ImageFolderError, split_samples
-from .loader import CROP_PAD
-from .sources import Normalisation, check_labels_fit, normalisation
+from .sources import CROP_PAD, Normalisation, check_labels_fit, normalisation
 
 
 def item_seed(seed: int, epoch: int, index: int) -> int:

@@ -16,7 +16,7 @@ from ..spaces.loader import SHIPPED_DIR
 from ..spaces.values import parse_quantity
 from .strategies import STRATEGIES
 from .strategy_catalog import DEFAULT_STRATEGY
-from . import predictor_sampler as _predictor_sampler  # noqa: F401  (registers 'predictor' and 'screened')
+from .predictor_sampler import PredictorConfig  # the module registers the 'predictor' and 'screened' strategies
 from . import sources as _sources  # noqa: F401  (registers the metric sources objectives name)
 
 SEARCH_DIR = SHIPPED_DIR.parent / "search"
@@ -72,19 +72,6 @@ class ScreenConfig(BaseModel):
     candidates: int = Field(4000, ge=2, le=100_000)
     keep: float = Field(0.05, gt=0, le=1, allow_inf_nan=False)
     objective: str = Field("ensemble:jacob_cov+meco+params", description="a training-free metric to maximise")
-
-
-class PredictorConfig(BaseModel):
-    """Predictor-guided selection (strategy `predictor`): a random-forest surrogate over the architecture's
-    encoding and its proxy scores, refitted after every told trial, picks the next network to train by an
-    upper confidence bound over its trees; `explore` of the picks are random candidates instead."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    initial: int = Field(10, ge=1, le=10_000, description="trained networks before the surrogate is used; "
-                                                          "the best by proxy score first when screened")
-    candidates: int = Field(256, ge=1, le=100_000, description="candidates scored per pick without a screen")
-    explore: float = Field(0.1, ge=0, le=1, allow_inf_nan=False)
-    kappa: float = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="UCB: mean + kappa * std over trees")
 
 
 class SearchConfig(BaseModel):

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 from optuna.study import Study, StudyDirection
+from pydantic import BaseModel, ConfigDict, Field
 from optuna.trial import FrozenTrial, TrialState
 
 from ..spaces import Arch, Space
@@ -122,6 +123,19 @@ class PredictorSampler(PlannedSampler):
 PLAN_ARCH_KEY = "predictor:arch"
 
 
+class PredictorConfig(BaseModel):
+    """Predictor-guided selection (strategy `predictor`): a random-forest surrogate over the architecture's
+    encoding and its proxy scores, refitted after every told trial, picks the next network to train by an
+    upper confidence bound over its trees; `explore` of the picks are random candidates instead."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    initial: int = Field(10, ge=1, le=10_000, description="trained networks before the surrogate is used; "
+                                                          "the best by proxy score first when screened")
+    candidates: int = Field(256, ge=1, le=100_000, description="candidates scored per pick without a screen")
+    explore: float = Field(0.1, ge=0, le=1, allow_inf_nan=False)
+    kappa: float = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="UCB: mean + kappa * std over trees")
+
+
 def make_predictor_sampler(space: Space, seed: int, options: Any, screened: pd.DataFrame | None,
                            feasible: Feasible | None, features: tuple[str, ...]) -> PredictorSampler:
     """The sampler of strategy `predictor` from the search's `predictor:` options."""
@@ -132,8 +146,6 @@ def make_predictor_sampler(space: Space, seed: int, options: Any, screened: pd.D
 
 def _predictor(space: Space, seed: int, n_objectives: int, *, predictor: Any = None, screened: Any = None,
                feasible: Feasible | None = None, features: tuple[str, ...] = (), **_: Any) -> PredictorSampler:
-    from .config import PredictorConfig
-
     return make_predictor_sampler(space, seed, predictor or PredictorConfig(), screened, feasible, features)
 
 

@@ -2,7 +2,8 @@
 
 from .config import SupernetConfig, load_supernet_config
 from .elastic import Supernet, largest_and_smallest, recalibrate_bn, slice_to
-from .evaluate import SubnetScorer, SupernetEvaluator, accuracy
+from .evaluate import SubnetScorer, accuracy
+from .evaluator import SupernetEvaluator  # registers the `supernet` metric source
 from .fidelity import TrainingFidelityEvaluator
 from .few_shot import FewShotScorer, load_scorer, train_few_shot
 from .samplers import SAMPLERS, Sampler, list_samplers, make_sampler, register_sampler
