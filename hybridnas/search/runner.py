@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import optuna
@@ -66,6 +66,11 @@ def _latency_table(space: Space, config: SearchConfig):
     return table
 
 
+FEASIBLE_TRIES_PER_ARCH = 200  # rejection sampling gives up after this many draws per network wanted
+# strategies whose first trials are uniform random: how many of them are drawn within the budget instead
+WARM_STARTED = {"nsga2": lambda config: config.population_size, "tpe": lambda config: 10}
+
+
 def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], others: dict[str, list[str]]):
     """The evaluators a worker builds: the proxy source's (for `proxies`, ensemble members included), then one per
     other registered metric source the objectives use (e.g. the supernet's)."""
@@ -78,9 +83,38 @@ def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], o
     return factory
 
 
+def feasible_sample(space: Space, rng: np.random.Generator, count: int, feasible: Callable[[Arch], bool],
+                    cost_of: Callable[[Arch], dict]) -> list[Arch]:
+    """`count` random archs within the search's budget (rejection sampling on the analytic cost or the latency
+    table, so nothing is built); a budget that no sample meets is a one-line error before any scoring.
+
+    Args:
+        feasible: whether an arch is within the budget and the space's window.
+        cost_of: the arch's cost metrics, for the error (the smallest seen).
+    """
+    found: list[Arch] = []
+    tries, smallest = 0, None
+    while len(found) < count and tries < FEASIBLE_TRIES_PER_ARCH * count:
+        arch = space.sample(rng)
+        tries += 1
+        if feasible(arch):
+            found.append(arch)
+        elif not found:
+            cost = cost_of(arch)
+            if smallest is None or cost["macs"] < smallest["macs"]:
+                smallest = cost
+    if not found:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in smallest.items() if k in ("macs", "params", "latency_ms"))
+        raise HybridNASError(f"none of {tries} random networks of {space.name!r} fits the budget (the smallest "
+                             f"had {shown}); raise the budget, or search a space of smaller networks")
+    return found
+
+
 def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxies: list[str],
-               names: list[str], progress: bool = False) -> dict[str, Ensemble]:
-    """Ensembles fitted on `reference_size` seeded random archs, scored once and kept in the run folder."""
+               names: list[str], feasible: Callable[[Arch], bool], cost_of: Callable[[Arch], dict],
+               progress: bool = False) -> dict[str, Ensemble]:
+    """Ensembles fitted on `reference_size` seeded random archs within the budget (the networks the search
+    compares), scored once and kept in the run folder."""
     if not names:
         return {}
     path = store.root / "reference.csv"
@@ -88,7 +122,7 @@ def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxie
         frame = pd.read_csv(path)
     else:
         rng = np.random.default_rng(config.seed + 7919)
-        archs = [space.sample(rng) for _ in range(config.reference_size)]
+        archs = feasible_sample(space, rng, config.reference_size, feasible, cost_of)
         scored = scoring_progress(pool.imap(archs, epochs=0), len(archs), "reference sample", progress)
         rows = [dict(evaluation.metrics) for _, evaluation in sorted(scored, key=lambda r: r[0])]
         frame = pd.DataFrame(rows)
@@ -192,8 +226,11 @@ class _Search:
             self.pool = RayPool(space, factory, config.workers, gpus_per_worker=config.gpus_per_worker)
         store.root.mkdir(parents=True, exist_ok=True)
         store.write_config(config.model_dump(mode="json"))
+        cost_of = lambda arch: self.cost_eval.evaluate(arch).metrics  # noqa: E731
+        if not self.resume:  # a budget nothing fits is refused before anything is scored
+            feasible_sample(space, np.random.default_rng(config.seed), 1, self._feasible, cost_of)
         self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
-                                                        self.ensemble_names, progress))
+                                                        self.ensemble_names, self._feasible, cost_of, progress))
         self.screened = (screen_candidates(store, space, config, self.pool, self._feasible, progress)
                          if config.screen else None)
         storage = None if config.storage == "memory" else open_storage(config.storage or store.storage_url)
@@ -208,6 +245,8 @@ class _Search:
         if STRATEGIES.get(config.strategy).enumerates:
             enqueue_all(self.study, space, max(0, config.trials - self.done()))
         self.trials = config.trials
+        if not self.study.trials and config.strategy in WARM_STARTED:
+            self._enqueue_feasible_start(WARM_STARTED[config.strategy](config))
         if config.strategy == "screened":  # it trains the kept networks and nothing else
             kept = int(self.screened["kept"].sum())
             self.trials = min(config.trials, kept)
@@ -221,6 +260,14 @@ class _Search:
                                      population_size=c.population_size, tournament_size=c.tournament_size,
                                      predictor=c.predictor, screened=kept, feasible=self._feasible,
                                      features=tuple(self.proxies) if kept is not None else ())
+
+    def _enqueue_feasible_start(self, count: int) -> None:
+        """The strategy's random start (NSGA-II's first generation, TPE's start-up trials) drawn within the
+        budget, so a tight budget (a latency table's, say) does not spend it on networks over budget."""
+        rng = np.random.default_rng(self.config.seed + 104729)
+        cost_of = lambda arch: self.cost_eval.evaluate(arch).metrics  # noqa: E731
+        for arch in feasible_sample(self.space, rng, min(count, self.config.trials), self._feasible, cost_of):
+            self.study.enqueue_trial(self.space.to_params(arch), skip_if_exists=True)
 
     def _feasible(self, arch: Arch) -> bool:
         """Whether `arch` is within the search's budget (cheap: cost or table latency)."""

@@ -204,3 +204,42 @@ def test_no_strategy_scores_a_network_outside_the_spaces_own_cost_window(strateg
     for text in scored["arch"]:
         space.parse(text)  # what the search returns, the space accepts
     assert (table.loc[table.status == "over_budget", "macs"] > 40e6).all()
+
+
+def _macs_of_nasbench_macro(fraction_under: float) -> float:
+    """A MACs budget that about `fraction_under` of nasbench_macro's random networks meet."""
+    from hybridnas import load_space
+
+    space = load_space("nasbench_macro")
+    return float(np.quantile([space.cost(space.sample(s)).macs for s in range(400)], fraction_under))
+
+
+@pytest.mark.parametrize("strategy", ["nsga2", "tpe"])
+def test_a_tight_budget_starts_the_strategy_within_it(strategy, tmp_path):
+    budget = _macs_of_nasbench_macro(0.1)  # 9 in 10 random networks are over it
+    cfg = config(strategy=strategy, budget={"max_macs": budget}, trials=10, objectives="synflow:max",
+                 population_size=6)
+    run_search(cfg, tmp_path / "run", progress=False)
+    table = RunStore(tmp_path / "run").table().sort_values("trial")
+    start = 6 if strategy == "nsga2" else 10  # NSGA-II's first generation, TPE's start-up trials
+    assert (table.head(start)["status"] != "over_budget").all()
+
+
+def test_the_reference_sample_is_drawn_within_the_budget(tmp_path):
+    from hybridnas import load_space
+
+    space = load_space("nasbench_macro")
+    budget = float(np.quantile([space.cost(space.sample(s)).params for s in range(400)], 0.2))
+    cfg = config(objectives="ensemble:synflow+params:max", budget={"max_params": budget}, trials=2,
+                 reference_size=6, strategy="random")
+    run_search(cfg, tmp_path / "run", progress=False)
+    reference = pd.read_csv(tmp_path / "run" / "reference.csv")  # the members' scores: params is one
+    assert len(reference) == 6 and (reference["params"] <= budget).all()
+
+
+def test_a_budget_nothing_meets_is_refused_before_any_scoring(tmp_path, monkeypatch):
+    from hybridnas.proxies import evaluator
+
+    monkeypatch.setattr(evaluator.ProxyEvaluator, "evaluate", lambda *a, **k: pytest.fail("scored a network"))
+    with pytest.raises(HybridNASError, match=r"none of \d+ random networks of 'nasbench_macro' fits the budget"):
+        run_search(config(budget={"max_macs": 1000}), tmp_path / "run", progress=False)
