@@ -74,6 +74,7 @@ SLOW = {
     "tests/supernet/test_train_defaults.py",
     "tests/search/test_search.py::test_a_tight_budget_starts_the_strategy_within_it",
     "tests/search/test_search.py::test_the_reference_sample_is_drawn_within_the_budget",
+    "tests/search/test_search.py::test_the_front_shows_each_ensemble_score_as_a_percentile_of_the_reference_sample",
     "tests/export/test_onnx.py::test_onnx_export_equals_space_build_on_real_images",
     "tests/latency/test_latency_onnxruntime.py::test_every_shipped_space_times_in_onnxruntime",
 }

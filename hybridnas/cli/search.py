@@ -96,7 +96,8 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
                  as_json: bool = False) -> None:
     import numpy as np
 
-    from ..search.pareto import evaluated, filtered, hypervolume, parse_objectives, pareto_front, run_objectives
+    from ..search.pareto import (PERCENTILE, evaluated, filtered, hypervolume, parse_objectives, pareto_front,
+                                 run_objectives, with_percentiles)
 
     from ..search.store import RunStore
 
@@ -107,9 +108,10 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
         click.echo(store.damaged_note(), err=True)
     if frame.empty:
         raise HybridNASError(f"{run}: no feasible evaluated architectures" + (f" match {where!r}" if where else ""))
-    front = pareto_front(frame, objs)
+    front = with_percentiles(run, pareto_front(frame, objs), objs)
     extra = ["macs", "params"] + (["latency_ms"] if "latency_ms" in front else [])
-    columns = ["arch", "id", *dict.fromkeys([o.name for o in objs] + extra)]
+    named = [c for o in objs for c in (o.name, o.name + PERCENTILE) if c in front]
+    columns = ["arch", "id", *dict.fromkeys(named + extra)]
     if as_csv or as_json:
         _emit(front[columns], as_csv, as_json)
         return
@@ -117,6 +119,9 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
     click.echo(f"Pareto front of {run}: {len(front)} of {len(frame)} feasible networks "
                f"({', '.join(f'{o.name}:{o.direction}' for o in objs)})")
     click.echo(front[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if any(c.endswith(PERCENTILE) for c in columns):
+        click.echo("(percentile): share of the run's reference sample (random networks within the budget) that "
+                   "the network scores at least as well as; 100 beats them all")
     click.echo(f"hypervolume {hv:.4g} (reference point {np.array2string(ref, precision=4)} in minimisation units)")
 
 

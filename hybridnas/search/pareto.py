@@ -93,9 +93,35 @@ def run_objectives(run: str | Path) -> list[Objective]:
     return [Objective(**o) for o in RunStore(run).read_config()["objectives"]]
 
 
+PERCENTILE = " (percentile)"
+
+
+def with_percentiles(run: str | Path, frame: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFrame:
+    """`frame` plus, for each ensemble objective, `<name> (percentile)`: the share (%) of the run's reference
+    sample that the network scores at least as well as; a sum of log-ranks means little on its own."""
+    from ..proxies.ensemble import is_ensemble, parse_ensemble
+
+    path = Path(run) / "reference.csv"
+    names = [o.name for o in objectives if is_ensemble(o.name) and o.name in frame]
+    if not names or not path.is_file():
+        return frame
+    reference = pd.read_csv(path)
+    out = frame.copy()
+    for name in names:
+        ensemble = parse_ensemble(name)
+        if not all(m in reference for m in ensemble.members):
+            continue
+        scores = np.sort(ensemble.fit_reference(reference).score(reference).to_numpy())
+        out[name + PERCENTILE] = 100.0 * np.searchsorted(scores, out[name].to_numpy(), side="right") / len(scores)
+    return out
+
+
 def filtered(frame: pd.DataFrame, where: str | None) -> pd.DataFrame:
     """Rows matching a `--where` filter such as 'macs < 50M and naswot > 0' (see `where.py`; never eval'd)."""
     return apply_where(frame, where)
+
+
+MAX_LABELS = 40  # front points labelled on a plot (more would overlap)
 
 
 def plot(run: str | Path, objectives: Sequence[Objective], path: str | Path, where: str | None = None) -> Path:
@@ -114,10 +140,13 @@ def plot(run: str | Path, objectives: Sequence[Objective], path: str | Path, whe
     ax.scatter(frame[x.name], frame[y.name], s=12, c="0.7", label=f"evaluated ({len(frame)})")
     ordered = front.sort_values(x.name)
     ax.plot(ordered[x.name], ordered[y.name], "o-", c="tab:red", ms=4, label=f"Pareto front ({len(front)})")
+    for _, point in ordered.head(MAX_LABELS).iterrows():  # the id finds the network: `pareto RUN --csv`
+        ax.annotate(str(point["id"])[:6], (point[x.name], point[y.name]), textcoords="offset points",
+                    xytext=(3, 3), fontsize=6, color="tab:red")
     ax.set_xlabel(f"{x.name} ({x.direction})")
     ax.set_ylabel(f"{y.name} ({y.direction})")
-    ax.set_title(Path(run).name)
-    ax.legend()
+    ax.set_title(f"{Path(run).name}: labels are arch ids (hybridnas pareto --csv)", fontsize=9, wrap=True)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)

@@ -243,3 +243,25 @@ def test_a_budget_nothing_meets_is_refused_before_any_scoring(tmp_path, monkeypa
     monkeypatch.setattr(evaluator.ProxyEvaluator, "evaluate", lambda *a, **k: pytest.fail("scored a network"))
     with pytest.raises(HybridNASError, match=r"none of \d+ random networks of 'nasbench_macro' fits the budget"):
         run_search(config(budget={"max_macs": 1000}), tmp_path / "run", progress=False)
+
+
+def test_the_front_shows_each_ensemble_score_as_a_percentile_of_the_reference_sample(tmp_path):
+    from click.testing import CliRunner
+
+    from hybridnas.cli.main import main
+    from hybridnas.search.pareto import PERCENTILE, parse_objectives, with_percentiles
+
+    cfg = config(objectives="ensemble:synflow+params:max,macs:min", trials=6, reference_size=6, strategy="random")
+    run_search(cfg, tmp_path / "run", progress=False)
+    objectives = parse_objectives("ensemble:synflow+params:max,macs:min")
+    front = with_percentiles(tmp_path / "run", pareto_front(RunStore(tmp_path / "run").table().query(
+        "status == 'ok'"), objectives), objectives)
+    column = "ensemble:synflow+params" + PERCENTILE
+    assert front[column].between(0, 100).all()
+    # a better ensemble score never has a lower percentile
+    ordered = front.sort_values("ensemble:synflow+params")
+    assert ordered[column].is_monotonic_increasing
+    result = CliRunner().invoke(main, ["pareto", str(tmp_path / "run")])
+    assert result.exit_code == 0 and "(percentile)" in result.output and "reference sample" in result.output
+    result = CliRunner().invoke(main, ["pareto", str(tmp_path / "run"), "--plot", str(tmp_path / "front.png")])
+    assert result.exit_code == 0 and (tmp_path / "front.png").stat().st_size > 0
