@@ -48,7 +48,7 @@ SLOW = {
     "tests/supernet/test_supernet.py::test_supernet_accuracy_objective_and_export",
     "tests/supernet/test_supernet.py::test_materialized_subnets_equal_the_supernet",
     "tests/scaling/test_scaling.py::test_dimensions_grow_past_declared_values_only_when_scalable",
-    "tests/scaling/test_scaling.py::test_growth_is_monotonic_and_meets_each_target_within_one_step",
+    "tests/scaling/test_scaling.py::test_growth_is_monotonic_and_lands_each_member_within_ten_percent_of_its_target",
     "tests/scaling/test_scaling.py::test_cli_scale",
     "tests/test_pipeline.py::test_pipeline_runs_every_stage_and_resumes_only_what_is_left",
     "tests/test_pipeline.py::test_supernet_stage_reranks_the_front_and_exports_inherited_weights",

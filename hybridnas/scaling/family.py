@@ -48,19 +48,23 @@ def plot_growth(family: Family, path: str | Path, title: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     steps = family.path["step"]
-    ax.plot(steps, family.path["macs"] / 1e6, "o-", label="MACs (M)")
-    ax.plot(steps, family.path["params"] / 1e6 * 10, "s--", alpha=0.6, label="params (M) x 10")
+    ax.plot(steps, family.path["macs"] / 1e6, "o-", label="MACs")
     for _, member in family.members.iterrows():
         ax.axhline(member["target_macs"] / 1e6, color="0.8", lw=0.8)
         ax.annotate(member["target"], (member["step"], member["macs"] / 1e6), textcoords="offset points",
                     xytext=(4, -12))
     ax.set_yscale("log")
     ax.set_xlabel("growth step")
-    ax.set_ylabel("millions")
-    ax.set_title(title, fontsize=9)
-    ax.legend()
+    ax.set_ylabel("MACs (millions)")
+    params = ax.twinx()  # params on their own axis: a shared one would need a fudge factor
+    params.plot(steps, family.path["params"] / 1e6, "s--", color="tab:orange", alpha=0.7, label="params")
+    params.set_yscale("log")
+    params.set_ylabel("params (millions)")
+    ax.set_title(title, fontsize=9, wrap=True)
+    lines = ax.get_legend_handles_labels()[0] + params.get_legend_handles_labels()[0]
+    ax.legend(lines, [line.get_label() for line in lines], loc="upper left")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,9 +81,13 @@ def write_family(space: Space, family: Family, out: str | Path, *, latency_table
     grown = scaled_space(space)
     frame = family_table(space, family, latency_tables)
     files = {"family.csv": out / "family.csv", "path.csv": out / "path.csv"}
-    atomic_write_csv(frame, files["family.csv"])
+    seed = family_table(space, Family(family.path.head(1).assign(target="seed", target_macs=family.path["macs"][0]),
+                                      family.path, family.out), latency_tables)
+    atomic_write_csv(pd.concat([seed, frame], ignore_index=True), files["family.csv"])  # the seed first, as 1x
     atomic_write_csv(family.path, files["path.csv"])
-    files["growth.png"] = plot_growth(family, out / "growth.png", f"{space.name}: growth from {family.path['arch'][0]}")
+    files["growth.png"] = plot_growth(family, out / "growth.png",
+                                      f"{space.name}: growth path of {len(family.members)} members (seed and steps: "
+                                      "path.csv)")
     if export:
         score_columns = [c for c in family.path.columns if c not in ("step", "change", "arch", "macs", "params",
                                                                        "candidates")]

@@ -26,6 +26,8 @@ from ..spaces.values import parse_quantity
 from .space import scaled_space
 from .defaults import DEFAULT_RULE
 
+TOLERANCE = 0.10  # a member within 10% of its target MACs counts as reaching it
+
 # the default search objective's proxies (jacob_cov+meco+params, chosen on NAS-Bench-201's 200-epoch table)
 # without its size term: each growth step compares proposals of different sizes, and the MACs target sets size
 WIDTH_WINDOW = (0.05, 0.20)
@@ -203,10 +205,10 @@ def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFA
             atomic_write_csv(pd.DataFrame(rows), path_file)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(wanted), desc="scale", unit="target", disable=not progress,
-               initial=sum(rows[-1]["macs"] >= m for _, m in wanted))
+    reached_of = lambda macs: sum(macs >= (1 - TOLERANCE) * m for _, m in wanted)  # noqa: E731
+    bar = tqdm(total=len(wanted), desc="scale", unit="target", disable=not progress, initial=reached_of(rows[-1]["macs"]))
     current = grown.parse(rows[-1]["arch"])
-    while rows[-1]["macs"] < wanted[-1][1]:
+    while rows[-1]["macs"] < (1 - TOLERANCE) * wanted[-1][1]:
         if len(rows) > max_steps:
             raise HybridNASError(f"scaling stopped after {max_steps} steps at {rows[-1]['macs']:.4g} MACs, short of "
                                  f"{wanted[-1][0]}; raise max_steps or mark more dimensions scalable")
@@ -218,22 +220,40 @@ def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFA
         frame = pd.DataFrame([{"change": d, "arch": a, **scores_of(a)} for d, a in candidates])
         frame["macs"] = [grown.cost(a).macs for a in frame["arch"]]
         frame["rank_sum"] = parsed_rule.rank_sum(frame)
-        best = frame.sort_values(["rank_sum", "macs"]).iloc[0]
+        best = _landing(frame, next(m for _, m in wanted if m * (1 - TOLERANCE) > rows[-1]["macs"])) \
+            .sort_values(["rank_sum", "macs"]).iloc[0]
         current = best["arch"]
         cost = grown.cost(current)
-        reached = sum(rows[-1]["macs"] >= m for _, m in wanted)
+        reached = reached_of(rows[-1]["macs"])
         rows.append({"step": len(rows), "change": best["change"], "arch": grown.format(current), "macs": cost.macs,
                      "params": cost.params, "candidates": len(frame),
                      **{k: best[k] for k in parsed_rule.proxies if k in best and best[k] == best[k]}})
         if path_file:
             atomic_write_csv(pd.DataFrame(rows), path_file)
-        bar.update(sum(cost.macs >= m for _, m in wanted) - reached)
+        bar.update(reached_of(cost.macs) - reached)
         if on_step:
             on_step(rows[-1])
     bar.close()
     path = pd.DataFrame(rows)
-    members = []
-    for label, macs in wanted:
-        row = path[path["macs"] >= macs].iloc[0]
-        members.append({"target": label, "target_macs": macs, **row.to_dict()})
+    members = [{"target": label, "target_macs": macs, **_member_row(path, macs).to_dict()} for label, macs in wanted]
     return Family(pd.DataFrame(members), path, out)
+
+
+def _landing(candidates: pd.DataFrame, target: float) -> pd.DataFrame:
+    """The candidates a step may take toward `target`: those within TOLERANCE of it when any are; else those
+    not past it by more than TOLERANCE (keep growing); else all (a step cannot help overshooting)."""
+    near = candidates[(candidates["macs"] - target).abs() <= TOLERANCE * target]
+    if not near.empty:
+        return near
+    under = candidates[candidates["macs"] <= (1 + TOLERANCE) * target]
+    return under if not under.empty else candidates
+
+
+def _member_row(path: pd.DataFrame, target: float) -> pd.Series:
+    """The path step a target's member is: the one closest to the target within TOLERANCE, else the first past
+    it (a coarse step), else the last."""
+    ratio = (path["macs"] / target - 1).abs()
+    if (ratio <= TOLERANCE).any():
+        return path.loc[ratio[ratio <= TOLERANCE].idxmin()]
+    past = path[path["macs"] >= target]
+    return past.iloc[0] if not past.empty else path.iloc[-1]

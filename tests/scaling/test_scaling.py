@@ -21,15 +21,25 @@ def grown(tmp_path_factory):
     return space, family, out
 
 
-def test_growth_is_monotonic_and_meets_each_target_within_one_step(grown):
+def test_growth_is_monotonic_and_lands_each_member_within_ten_percent_of_its_target(grown):
     space, family, _ = grown
     macs = family.path["macs"].to_numpy()
     assert (macs[1:] > macs[:-1]).all()
     for _, member in family.members.iterrows():
-        assert member["macs"] >= member["target_macs"]
-        previous = family.path.loc[family.path.step == member["step"] - 1, "macs"].item()
-        assert previous < member["target_macs"]
+        assert abs(member["macs"] / member["target_macs"] - 1) <= 0.10, member[["target", "macs", "target_macs"]]
     assert list(family.members["target"]) == ["2x", "4x"]
+
+
+def test_a_member_is_the_step_closest_to_its_target_or_the_first_past_it():
+    from hybridnas.scaling.grow import _landing, _member_row
+
+    path = pd.DataFrame({"step": [0, 1, 2, 3], "macs": [100, 170, 195, 260]})
+    assert _member_row(path, 200)["step"] == 2  # 195 is within 10%, closer than anything else
+    assert _member_row(path, 230)["step"] == 3  # nothing within 10%: the first past it
+    candidates = pd.DataFrame({"macs": [150, 205, 300]})
+    assert list(_landing(candidates, 200)["macs"]) == [205]  # within 10% of the target
+    assert list(_landing(candidates, 260)["macs"]) == [150, 205]  # none near: don't overshoot yet
+    assert list(_landing(pd.DataFrame({"macs": [400, 500]}), 200)["macs"]) == [400, 500]
 
 
 def test_every_step_adds_a_block_and_members_are_valid(grown):
@@ -47,9 +57,10 @@ def test_members_are_exported(grown, tmp_path):
     files = write_family(space, family, tmp_path, rule=CHEAP["rule"], seed_arch=SEED)
     assert files["growth.png"].read_bytes()[:4] == b"\x89PNG"
     table = pd.read_csv(files["family.csv"])
-    assert list(table["target"]) == ["2x", "4x"]
+    assert list(table["target"]) == ["seed", "2x", "4x"] and table["arch"][0] == SEED
+    assert not (tmp_path / "members" / "seed").exists()  # the seed is the user's own network: not exported
     big = scaled_space(space)
-    for target, text in zip(table["target"], table["arch"]):
+    for target, text in zip(table["target"][1:], table["arch"][1:]):
         card = yaml.safe_load((tmp_path / "members" / target / "card.yaml").read_text())
         assert card["arch"]["string"] == text and card["provenance"]["scaled_from"] == SEED
         namespace = {"__file__": str(tmp_path / "members" / target / "model.py"), "__name__": "m"}
@@ -105,9 +116,10 @@ def test_cli_scale(tmp_path):
     from hybridnas.latency import Conditions, LatencyTable, space_signatures
     from hybridnas.latency.timing import Timing
 
-    # a table of the declared space only: the grown member's wider layers are predicted, and marked
+    # a table that never timed layers on 192 or more channels: the 8x member's widest layers are predicted, and
+    # marked (as a member grown past the declared space, or a partial table, would be)
     entries = {sig: Timing(0.01 + sig.spec.macs(sig.in_shape) / 1e7, 0.0)
-               for sig in space_signatures(load_space("hybrid_cifar"))}
+               for sig in space_signatures(load_space("hybrid_cifar")) if sig.in_shape[0] < 192}
     LatencyTable(Conditions("cpu", "test", 1, 1, "float32"), entries=entries).save(tmp_path / "t.json")
     result = CliRunner().invoke(main, ["scale", "hybrid_cifar", "--seed-arch", SEED, "--targets", "2x,8x", "--rule",
                                        CHEAP["rule"], "--batch-size", "8", "--no-export", "--out", str(tmp_path),
