@@ -33,6 +33,7 @@ test-quick: install
 
 # The manual (docs/) as a site in build/site; strict: a broken link or a page missing from the nav fails.
 docs: install
+	$(VENV)/bin/hybridnas config-keys > docs/guide/config-reference.md
 	$(VENV)/bin/mkdocs build --strict
 
 bench: install

@@ -80,3 +80,14 @@ def test_an_unknown_strategy_is_one_line(tmp_path):
                                        "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "unknown strategy 'annealing'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_config_reference_page_is_the_generated_one():
+    from pathlib import Path
+
+    from hybridnas.cli.config_reference import config_reference
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "guide" / "config-reference.md"
+    assert page.read_text() == config_reference(), "regenerate: hybridnas config-keys > docs/guide/config-reference.md"
+    for key in ("max_latency_ms", "latency_table", "reference_size", "epoch_budget", "pruner"):
+        assert f"`{key}`" in page.read_text()

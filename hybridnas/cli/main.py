@@ -16,6 +16,7 @@ def main() -> None:
 
 
 def _add_groups() -> None:
+    from .config_reference import config_keys_cmd
     from .data import data
     from .export import export_cmd
     from .latency import latency
@@ -28,7 +29,7 @@ def _add_groups() -> None:
     from .train import train_cmd
 
     for command in (space, cost_cmd, proxies, search_cmd, pareto_cmd, run_cmd, latency, export_cmd, scale_cmd,
-                    supernet, data, predictor, train_cmd):
+                    supernet, data, predictor, train_cmd, config_keys_cmd):
         main.add_command(command)
 
 

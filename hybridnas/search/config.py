@@ -32,7 +32,8 @@ class Objective(BaseModel):
     """A metric to optimise: a proxy, an ensemble, 'macs', 'params', 'activations' or 'latency_ms'; max or min."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
+    name: str = Field(description="a proxy, ensemble:a+b, macs, params, activations, latency_ms, "
+                                   "supernet_accuracy, predictor:FILE or val_accuracy")
     direction: Literal["max", "min"]
 
     @classmethod
@@ -56,10 +57,11 @@ class Budget(BaseModel):
     """Hard limits a feasible network meets; a `max_latency_ms` needs a `latency_table` to predict latency."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    max_macs: Quantity | None = None
-    max_params: Quantity | None = None
-    max_latency_ms: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False)
-    latency_table: str | None = None
+    max_macs: Quantity | None = Field(None, description="multiply-accumulates, e.g. 100M")
+    max_params: Quantity | None = Field(None, description="learnable parameters, e.g. 2M")
+    max_latency_ms: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False,
+                                         description="predicted by `latency_table` (hybridnas latency build)")
+    latency_table: str | None = Field(None, description="a latency table file; also gives the latency_ms metric")
 
 
 class ScreenConfig(BaseModel):
@@ -78,27 +80,32 @@ class SearchConfig(BaseModel):
     """Everything a search run needs; CLI flags override these fields."""
 
     model_config = ConfigDict(extra="forbid")
-    space: str
-    objectives: Annotated[list[Objective], BeforeValidator(_objectives)] = Field(min_length=1)
+    space: str = Field(description="a shipped space name or a YAML file")
+    objectives: Annotated[list[Objective], BeforeValidator(_objectives)] = Field(
+        min_length=1, description="'NAME:max,NAME:min' or a list of {name, direction}")
     budget: Budget = Budget()
-    strategy: str = DEFAULT_STRATEGY  # a registered strategy (search.strategies.STRATEGIES)
+    strategy: str = Field(DEFAULT_STRATEGY, description="nsga2, tpe, random, evolution, exhaustive, screened, "
+                                                        "predictor, or a registered one")
     trials: int = Field(200, gt=0, le=10_000_000)
     batch_size: int = Field(8, gt=0, le=100_000, description="architectures asked and evaluated together")
     seed: int = Field(0, ge=0, lt=2**32, description="numpy and Optuna take seeds below 2**32")
-    data: str = "gaussian"
+    data: str = Field("gaussian", description="gaussian, cifar10:DIR, cifar100:DIR, npz:FILE or imagefolder:DIR")
     proxy_batch_size: int = Field(64, gt=1, le=4096, description="images per proxy batch")
     workers: int = Field(2, ge=0, le=4096, description="Ray actors; 0 evaluates in this process")
     device: str = Field("cpu", pattern=DEVICE_PATTERN, description="where proxies run: cpu, cuda or cuda:N")
     gpus_per_worker: float = Field(0.0, ge=0, le=1024, allow_inf_nan=False, description="GPUs each Ray worker owns (a fraction shares one)")
-    ray_address: str | None = None
-    ray_dashboard: bool = False
-    storage: str | None = None  # an Optuna storage URL; default sqlite:///RUN/study.db; 'memory': not resumable
-    scores_table: str | None = None  # CSV of precomputed proxy scores (arch + metric columns) to look up
-    supernet: str | None = None  # a trained supernet checkpoint (or few-shot split folder), for supernet_accuracy
+    ray_address: str | None = Field(None, description="join this Ray cluster instead of starting a local one")
+    ray_dashboard: bool = Field(False, description="start Ray's dashboard with a local cluster")
+    storage: str | None = Field(None, description="an Optuna storage URL; default sqlite:///RUN/study.db; "
+                                                  "'memory': not resumable")
+    scores_table: str | None = Field(None, description="CSV of precomputed proxy scores (arch + metric columns) "
+                                                       "looked up instead of computed")
+    supernet: str | None = Field(None, description="a trained supernet checkpoint (or few-shot split folder), for "
+                                                   "supernet_accuracy")
     supernet_test_limit: int | None = Field(None, gt=0, description="test images per supernet evaluation")
     reference_size: int = Field(32, ge=4, le=100_000, description="archs scored once to normalise ensemble objectives")
-    population_size: int = Field(32, gt=1, le=1_000_000)
-    tournament_size: int = Field(8, gt=1, le=1_000_000)
+    population_size: int = Field(32, gt=1, le=1_000_000, description="nsga2 and evolution")
+    tournament_size: int = Field(8, gt=1, le=1_000_000, description="evolution")
     fidelity: FidelityConfig | None = Field(None, description="a training fidelity for the val_accuracy objective")
     epoch_budget: int | None = Field(None, gt=0, le=10**9, description="stop once the trainings have spent this "
                                      "many epochs (checked between batches; with `fidelity`)")

@@ -245,7 +245,7 @@ def test_cli_train_eval_and_export_with_supernet_weights(shared, tmp_path):
     assert result.exit_code == 2 and "--resume" in result.output
 
 
-def test_scoring_device_falls_back_to_cpu_and_refuses_a_missing_gpu(monkeypatch, shared):
+def test_scoring_device_falls_back_to_cpu_and_refuses_a_missing_gpu(monkeypatch, shared, tmp_path):
     from hybridnas.supernet.evaluate import scoring_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -255,7 +255,7 @@ def test_scoring_device_falls_back_to_cpu_and_refuses_a_missing_gpu(monkeypatch,
     with pytest.raises(HybridNASError, match="no CUDA device"):
         scoring_device(trained_on_gpu, "cuda")
     with pytest.raises(HybridNASError, match="no CUDA device"):
-        train_supernet(trained_on_gpu, "unused", progress=False)
+        train_supernet(trained_on_gpu, tmp_path / "unused", progress=False)
 
 
 def test_moved_or_reloaded_supernets_run_on_their_new_tensors(cifar):
