@@ -20,7 +20,7 @@ FAST = {
 def test_pipeline_runs_every_stage_and_resumes_only_what_is_left(tmp_path, monkeypatch):
     summary = run_pipeline(load_pipeline_config(FAST), tmp_path, progress=False, echo=lambda *a: None)
     family = pd.read_csv(summary["family_csv"])
-    assert list(family["target"]) == ["1.5x"] and family["latency_ms"].notna().all()
+    assert list(family["target"]) == ["seed", "1.5x"] and family["latency_ms"].notna().all()
     assert (tmp_path / "family" / "members" / "1.5x" / "model.py").is_file()
     assert (tmp_path / "family" / "members" / "seed" / "card.yaml").is_file()
     state = json.loads((tmp_path / "pipeline.json").read_text())

@@ -6,8 +6,10 @@ architecture retried once; a second death records the architecture as failed and
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
 from ..errors import HybridNASError
@@ -70,8 +72,24 @@ def init_ray(num_cpus: int | None, address: str | None, dashboard: bool) -> bool
         check_reachable(address)
         ray.init(address=address, **kwargs)
     else:
-        ray.init(num_cpus=num_cpus, **kwargs)
+        with _quiet(RAY_AUTH_LOGGER):  # its notice that a local cluster uses token authentication, every search
+            ray.init(num_cpus=num_cpus, **kwargs)
     return True
+
+
+RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Only errors from logger `name` while the block runs; its level is put back after."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:
