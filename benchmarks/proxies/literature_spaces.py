@@ -7,7 +7,8 @@ Stages (each resumable; `proxies bench` caches its scores in `--out/<space>/`):
 2. `score` runs `proxies bench` on each: `--n` networks, one batch of `--batch-size` Imagenette images at
    `--size` px (the tables' own inputs are ImageNet at 224 px and Taskonomy at 256 px; CPU time is why).
 3. `report` prints, for TransNAS, Kendall tau between each of our proxies and NASLib's value of the same proxy on
-   the same networks, and each side's tau with the task's accuracy.
+   the same networks, and each side's tau with the task's accuracy; and writes each space's `scored.csv.gz`, the
+   committed copy that `default_across_spaces.py` reads when no fresh `scored.csv` is there.
 
     python -m benchmarks.proxies.literature_spaces --stage all
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gzip
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -98,6 +101,11 @@ def report(args: argparse.Namespace) -> str:
     lines.append(command_line())
     text = "\n".join(lines) + "\n"
     atomic_write_text(args.out / "naslib_fidelity.txt", text)
+    for name in ("mnasnet", *TASKS):  # the committed copy: gzipped, 7 significant digits (scored.csv is ignored)
+        frame = pd.read_csv(args.out / name / "scored.csv", dtype={"arch": str, "id": str})
+        with gzip.open(args.out / name / "scored.csv.gz.tmp", "wt", compresslevel=9) as handle:
+            frame.to_csv(handle, index=False, float_format="%.7g")
+        os.replace(args.out / name / "scored.csv.gz.tmp", args.out / name / "scored.csv.gz")
     return text
 
 

@@ -1,7 +1,8 @@
 """Activation-pattern and Jacobian proxies, all from the shared main pass.
 
-Activation modules are ReLU, ReLU6 and GELU; a unit counts as "on" when its pre-activation is
-positive (for ReLU that is NASWOT's binary code; for GELU the same sign pattern).
+Activation modules are ReLU, ReLU6, GELU, SiLU, Hardswish and Mish; a unit counts as "on" when its
+pre-activation is positive (for ReLU that is NASWOT's binary code; for the others the same sign pattern,
+which each of them preserves).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .registry import register_proxy
 def _binary_codes(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     """Each activation's on/off code per sample, as a boolean (N, units) matrix."""
     if not tensors:
-        raise ProxyError("no ReLU/ReLU6/GELU activation modules in this network")
+        raise ProxyError("no ReLU/ReLU6/GELU/SiLU/Hardswish/Mish activation modules in this network")
     return [t.flatten(1) > 0 for t in tensors]
 
 

@@ -21,7 +21,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from ..data import Batch
 from ..errors import HybridNASError
 
-ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU)
+# sign-preserving activations: a unit is "on" when its pre-activation is positive, as for ReLU
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Hardswish, nn.Mish)
 PRUNABLE = (nn.Conv2d, nn.Linear)
 
 

@@ -117,6 +117,18 @@ def test_naswot_matches_its_formula_on_one_relu_layer():
         pytest.approx(expected)
 
 
+@pytest.mark.parametrize("act", [nn.SiLU, nn.Hardswish, nn.Mish])
+def test_naswot_reads_sign_preserving_activations_as_relu_codes(act):
+    # the MnasNet space uses SiLU: its codes are the pre-activation's sign, the same as a ReLU network's
+    torch.manual_seed(0)
+    relu = nn.Sequential(nn.Flatten(), nn.Linear(12, 9), nn.ReLU(), nn.Linear(9, 3))
+    other = nn.Sequential(nn.Flatten(), nn.Linear(12, 9), act(), nn.Linear(9, 3))
+    other.load_state_dict(relu.state_dict())
+    shape = dict(input_shape=(3, 2, 2), num_classes=3, batch_size=8)
+    values = [score(m, ["naswot"], **shape).values["naswot"] for m in (relu, other)]
+    assert math.isfinite(values[0]) and values[1] == pytest.approx(values[0])
+
+
 def test_failures_are_recorded_and_the_batch_goes_on():
     @register_proxy("test_nan", paper="test")
     def test_nan(ctx):
