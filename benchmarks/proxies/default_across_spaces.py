@@ -9,9 +9,14 @@ Spaces and their truths (every score is one of ours, from the committed files na
   (`hybrid_cifar_truth_cpu_50k/`).
 
 Candidates (fixed in advance): each single proxy scored on every space, and every sum-of-log-ranks ensemble of
-two or three of them (what `ensemble:a+b+c` computes). For each held-out space, the candidate with the best
-worst-case Kendall tau over the other four spaces is chosen (maximin: a default must hold on spaces it was not
-chosen on), and its tau on the held-out space is reported beside the better of MACs and params there.
+two or three of them (what `ensemble:a+b+c` computes). Two choice rules, each leave one space out (the candidate
+chosen on the other four spaces, its tau reported on the held-out one beside the better of MACs and params):
+- `tau`: the best worst-case Kendall tau (maximin). It is dominated by hybrid_cifar, whose 20 networks give every
+  candidate a tau near 0 with a standard error near 0.15.
+- `margin`: the best worst-case margin over the better of MACs and params on each space, the issue's own bar (a
+  default that loses to "bigger is better" is not worth computing); spaces where everything ranks badly then
+  weigh no more than the others. The shipped default is this rule's choice on all five spaces (this rule was
+  added after the `tau` rule's results were seen; both are reported).
     python -m benchmarks.proxies.default_across_spaces
 """
 
@@ -74,27 +79,33 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "default_across_spaces.txt")
     args = parser.parse_args()
     data = spaces()
-    names = candidates() + [DEFAULT_OBJECTIVE]
+    names = list(dict.fromkeys(candidates() + [DEFAULT_OBJECTIVE]))
     table = pd.DataFrame({s: [tau(f, t, n) for n in names] for s, (f, t) in data.items()}, index=names)
+    size = table.loc[["macs", "params"]].max()
+    rules = {"tau": table, "margin": table - size}
     lines = ["Kendall tau with each space's truth (networks: "
-             + ", ".join(f"{s} {len(f)}" for s, (f, _) in data.items()) + ")", "",
-             "Leave one space out: chosen by the best worst-case tau on the other spaces", "",
-             f"{'held out':<16}{'chosen objective':<44}{'held-out tau':>13}{'best of macs/params':>21}{'goal met':>10}"]
-    for held in data:
-        others = table.drop(columns=[held]).loc[candidates()]
-        chosen = others.min(axis=1).idxmax()
-        size = max(table.loc["macs", held], table.loc["params", held])
-        floor = 0.60 if held != "hybrid_cifar" else -1.0
-        met = table.loc[chosen, held] >= size and table.loc[chosen, held] >= floor
-        lines.append(f"{held:<16}{chosen:<44}{table.loc[chosen, held]:>13.3f}{size:>21.3f}{'yes' if met else 'no':>10}")
-    overall = table.loc[candidates()].min(axis=1).idxmax()
-    lines += ["", f"chosen on all five spaces (maximin): {overall}", "",
-              "tau per space of the size baselines, the current default, and the five best by worst case:",
-              f"{'objective':<44}" + "".join(f"{s:>17}" for s in data) + f"{'worst':>8}"]
-    best = table.loc[candidates()].min(axis=1).sort_values(ascending=False).index[:5]
-    for name in dict.fromkeys(["macs", "params", DEFAULT_OBJECTIVE, *best]):
+             + ", ".join(f"{s} {len(f)}" for s, (f, _) in data.items()) + ")"]
+    for rule, values in rules.items():
+        lines += ["", f"Leave one space out, rule `{rule}`: chosen by the best worst case on the other spaces", "",
+                  f"{'held out':<16}{'chosen objective':<44}{'held-out tau':>13}{'best of macs/params':>21}"
+                  f"{'goal met':>10}"]
+        for held in data:
+            chosen = values.drop(columns=[held]).loc[candidates()].min(axis=1).idxmax()
+            floor = 0.60 if held != "hybrid_cifar" else -1.0
+            met = table.loc[chosen, held] >= size[held] and table.loc[chosen, held] >= floor
+            lines.append(f"{held:<16}{chosen:<44}{table.loc[chosen, held]:>13.3f}{size[held]:>21.3f}"
+                         f"{'yes' if met else 'no':>10}")
+    overall = {rule: values.loc[candidates()].min(axis=1).idxmax() for rule, values in rules.items()}
+    lines += ["", "chosen on all five spaces: " + ", ".join(f"rule `{r}` {c}" for r, c in overall.items()), "",
+              "tau per space of the size baselines, the current default, and the five best of each rule:",
+              f"{'objective':<44}" + "".join(f"{s:>17}" for s in data) + f"{'worst':>8}{'margin':>8}"]
+    best = [n for values in rules.values()
+            for n in values.loc[candidates()].min(axis=1).sort_values(ascending=False).index[:5]]
+    margin = rules["margin"].min(axis=1)
+    for name in dict.fromkeys(["macs", "params", DEFAULT_OBJECTIVE, "ensemble:jacob_cov+meco+params", *best]):
         row = table.loc[name]
-        lines.append(f"{name:<44}" + "".join(f"{row[s]:>17.3f}" for s in data) + f"{row.min():>8.3f}")
+        lines.append(f"{name:<44}" + "".join(f"{row[s]:>17.3f}" for s in data) + f"{row.min():>8.3f}"
+                     f"{margin[name]:>8.3f}")
     lines += ["", command_line()]
     text = "\n".join(lines) + "\n"
     atomic_write_text(args.out, text)

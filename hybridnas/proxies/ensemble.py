@@ -19,9 +19,10 @@ from ..errors import HybridNASError
 from .registry import get_proxy
 
 PREFIX = "ensemble:"
-# The shipped training-free ranking: chosen on a NAS-Bench-201 sample against the 200-epoch accuracies and
-# reported on a disjoint one (benchmarks/proxies/ensemble_search.py, results/benchmarks/ensemble_search.txt)
-DEFAULT_OBJECTIVE = "ensemble:jacob_cov+meco+params"
+# The shipped training-free ranking, chosen across five spaces (NAS-Bench-201, Accel-NASBench, TransNAS scene
+# and object, hybrid_cifar) for the best worst-case margin over the better of MACs and params
+# (benchmarks/proxies/default_across_spaces.py, docs/evidence/literature-spaces.md)
+DEFAULT_OBJECTIVE = "ensemble:naswot+synflow+macs"
 _MEMBER = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\*([0-9]*\.?[0-9]+))?$")
 
 

@@ -28,8 +28,9 @@ from .defaults import DEFAULT_RULE
 
 TOLERANCE = 0.10  # a member within 10% of its target MACs counts as reaching it
 
-# the default search objective's proxies (jacob_cov+meco+params, chosen on NAS-Bench-201's 200-epoch table)
-# without its size term: each growth step compares proposals of different sizes, and the MACs target sets size
+# DEFAULT_RULE is the earlier default search objective's proxies (jacob_cov+meco+params, chosen on NAS-Bench-201's
+# 200-epoch table) without its size term: each growth step compares proposals of different sizes, and the MACs
+# target sets size
 WIDTH_WINDOW = (0.05, 0.20)
 
 

@@ -73,7 +73,7 @@ class ScreenConfig(BaseModel):
     # screen found better networks at every training budget; lower them where proxies are slow
     candidates: int = Field(4000, ge=2, le=100_000)
     keep: float = Field(0.05, gt=0, le=1, allow_inf_nan=False)
-    objective: str = Field("ensemble:jacob_cov+meco+params", description="a training-free metric to maximise")
+    objective: str = Field("ensemble:naswot+synflow+macs", description="a training-free metric to maximise")
 
 
 class SearchConfig(BaseModel):

@@ -7,7 +7,7 @@ from hybridnas.search.config import SearchConfigError
 def test_quickstart_loads_and_flags_override():
     config = load_search_config("quickstart", {"trials": 5, "max_macs": "50M", "workers": 0})
     assert config.trials == 5 and config.workers == 0 and config.budget.max_macs == 50e6
-    assert [o.name for o in config.objectives] == ["ensemble:jacob_cov+meco+params", "macs"]
+    assert [o.name for o in config.objectives] == ["ensemble:naswot+synflow+macs", "macs"]
     assert config.space.endswith("hybrid_cifar") or config.space == "hybrid_cifar"
 
 
