@@ -21,7 +21,7 @@ from scipy import stats
 from ..errors import HybridNASError
 from ..io import atomic_write_csv, atomic_write_text
 from ..spaces import Space
-from .engine import DEFAULT_BATCH, expand, format_errors, score, space_batch
+from .engine import DEFAULT_BATCH, expand, format_errors, score_or_failure, space_batch
 from .ensemble import parse_ensemble
 from .registry import get_proxy
 
@@ -144,8 +144,8 @@ def run_bench(space: Space, config: BenchConfig, out: str | Path, progress: bool
 
         iterator = tqdm(todo, desc=f"scoring {space.name}", unit="arch", initial=len(done), total=len(done) + len(todo))
     for count, arch_id in enumerate(iterator, 1):
-        result = score(space.parse(by_id[arch_id]), singles, config.data, config.seed, space=space, batch=batch,
-                       device=config.device)
+        result = score_or_failure(space.parse(by_id[arch_id]), singles, config.data, config.seed, space=space,
+                                  batch=batch, device=config.device)
         records.append({"id": arch_id, **result.values, **{f"sec_{k}": v for k, v in result.seconds.items()},
                         "sec_build": result.build_seconds,
                         "errors": format_errors(result.errors)})

@@ -52,7 +52,7 @@ def test_run_bench_writes_tables_and_resumes(gt, tmp_path, monkeypatch):
     def no_scoring(*args, **kwargs):
         raise AssertionError("scored again")
 
-    monkeypatch.setattr(bench, "score", no_scoring)
+    monkeypatch.setattr(bench, "score_or_failure", no_scoring)
     config.targets = ["acc"]
     config.proxies = ["params", "synflow", "ensemble:synflow+params*2"]  # a new ensemble needs no rescoring
     again = run_bench(space, config, tmp_path / "out", progress=False)
@@ -71,7 +71,7 @@ def test_a_smaller_n_reuses_the_scores_of_a_larger_one(gt, tmp_path, monkeypatch
     space, path = gt
     config = BenchConfig(space.name, str(path), ["acc"], 12, ["params", "synflow"], "gaussian", 0, 8, distinct=True)
     run_bench(space, config, tmp_path / "out", progress=False)
-    monkeypatch.setattr(bench, "score", lambda *a, **k: (_ for _ in ()).throw(AssertionError("scored again")))
+    monkeypatch.setattr(bench, "score_or_failure", lambda *a, **k: (_ for _ in ()).throw(AssertionError("scored again")))
     config.n = 5  # the leading rows of the same seeded order
     small = pd.read_csv(tmp_path / "out" / "scored.csv")
     run_bench(space, config, tmp_path / "out", progress=False)
@@ -88,3 +88,25 @@ def test_split_folds_are_disjoint_and_distinct_rows_are_distinct_networks(gt):
     assert all(f["id"].is_unique for f in folds)
     with pytest.raises(HybridNASError, match="write K/N with 0 <= K < N"):
         bench.parse_split("2/2")
+
+
+def test_a_network_that_cannot_be_allocated_is_one_failed_row(gt, tmp_path, monkeypatch):
+    from hybridnas.proxies import engine
+
+    space, path = gt
+    real = engine.score
+    calls = []
+
+    def out_of_memory_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("cannot allocate 12 TB")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "score", out_of_memory_once)
+    config = BenchConfig(space.name, str(path), ["acc"], 6, ["params"], "gaussian", 0, 8)
+    run_bench(space, config, tmp_path / "out", progress=False)
+    scored = pd.read_csv(tmp_path / "out" / "scored.csv")
+    failed = scored[scored["errors"].notna()]
+    assert len(scored) == 6 and len(failed) == 1 and "MemoryError: cannot allocate" in failed["errors"].iloc[0]
+    assert scored["params"].notna().sum() == 5
