@@ -102,3 +102,31 @@ def test_a_study_that_cannot_be_written_mid_search_loses_no_finished_evaluation(
     assert after[:len(journaled)] == journaled
     ok = [r["id"] for r in after if r["status"] == "ok"]
     assert len(ok) == len(set(ok))
+
+
+def test_a_disk_that_fills_mid_search_loses_no_finished_evaluation(tmp_path):
+    """A real full disk, simulated with a per-file size limit (RLIMIT_FSIZE) that study.db outgrows after a
+    few trials: the search ends with one line and exit 2, every evaluation that finished is still in the
+    journal (which stays under the limit), and --resume without the limit completes the run from it."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (130_000, 130_000))  # a fresh study.db is ~115 kB
+
+    config = tmp_path / "s.yaml"
+    config.write_text(SEARCH.format(space="nasbench_macro").replace("synflow:max", "params:max"))
+    command = [sys.executable, "-m", "hybridnas", "search", str(config), "--out", str(tmp_path / "r"), "--trials", "60"]
+    full = subprocess.run(command, capture_output=True, text=True, preexec_fn=limit_file_size, timeout=600)
+    assert full.returncode == 2, full.stderr[-2000:]
+    assert "Traceback" not in full.stderr and "could not be written" in full.stderr, full.stderr[-2000:]
+    journaled = RunStore(tmp_path / "r").records()
+    assert 3 <= len(journaled) < 60
+    assert run("search", "--resume", str(tmp_path / "r"), "--trials", "60").exit_code == 0
+    after = RunStore(tmp_path / "r").records()
+    assert after[:len(journaled)] == journaled  # nothing finished before the disk filled was lost
+    ok = [r["id"] for r in after if r["status"] == "ok"]
+    assert len(ok) == len(set(ok)) and len(ok) >= 50
