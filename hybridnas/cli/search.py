@@ -52,6 +52,7 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
     from pathlib import Path
 
     from ..search import load_search_config, run_search
+    from ..search.config import latency_cost_axis
     from ..search.store import RunStore
 
     if resume is not None:
@@ -69,6 +70,13 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
                  "data": data, "ray_address": ray_address, "storage": storage, "device": device,
                  "gpus_per_worker": gpus_per_worker}
     config = load_search_config(source, overrides)
+    if latency is not None and resume is None:  # the flag adds a latency budget: latency becomes the cost axis
+        swapped = latency_cost_axis(config)
+        if swapped is not config:
+            click.echo("note: --max-latency makes latency_ms the front's cost axis instead of macs (a budget "
+                       "written in the config, budget: {max_latency_ms, latency_table}, keeps its objectives)",
+                       err=True)
+            config = swapped
     if out is None:
         out = str(Path(RUNS_DIR) / (Path(config_file).stem if config_file else "search"))
     _quiet_optuna()

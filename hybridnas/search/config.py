@@ -163,6 +163,17 @@ class SearchConfig(BaseModel):
         return value
 
 
+def latency_cost_axis(config: SearchConfig) -> SearchConfig:
+    """`config` with its `macs:min` objective traded for `latency_ms:min` when it has a latency budget and no
+    latency objective: under a latency budget the front's cost axis is latency (the budget's own unit)."""
+    names = [o.name for o in config.objectives]
+    if config.budget.max_latency_ms is None or "latency_ms" in names or "macs" not in names:
+        return config
+    objectives = [Objective(name="latency_ms", direction="min") if o.name == "macs" and o.direction == "min" else o
+                  for o in config.objectives]
+    return config.model_copy(update={"objectives": objectives})
+
+
 def load_search_config(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
     """Read a search YAML (a path, a shipped name such as 'quickstart', or a dict) and apply overrides."""
     raw, where, path = read_config(source, SEARCH_DIR, "search config", SearchConfigError)

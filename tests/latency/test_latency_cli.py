@@ -65,3 +65,19 @@ def test_build_times_the_layers_of_grown_members_and_predict_reads_them(tmp_path
     bad = CliRunner().invoke(main, ["latency", "build", "hybrid_cifar", "--out", str(table), "--archs", "-"],
                              input="w16|nonsense\n")
     assert bad.exit_code == 2 and "line 1" in bad.output
+
+
+def test_max_latency_flag_makes_latency_the_fronts_cost_axis(tmp_path):
+    import yaml
+
+    table = str(tmp_path / "t.json")
+    assert invoke("latency", "build", "nasbench_macro", "--out", table, "--repeats", "2", "--warmup", "1",
+                  "--calibrate", "0", "--no-progress").exit_code == 0
+    config = tmp_path / "s.yaml"
+    config.write_text("space: nasbench_macro\nobjectives: [params:max, macs:min]\ntrials: 4\nworkers: 0\n")
+    result = invoke("search", str(config), "--out", str(tmp_path / "run"), "--max-latency", "1000",
+                    "--latency-table", table, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "latency_ms the front's cost axis" in result.output
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["objectives"] == [{"name": "params", "direction": "max"}, {"name": "latency_ms", "direction": "min"}]

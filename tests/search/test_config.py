@@ -27,3 +27,16 @@ def test_objective_parsing():
 def test_errors_name_the_key(raw, message):
     with pytest.raises(SearchConfigError, match=message):
         load_search_config(raw)
+
+
+def test_a_latency_budget_trades_macs_for_latency_as_the_cost_axis():
+    from hybridnas.search.config import latency_cost_axis
+
+    base = {"space": "nasbench_macro", "objectives": "synflow:max,macs:min"}
+    latency = {**base, "budget": {"max_latency_ms": 5, "latency_table": "t.json"}}
+    swapped = latency_cost_axis(load_search_config(latency))
+    assert [(o.name, o.direction) for o in swapped.objectives] == [("synflow", "max"), ("latency_ms", "min")]
+    plain = load_search_config(base)
+    assert latency_cost_axis(plain) is plain  # no latency budget: macs stays
+    both = load_search_config({**latency, "objectives": "synflow:max,latency_ms:min,macs:min"})
+    assert latency_cost_axis(both) is both  # latency already an objective: nothing to trade
