@@ -60,15 +60,18 @@ def build_cmd(space_file: str, backend: str, optimization: str | None, statistic
               archs_file: TextIO | None, no_progress: bool) -> None:
     """Time every layer SPACE_FILE can contain on this device (only those the table lacks), then calibrate."""
     from ..latency.build import build_table
+    from ..timing import PhaseClock
 
+    clock = PhaseClock()
     space = load_space(space_file)
     archs = [arch for _, arch in read_archs(with_grown(space), archs_file)] if archs_file else []
     table = build_table(space, out, device=device, threads=threads, batch=batch, dtype=dtype, warmup=warmup,
                         repeats=repeats, calibrate=calibrate, archs=archs, progress=not no_progress, backend=backend,
-                        optimization=optimization, statistic=statistic, pin_cpus=pin_cpus)
+                        optimization=optimization, statistic=statistic, pin_cpus=pin_cpus, clock=clock)
     click.echo(f"table: {out}: {len(table.entries)} layers, {table.conditions.describe()}")
     click.echo(f"  {table.calibration.describe()}")
     click.echo(f"  check it: hybridnas latency validate {space_file} --table {out} -n 50")
+    click.echo(clock.summary())
 
 
 @latency.command("validate")

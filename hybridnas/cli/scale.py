@@ -37,12 +37,17 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     from ..scaling.grow import scale
     import pandas as pd
 
+    from ..timing import PhaseClock
+
+    clock = PhaseClock()
     space = load_space(space_file)
     loaded = [LatencyTable.load(t) for t in tables]
-    family = scale(space, seed_arch, targets, rule=rule, data=data, seed=seed, batch_size=batch_size, out=out,
-                   resume=resume, progress=not no_progress, device=device)
-    files = write_family(space, family, out, latency_tables=loaded, export=not no_export, rule=rule,
-                         seed_arch=seed_arch, onnx=onnx)
+    with clock.phase("growth"):
+        family = scale(space, seed_arch, targets, rule=rule, data=data, seed=seed, batch_size=batch_size, out=out,
+                       resume=resume, progress=not no_progress, device=device)
+    with clock.phase("export and latency"):
+        files = write_family(space, family, out, latency_tables=loaded, export=not no_export, rule=rule,
+                             seed_arch=seed_arch, onnx=onnx)
     frame = pd.read_csv(files["family.csv"])
     columns = [c for c in frame.columns if c in ("target", "macs", "params", "step", "arch")
                or c.startswith(("latency_ms", "latency_source"))]
@@ -50,3 +55,4 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     click.echo(f"\n{len(family.path) - 1} growth steps; family: {files['family.csv']}; plot: {files['growth.png']}")
     if not no_export:
         click.echo(f"members exported under {out}/members/")
+    click.echo(clock.summary())

@@ -87,6 +87,7 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
         click.echo(f"note: {note.removeprefix('note: ')}", err=True)
     _print_front(out, None, None)
     click.echo(f"\nrun: {result.run} ({result.evaluated} networks evaluated, {result.seconds:.0f} s)")
+    click.echo(result.time)
     click.echo(f"front: hybridnas pareto {result.run} --plot {result.run}/front.png")
     if not config.storage:
         click.echo(f"dashboard: optuna-dashboard sqlite:///{Path(result.run).resolve()}/study.db "

@@ -50,6 +50,9 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     from ..supernet.config import SupernetConfig, load_supernet_config
     from ..rng import seeded
     from ..supernet.standalone import train_standalone
+    from ..timing import PhaseClock
+
+    clock = PhaseClock()
 
     space = load_space(space_file)
     arch = space.parse(arch_text)
@@ -70,7 +73,7 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
         with seeded(config.seed):  # the seed sets the initial weights too, not only the data order
             model = space.build(arch)
         result = train_standalone(model, config, progress=not no_progress, checkpoint=checkpoint, resume=resume,
-                                  curve=curve)
+                                  curve=curve, clock=clock)
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         atomic_write(folder / "model.safetensors", lambda handle: handle.write(save(state)))
         record = {"arch": space.format(arch), "space": space.name, "accuracy": result["accuracy"],
@@ -81,6 +84,7 @@ def train_cmd(space_file: str, arch_text: str, data: str, recipe: str | None, ep
     click.echo(f"{space.format(arch)}: accuracy on the {split} split {result['accuracy']:.2f}% after {config.epochs} epochs "
                f"({result['seconds']:.0f} s); weights: {folder / 'model.safetensors'} "
                f"(hybridnas export {space_file} --arch ... --weights {folder / 'model.safetensors'})")
+    click.echo(clock.summary())
 
 
 def _resumed_warmup(folder: Path, resume: bool) -> float | None:

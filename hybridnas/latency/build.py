@@ -15,6 +15,7 @@ from ..spaces import Arch, Space
 from .signature import LatencyError, arch_signatures, space_signatures
 from .table import Conditions, LatencyTable
 from ..rng import seeded
+from ..timing import PhaseClock
 from .backends import Backend, make_backend
 from .timing import (DEFAULT_STATISTIC, STATISTICS, Timing, device_name, parse_cpus, pinned, threads_set,
                      time_all)
@@ -43,7 +44,7 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
                 dtype: str = "float32", warmup: int = 10, repeats: int = 30, rounds: int = 3,
                 calibrate: int = DEFAULT_CALIBRATE, archs: Sequence[Arch] = (), progress: bool = True, backend: str = "torch",
                 optimization: str | None = None, statistic: str = DEFAULT_STATISTIC,
-                pin_cpus: str | None = None) -> LatencyTable:
+                pin_cpus: str | None = None, clock: PhaseClock | None = None) -> LatencyTable:
     """Time every layer signature of `space` missing from the table at `out`, then recalibrate.
 
     An existing table is extended (only missing layers are measured) and must have been built under
@@ -59,21 +60,23 @@ def build_table(space: Space, out: str | Path, *, device: str = "cpu", threads: 
             machine) or 'median'. Layers and the calibration networks use the same one.
         pin_cpus: cores to run on while timing ('1', '0,2', '2-3'); recorded in the table's meta, and
             `validate_table` pins to the same cores by default.
+        clock: counts the seconds spent timing layers and calibration networks (for the command's 'time:' line).
     """
     with exclusive_lock(out, "latency table", beside=True):
         return _build_table_locked(space, out, device=device, threads=threads, batch=batch, dtype=dtype,
                                    warmup=warmup, repeats=repeats, rounds=rounds, calibrate=calibrate, archs=archs,
                                    progress=progress, backend=backend, optimization=optimization, statistic=statistic,
-                                   pin_cpus=pin_cpus)
+                                   pin_cpus=pin_cpus, clock=clock)
 
 
 def _build_table_locked(space: Space, out: str | Path, *, device: str = "cpu", threads: int = 1, batch: int = 1,
                 dtype: str = "float32", warmup: int = 10, repeats: int = 30, rounds: int = 3,
                 calibrate: int = DEFAULT_CALIBRATE, archs: Sequence[Arch] = (), progress: bool = True, backend: str = "torch",
                 optimization: str | None = None, statistic: str = DEFAULT_STATISTIC,
-                pin_cpus: str | None = None) -> LatencyTable:
+                pin_cpus: str | None = None, clock: PhaseClock | None = None) -> LatencyTable:
     """The body of `build_table`, under its lock."""
     cpus = parse_cpus(pin_cpus) if pin_cpus is not None else None
+    clock = clock or PhaseClock()
     if statistic not in STATISTICS:
         raise LatencyError(f"statistic {statistic!r}: use one of {', '.join(STATISTICS)}")
     device_type = "cuda" if device.startswith("cuda") else "cpu"
@@ -102,7 +105,8 @@ def _build_table_locked(space: Space, out: str | Path, *, device: str = "cpu", t
         extra = ([runtime.reference_runner()] + ([overhead] if overhead else [])) if todo else []
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
-            timings = time_all(runtime.layer_runners(chunk) + extra, device, warmup, repeats, rounds, statistic)
+            with clock.phase("timing layers"):
+                timings = time_all(runtime.layer_runners(chunk) + extra, device, warmup, repeats, rounds, statistic)
             if overhead:  # the runtime's fixed cost per call, paid once per network, not once per layer
                 call = timings.pop().ms
                 table.meta.setdefault("call_overhead_ms", []).append(call)
@@ -126,7 +130,8 @@ def _build_table_locked(space: Space, out: str | Path, *, device: str = "cpu", t
         if calibrate > len(have):
             rng = np.random.default_rng(CALIBRATION_SEED + len(have))
             archs = [space.sample(rng) for _ in range(calibrate - len(have))]
-            measured, references = measure_archs(space, archs, table, warmup, repeats, rounds, progress, runtime)
+            with clock.phase("calibration networks"):
+                measured, references = measure_archs(space, archs, table, warmup, repeats, rounds, progress, runtime)
             built = float(np.median(table.meta["reference_ms"]))
             for arch, ms, reference in zip(archs, measured, references):
                 # on the layers' time base: the machine's speed moves between (and during) measurements, and

@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 from ..errors import HybridNASError
 from ..evaluation import METRIC_SOURCES, CostEvaluator, Evaluation, make_pruner, metric_source
 from ..io import atomic_write_csv
+from ..timing import PhaseClock
 from ..proxies.engine import expand
 from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space, load_space
@@ -46,6 +47,7 @@ class SearchResult:
     feasible: int
     seconds: float
     notes: tuple[str, ...] = ()  # what a resume repaired or re-checked, one sentence each
+    time: str = ""  # where the time went, one line ('time: 51.2 s (reference sample 9.1 s, ...)')
 
 
 def _latency_table(space: Space, config: SearchConfig):
@@ -162,7 +164,8 @@ def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, p
                                  f"hybridnas search --resume {out}") from None
         finally:
             search.close()
-    return SearchResult(Path(out), len(search.cache), feasible, time.perf_counter() - start, tuple(search.notes))
+    return SearchResult(Path(out), len(search.cache), feasible, time.perf_counter() - start, tuple(search.notes),
+                        search.clock.summary())
 
 
 class _Search:
@@ -211,6 +214,7 @@ class _Search:
         self.pool: Any = None
         self.started_ray = False
         self.notes: list[str] = []
+        self.clock = PhaseClock()
 
     # ---- open ----------------------------------------------------------------------------------------
     def open(self, progress: bool = False) -> None:
@@ -219,20 +223,23 @@ class _Search:
         factory = _evaluator_factory(space, self.evaluator_config, self.proxies, self.others)
         used = (["proxy"] if self.proxies else []) + list(self.others)
         # the workers start first: one that cannot (no such GPU, shares that do not fit) leaves no run behind
-        if config.workers == 0 or all(METRIC_SOURCES.get(name).in_process(config) for name in used):
-            self.pool = LocalPool(space, factory)
-        else:
-            self.started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
-            self.pool = RayPool(space, factory, config.workers, gpus_per_worker=config.gpus_per_worker)
+        with self.clock.phase("workers start"):
+            if config.workers == 0 or all(METRIC_SOURCES.get(name).in_process(config) for name in used):
+                self.pool = LocalPool(space, factory)
+            else:
+                self.started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
+                self.pool = RayPool(space, factory, config.workers, gpus_per_worker=config.gpus_per_worker)
         store.root.mkdir(parents=True, exist_ok=True)
         store.write_config(config.model_dump(mode="json"))
         cost_of = lambda arch: self.cost_eval.evaluate(arch).metrics  # noqa: E731
         if not self.resume:  # a budget nothing fits is refused before anything is scored
             feasible_sample(space, np.random.default_rng(config.seed), 1, self._feasible, cost_of)
-        self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
-                                                        self.ensemble_names, self._feasible, cost_of, progress))
-        self.screened = (screen_candidates(store, space, config, self.pool, self._feasible, progress)
-                         if config.screen else None)
+        with self.clock.phase("reference sample"):
+            self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
+                                                            self.ensemble_names, self._feasible, cost_of, progress))
+        with self.clock.phase("screen"):
+            self.screened = (screen_candidates(store, space, config, self.pool, self._feasible, progress)
+                             if config.screen else None)
         storage = None if config.storage == "memory" else open_storage(config.storage or store.storage_url)
         if not self.resume:
             if config.storage not in (None, "memory"):
@@ -370,12 +377,21 @@ class _Search:
         """Ask, evaluate and tell until the run has `trials` finished trials; returns how many networks scored."""
         bar = _progress(progress, self.trials, self.done())
         feasible = len(self.cache)
+        clock = self.clock
         while self.done() < self.trials and not self.out_of_epochs():
-            todo, waiting = self.ask(bar)
-            for arch, evaluation in self._evaluate(todo, waiting, bar):
-                if self.tell(arch, evaluation, waiting[arch.id], bar):
-                    feasible += 1
-                    bar.set_postfix(feasible=feasible, best=_best(self.cache, self.config), refresh=False)
+            with clock.phase("ask and tell"):
+                todo, waiting = self.ask(bar)
+            evaluations = self._evaluate(todo, waiting, bar)
+            while True:
+                with clock.phase("evaluation"):  # the wait for the next network to finish
+                    item = next(evaluations, None)
+                if item is None:
+                    break
+                arch, evaluation = item
+                with clock.phase("ask and tell"):
+                    if self.tell(arch, evaluation, waiting[arch.id], bar):
+                        feasible += 1
+                        bar.set_postfix(feasible=feasible, best=_best(self.cache, self.config), refresh=False)
         bar.close()
         return feasible
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from ..data.loader import make_loader
 from ..errors import HybridNASError
 from ..io import atomic_torch_save
+from ..timing import PhaseClock
 from ..rng import seeded
 from ..spaces import load_space
 from .config import SupernetConfig
@@ -23,7 +24,7 @@ from .train import _optimizer, _schedule, autocast, checkpoint_contents, load_ch
 def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress: bool = False,
                      checkpoint: str | Path | None = None, resume: bool = False,
                      curve: bool = False, holdout: float = 0.0, train_fraction: float = 1.0,
-                     stop_after: int | None = None) -> dict[str, Any]:
+                     stop_after: int | None = None, clock: PhaseClock | None = None) -> dict[str, Any]:
     """Train `model` from scratch on `config.data` for `config.epochs` (same optimizer, schedule, data order
     and augmentation as the supernet) and return its test accuracy (%) and training seconds.
 
@@ -41,11 +42,13 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
         train_fraction: train on this fraction of the (remaining) training images.
         stop_after: stop after this many epochs, keeping `config.epochs`' schedule (a rung of successive
             halving); a later call with `resume` continues the same schedule.
+        clock: counts this call's seconds of training and of testing (for the command's 'time:' line).
     """
     from tqdm.auto import tqdm
 
     from .evaluate import accuracy
 
+    clock = clock or PhaseClock()
     device = training_device(config)
     model = model.to(device)
     train, test = _loaders(config, device, holdout, train_fraction)
@@ -72,8 +75,10 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             seconds += time.perf_counter() - start
+            clock.add("training", time.perf_counter() - start)
             if curve:
-                accuracies = _at_epoch(accuracies, epoch, accuracy(model, test, device))
+                with clock.phase("testing"):
+                    accuracies = _at_epoch(accuracies, epoch, accuracy(model, test, device))
             if checkpoint is not None:
                 atomic_torch_save({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "seconds": seconds,
                                    "curve": accuracies,
@@ -82,10 +87,12 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                                    **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})},
                                   checkpoint)
     if not curve:
-        return {"accuracy": accuracy(model, test, device), "seconds": seconds}
+        with clock.phase("testing"):
+            return {"accuracy": accuracy(model, test, device), "seconds": seconds}
     done = max(first, last)  # a checkpoint may already be past `stop_after`
     if len(accuracies) < done:  # resumed from a finished checkpoint that was not tested every epoch
-        accuracies = _at_epoch(accuracies, done - 1, accuracy(model, test, device))
+        with clock.phase("testing"):
+            accuracies = _at_epoch(accuracies, done - 1, accuracy(model, test, device))
     return {"accuracy": accuracies[-1], "seconds": seconds, "curve": accuracies, "epochs": done,
             "images": len(train) * config.batch_size * done}
 

@@ -17,6 +17,7 @@ def test_build_predict_validate(tmp_path):
                     "--calibrate", "3", "--no-progress")
     assert result.exit_code == 0, result.output
     assert "17 layers" in result.output and "calibration on 3 networks" in result.output
+    assert "timing layers" in result.output.splitlines()[-1]  # where the time went
     result = invoke("latency", "predict", "nasbench_macro", "--table", table, "--csv", input="02012100\n")
     lines = result.output.strip().splitlines()
     assert lines[0] == "arch,latency_ms,layers_predicted" and float(lines[1].split(",")[1]) > 0
@@ -79,5 +80,6 @@ def test_max_latency_flag_makes_latency_the_fronts_cost_axis(tmp_path):
                     "--latency-table", table, "--no-progress")
     assert result.exit_code == 0, result.output
     assert "latency_ms the front's cost axis" in result.output
+    assert any(line.startswith("time: ") for line in result.output.splitlines())  # where the time went
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["objectives"] == [{"name": "params", "direction": "max"}, {"name": "latency_ms", "direction": "min"}]

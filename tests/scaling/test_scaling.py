@@ -130,6 +130,7 @@ def test_cli_scale(tmp_path):
     assert family["latency_ms"].notna().all() and family["latency_ms"].is_monotonic_increasing
     assert family["latency_source"].str.startswith("predicted (").any()
     assert "latency_source" in result.output
+    assert result.output.splitlines()[-1].startswith("time: ") and "growth" in result.output.splitlines()[-1]
 
 
 @pytest.mark.parametrize("mode", ["compound", "depth", "width"])

@@ -141,6 +141,7 @@ def test_train_command_seed_sets_the_initial_weights_as_well_as_the_data_order(s
                                       "--epochs", "1", "--batch-size", "16", "--train-limit", "32", "--seed",
                                       str(seed), "--out", str(tmp_path / out), "--no-progress"])
         assert result.exit_code == 0, result.output
+        assert "training" in result.output.splitlines()[-1]  # the closing 'time:' line
         assert torch.equal(torch.get_rng_state(), before)  # the caller's generator is left as it was
         return load_file(tmp_path / out / "model.safetensors")
 
