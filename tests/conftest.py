@@ -85,6 +85,7 @@ RAY = {
     "tests/supernet/test_supernet.py::test_ray_train_with_two_workers",
 }
 SUBPROCESS = {
+    "tests/test_new_user_walk.py::test_a_new_user_goes_from_an_image_folder_to_a_grown_exported_member",
     "tests/adversarial/test_storage.py::test_a_disk_that_fills_mid_search_loses_no_finished_evaluation",
     "tests/export/test_export.py::test_exported_model_equals_space_build_outside_hybridnas",
     "tests/search/test_search.py::test_resume_after_sigkill_loses_no_completed_evaluation",
