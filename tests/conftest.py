@@ -23,6 +23,19 @@ def space(request):
     return load_space(request.param)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _ray_is_shut_down(request):
+    """Every test module that starts Ray shuts it down (a module may share one Ray between its tests): one left
+    running would be joined by the next module's search."""
+    yield
+    import sys
+
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
+        pytest.fail(f"{request.node.nodeid} left Ray running; shut it down in its tests or fixtures")
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.is_dir():
@@ -81,6 +94,7 @@ SLOW = {
 }
 RAY = {
     "tests/search/test_ray.py",
+    "tests/search/test_ray_quiet.py",
     "tests/search/test_gpu_workers.py",
     "tests/supernet/test_supernet.py::test_ray_train_with_two_workers",
 }

@@ -28,7 +28,9 @@ def ort_table(tmp_path_factory):
 def test_onnxruntime_table_times_every_layer_and_records_its_runtime(ort_table):
     space = load_space("nasbench_macro")
     assert set(ort_table.entries) == set(space_signatures(space))
-    assert all(t.ms > 0 for t in ort_table.entries.values())
+    # a layer's time is what it adds to the runtime's fixed cost per call, floored at 0 (build.py): a layer as
+    # fast as the call itself, on a loaded machine, is 0, never negative; the table as a whole takes time
+    assert all(t.ms >= 0 for t in ort_table.entries.values()) and sum(t.ms for t in ort_table.entries.values()) > 0
     c = ort_table.conditions
     assert (c.backend, c.optimization, c.device, c.dtype, c.statistic) == ("onnxruntime", "all", "cpu", "float32", "min")
     assert "onnxruntime" in c.describe() and "graph optimisation all" in c.describe()

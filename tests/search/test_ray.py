@@ -59,29 +59,3 @@ def test_dead_worker_is_replaced_and_its_arch_retried_once(tmp_path, local_ray, 
         assert "died twice" in results[1].errors["worker"]
     else:
         assert results[1].metrics == {"one": 1.0}
-
-
-def test_a_local_ray_starts_without_its_token_notice_and_the_logger_is_put_back():
-    import logging
-
-    import ray
-
-    from hybridnas.search.workers import RAY_AUTH_LOGGER, init_ray
-
-    logger = logging.getLogger(RAY_AUTH_LOGGER)
-    before = logger.level
-    heard: list[logging.LogRecord] = []
-
-    class Listen(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            heard.append(record)
-
-    handler = Listen(level=logging.DEBUG)
-    logger.addHandler(handler)  # Ray's loggers need not propagate to the root, where caplog listens
-    try:
-        assert init_ray(1, None, False)
-        assert not [r for r in heard if r.levelno >= logging.WARNING], "Ray's token notice was printed"
-        assert logger.level == before
-    finally:
-        logger.removeHandler(handler)
-        ray.shutdown()
