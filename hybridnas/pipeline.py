@@ -106,16 +106,29 @@ def load_pipeline_config(source: str | Path | Mapping[str, Any]) -> PipelineConf
 
 
 class _State:
-    """pipeline.json: the config and each finished stage's outputs, written atomically."""
+    """pipeline.json: the config and each finished stage's outputs, written atomically. Paths inside the
+    pipeline's folder are stored relative to it (others absolute), so a run resumes from any working folder
+    and survives being moved."""
 
     def __init__(self, out: Path) -> None:
+        self.out = out
         self.path = out / "pipeline.json"
         self.data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {"stages": {}}
 
     def done(self, stage: str) -> dict[str, Any] | None:
         return self.data["stages"].get(stage)
 
+    def stored(self, path: Path) -> str:
+        """`path` as pipeline.json keeps it: relative to the pipeline's folder when inside it, else absolute."""
+        path, root = Path(path).resolve(), self.out.resolve()
+        return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+    def located(self, stored: str) -> Path:
+        """A path pipeline.json keeps, on this machine (relative ones are under the pipeline's folder)."""
+        return Path(stored) if Path(stored).is_absolute() else self.out / stored
+
     def finish(self, stage: str, outputs: dict[str, Any]) -> None:
+        outputs = {k: self.stored(v) if isinstance(v, Path) else v for k, v in outputs.items()}
         self.data["stages"][stage] = outputs
         atomic_write_text(self.path, json.dumps(self.data, indent=1, default=str))
 
@@ -143,8 +156,8 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
         echo("== search ==")
         run_dir = out / "search"
         result = run_search(search_config, run_dir, resume=(run_dir / "config.yaml").is_file(), progress=progress)
-        state.finish("search", {"run": str(result.run), "evaluated": result.evaluated})
-    run = Path(state.done("search")["run"])
+        state.finish("search", {"run": Path(result.run), "evaluated": result.evaluated})
+    run = state.located(state.done("search")["run"])
     front = pareto_front(evaluated(run), run_objectives(run))
 
     if config.scale.pick > len(front):
@@ -159,7 +172,7 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
         family = scale(space, seed_arch, config.scale.targets, rule=config.scale.rule, data=config.scale.data,
                        batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress,
                        device=config.scale.device)
-        state.finish("scale", {"path": str(out / "scale" / "path.csv")})
+        state.finish("scale", {"path": out / "scale" / "path.csv"})
 
     tables = []
     if config.latency.enabled:
@@ -174,16 +187,16 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
                         optimization=config.latency.optimization, statistic=config.latency.statistic,
                         pin_cpus=config.latency.pin_cpu,
                         progress=progress)
-            state.finish("latency", {"table": str(table_path)})
+            state.finish("latency", {"table": table_path})
         tables = [LatencyTable.load(table_path)]
 
     summary: dict[str, Any] = {"search_run": str(run), "seed_arch": seed_arch, "front_size": len(front)}
     if config.supernet.enabled:
-        summary["supernet_rerank"] = state.done("supernet")["rerank"]
+        summary["supernet_rerank"] = str(state.located(state.done("supernet")["rerank"]))
     if config.export:
         echo("== export ==")
         summary.update(_export(space, seed_arch, family, out / "family", tables, config, scorer))
-        state.finish("export", {"family": str(out / "family")})
+        state.finish("export", {"family": out / "family"})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str))
     return summary
 
@@ -205,7 +218,7 @@ def _supernet_stage(config: PipelineConfig, space, front: pd.DataFrame, out: Pat
         ranked["supernet_accuracy"] = [scorer(space.parse(a)) for a in ranked["arch"]]
         ranked = ranked.sort_values("supernet_accuracy", ascending=False)
         atomic_write_csv(ranked, folder / "rerank.csv")
-        state.finish("supernet", {"checkpoint": str(folder / "checkpoint.pt"), "rerank": str(folder / "rerank.csv")})
+        state.finish("supernet", {"checkpoint": folder / "checkpoint.pt", "rerank": folder / "rerank.csv"})
     else:
         net, trained = load_supernet(folder / "checkpoint.pt")
         scorer = SubnetScorer(net, trained, config.supernet.test_limit)

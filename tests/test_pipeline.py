@@ -18,13 +18,16 @@ FAST = {
 
 
 def test_pipeline_runs_every_stage_and_resumes_only_what_is_left(tmp_path, monkeypatch):
-    summary = run_pipeline(load_pipeline_config(FAST), tmp_path, progress=False, echo=lambda *a: None)
-    family = pd.read_csv(summary["family_csv"])
+    monkeypatch.chdir(tmp_path.parent)  # a relative --out, as a user gives it
+    summary = run_pipeline(load_pipeline_config(FAST), tmp_path.name, progress=False, echo=lambda *a: None)
+    monkeypatch.chdir(tmp_path)  # resumed below from another working folder
+    family = pd.read_csv(tmp_path / "family" / "family.csv")
     assert list(family["target"]) == ["seed", "1.5x"] and family["latency_ms"].notna().all()
     assert (tmp_path / "family" / "members" / "1.5x" / "model.py").is_file()
     assert (tmp_path / "family" / "members" / "seed" / "card.yaml").is_file()
     state = json.loads((tmp_path / "pipeline.json").read_text())
     assert set(state["stages"]) == {"search", "scale", "latency", "export"}
+    assert state["stages"]["search"]["run"] == "search"  # relative to the pipeline's folder, not the first cwd
 
     with pytest.raises(HybridNASError, match="--resume"):
         run_pipeline(load_pipeline_config(FAST), tmp_path, progress=False, echo=lambda *a: None)
