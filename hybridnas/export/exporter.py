@@ -233,6 +233,10 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
     cost = space.cost(arch)
     files = {"model.py": out / "model.py", "card.yaml": out / "card.yaml", "latency.csv": out / "latency.csv"}
     atomic_write_text(files["model.py"], model_source(space, arch, name, {"macs": cost.macs, "params": cost.params}))
+    initialised = onnx and weights is None
+    if initialised:  # model.onnx holds the seeded initialisation: model.safetensors gives PyTorch the same weights
+        with seeded(0):
+            weights = {k: v.detach().clone() for k, v in space.build(arch).state_dict().items()}
     if weights is not None:
         from safetensors.torch import save_file
 
@@ -244,6 +248,8 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
         files["model.onnx"] = out / "model.onnx"
         onnx_card = _write_onnx(space, arch, _check_weights(space, arch, weights) if weights is not None else None,
                                 files["model.onnx"])
+        if initialised:
+            onnx_card["weights"] = "as model.safetensors: the seeded initialisation (no weights given)"
     frame, totals = latency_breakdown(space, arch, latency_tables)
     atomic_write_csv(frame, files["latency.csv"])
     c, h, w = space.input_shape
@@ -261,14 +267,15 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
         "proxy_scores": {k: float(v) for k, v in (scores or {}).items()},
         "supernet_accuracy": supernet_accuracy,
         "latency": totals,
-        "weights": {"file": "model.safetensors", "sha256": _sha256(files["model.safetensors"])} if weights is not None
-        else None,
+        "weights": {"file": "model.safetensors", "sha256": _sha256(files["model.safetensors"]),
+                    "trained": not initialised} if weights is not None else None,
         "onnx": onnx_card,
         "provenance": {**(provenance or {}), "versions": _versions(),
                        "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
         "usage": {"python": "import model; net = model.load_model()" if weights is not None
                   else "import model; net = model.build_model()",
-                  "timm": f'import model, timm; net = timm.create_model("{name}", pretrained={weights is not None})'},
+                  "timm": f'import model, timm; net = timm.create_model("{name}", '
+                          f'pretrained={weights is not None and not initialised})'},
     }
     atomic_write_text(files["card.yaml"], yaml.safe_dump(card, sort_keys=False, width=120))
     return files

@@ -231,7 +231,9 @@ def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFA
                      **{k: best[k] for k in parsed_rule.proxies if k in best and best[k] == best[k]}})
         if path_file:
             atomic_write_csv(pd.DataFrame(rows), path_file)
+        bar.set_postfix_str(f"step {len(rows) - 1}: {cost.macs / 1e6:.1f}M MACs", refresh=False)
         bar.update(reached_of(cost.macs) - reached)
+        bar.refresh()  # a step can take minutes: show each one, not only each target reached
         if on_step:
             on_step(rows[-1])
     bar.close()

@@ -16,12 +16,15 @@ if TYPE_CHECKING:
     from ..data.stream import FolderLoader
 
 
-def accuracy(model: torch.nn.Module, loader: EpochLoader | FolderLoader, device: str | torch.device = "cpu") -> float:
-    """Top-1 accuracy (%) of a model over every batch of an epoch loader's epoch 0."""
+def accuracy(model: torch.nn.Module, loader: EpochLoader | FolderLoader, device: str | torch.device = "cpu",
+             progress: bool = False) -> float:
+    """Top-1 accuracy (%) of a model over every batch of an epoch loader's epoch 0 (with a bar if `progress`)."""
+    from tqdm.auto import tqdm
+
     model.eval()
     correct = total = 0
     with torch.no_grad():
-        for x, y in loader.epoch(0):
+        for x, y in tqdm(loader.epoch(0), total=len(loader), desc="testing", disable=not progress, leave=False):
             correct += int((model(x.to(device)).argmax(1).cpu() == y).sum())
             total += len(y)
     return 100.0 * correct / max(1, total)

@@ -78,7 +78,7 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
             clock.add("training", time.perf_counter() - start)
             if curve:
                 with clock.phase("testing"):
-                    accuracies = _at_epoch(accuracies, epoch, accuracy(model, test, device))
+                    accuracies = _at_epoch(accuracies, epoch, accuracy(model, test, device, progress))
             if checkpoint is not None:
                 atomic_torch_save({"config": config.model_dump(mode="json"), "epoch": epoch + 1, "seconds": seconds,
                                    "curve": accuracies,
@@ -88,11 +88,11 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                                   checkpoint)
     if not curve:
         with clock.phase("testing"):
-            return {"accuracy": accuracy(model, test, device), "seconds": seconds}
+            return {"accuracy": accuracy(model, test, device, progress), "seconds": seconds}
     done = max(first, last)  # a checkpoint may already be past `stop_after`
     if len(accuracies) < done:  # resumed from a finished checkpoint that was not tested every epoch
         with clock.phase("testing"):
-            accuracies = _at_epoch(accuracies, done - 1, accuracy(model, test, device))
+            accuracies = _at_epoch(accuracies, done - 1, accuracy(model, test, device, progress))
     return {"accuracy": accuracies[-1], "seconds": seconds, "curve": accuracies, "epochs": done,
             "images": len(train) * config.batch_size * done}
 

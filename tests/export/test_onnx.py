@@ -118,3 +118,20 @@ def test_an_operator_onnx_lacks_is_an_error_naming_the_mixer_and_nothing_is_writ
     message = str(info.value)
     assert "svd_test" in message and "svd" in message.lower() and "\n" not in message
     assert not (tmp_path / "out").exists()  # the export is atomic: a failure leaves nothing behind
+
+
+def test_an_untrained_onnx_export_also_writes_the_weights_it_holds(tmp_path):
+    from safetensors.torch import load_file
+
+    space = one_mixer_space("conv")
+    arch = space.sample(0)
+    exported = export_arch(space, arch, tmp_path / "out", onnx=True)
+    card = yaml.safe_load((tmp_path / "out" / "card.yaml").read_text())
+    assert card["weights"]["trained"] is False and "seeded initialisation" in card["onnx"]["weights"]
+    model = space.build(arch).eval()
+    model.load_state_dict(load_file(exported.files["model.safetensors"]))  # the PyTorch side, reproduced
+    x = torch.randn(2, *space.input_shape)
+    (got,) = onnx_models.run(onnx_models.session(onnx.load(str(exported.files["model.onnx"]))), x.numpy())
+    with torch.no_grad():
+        expected = model(x).numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=RTOL * max(1.0, np.abs(expected).max()))
