@@ -107,11 +107,17 @@ def make_loader(source: str, split: str, batch_size: int, *, train: bool, seed: 
 
         if input_shape is None:
             raise DataSourceError("an imagefolder: source needs the space's input shape to resize its images to")
-        return FolderLoader(source, split, batch_size, train=train, seed=seed, num_classes=num_classes, shard=shard,
-                            shards=shards, limit=limit, norm=norm, input_shape=input_shape, workers=workers,
-                            pin_memory=pin_memory, indices=indices)
-    return EpochLoader(source, split, batch_size, train=train, seed=seed, num_classes=num_classes, shard=shard,
-                       shards=shards, limit=limit, norm=norm, input_shape=input_shape, indices=indices)
+        loader = FolderLoader(source, split, batch_size, train=train, seed=seed, num_classes=num_classes, shard=shard,
+                              shards=shards, limit=limit, norm=norm, input_shape=input_shape, workers=workers,
+                              pin_memory=pin_memory, indices=indices)
+    else:
+        loader = EpochLoader(source, split, batch_size, train=train, seed=seed, num_classes=num_classes, shard=shard,
+                             shards=shards, limit=limit, norm=norm, input_shape=input_shape, indices=indices)
+    if train and len(loader) == 0:  # training drops a last partial batch: it would run no step and report nothing
+        raise DataSourceError(f"data source {source!r}: its {split} images{' (after train_limit)' if limit else ''} "
+                              f"make no full batch of {batch_size}{f' per shard of {shards}' if shards > 1 else ''}; "
+                              "lower batch_size or use more images")
+    return loader
 
 
 def split_size(source: str, split: str) -> int:

@@ -105,3 +105,10 @@ def test_scale_targets_are_finite_and_bounded(tmp_path, target):
     seed = load_space("hybrid_cifar").format(load_space("hybrid_cifar").sample(0))
     refused(run("scale", "hybrid_cifar", "--seed-arch", seed, "--targets", target, "--out", str(tmp_path / "f")),
             f"target '{target}'")
+
+
+def test_a_batch_larger_than_the_training_images_is_refused_not_trained_for_zero_steps(tmp_path, shared):
+    data = f"npz:{shared}/data/cifar10_subset.npz"
+    refused(run("train", "nasbench_macro", "--arch", "02012100", "--data", data, "--batch-size", "128",
+                "--train-limit", "64", "--epochs", "1", "--out", str(tmp_path / "out")),
+            "make no full batch of 128", "lower batch_size")
