@@ -2,9 +2,9 @@
 
 Each step is the installed `hybridnas` command in a process of its own, as the README shows it, on tiny
 data (a 2-class folder of 16 px images) and a tiny hybrid space: space validate, latency build, a search
-under a latency budget, pareto, export with ONNX, train for one epoch, and scale 2x. Every step must exit
-0; the long ones must show progress and end with where their time went. (The install itself is what
-`make test` and `.ci/run` do before this runs.)
+under a latency budget, pareto, export with ONNX, train for one epoch, and scale 2x from the trained seed's
+weights. Every step must exit 0; the long ones must show progress and end with where their time went. (The
+install itself is what `make test` and `.ci/run` do before this runs.)
 """
 
 import subprocess
@@ -89,8 +89,11 @@ def test_a_new_user_goes_from_an_image_folder_to_a_grown_exported_member(tmp_pat
     assert (tmp_path / "runs/trained/model.safetensors").is_file()
 
     scaled = hybridnas(tmp_path, "scale", "mine.yaml", "--seed-arch", arch, "--targets", "2x", "--data", data,
-                       "--batch-size", "4", "--latency-table", "cpu.json", "--out", "runs/family")
+                       "--batch-size", "4", "--latency-table", "cpu.json", "--seed-weights",
+                       "runs/trained/model.safetensors", "--out", "runs/family")
     shows_progress_and_time(scaled)
     family = pd.read_csv(tmp_path / "runs/family/family.csv")
     assert list(family["target"]) == ["seed", "2x"]
-    assert (tmp_path / "runs/family/members/2x/model.py").is_file()
+    assert (tmp_path / "runs/family/members/2x/model.safetensors").is_file()  # the trained seed, carried in
+    card = yaml.safe_load((tmp_path / "runs/family/members/2x/card.yaml").read_text())
+    assert "inherited from the trained seed" in card["provenance"]["weights"]

@@ -22,14 +22,17 @@ from ..scaling.defaults import DEFAULT_RULE
               help="Latency table(s) for the family's latency; layers a table never timed are predicted (and marked).")
 @click.option("--no-export", is_flag=True, help="Skip exporting each member.")
 @click.option("--onnx", is_flag=True, help="Also export each member as model.onnx.")
+@click.option("--seed-weights", default=None,
+              help="The trained seed's weights (.safetensors or torch checkpoint, e.g. from `hybridnas train`): each "
+                   "member is exported with them carried in, a warm start to fine-tune.")
 @click.option("--resume", is_flag=True, help="Continue the growth path saved in --out.")
 @click.option("--out", required=True)
 @click.option("--no-progress", is_flag=True)
 @proxy_device_option()
 @user_errors
 def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: str, seed: int, batch_size: int,
-              tables: tuple[str, ...], no_export: bool, onnx: bool, resume: bool, out: str, no_progress: bool,
-              device: str) -> None:
+              tables: tuple[str, ...], no_export: bool, onnx: bool, seed_weights: str | None, resume: bool, out: str,
+              no_progress: bool, device: str) -> None:
     """Grow SEED_ARCH step by step (training-free) and export one family member per target."""
     from ..latency import LatencyTable
     from ..spaces import load_space
@@ -37,17 +40,28 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     from ..scaling.grow import scale
     import pandas as pd
 
+    from ..errors import HybridNASError
     from ..timing import PhaseClock
 
     clock = PhaseClock()
     space = load_space(space_file)
     loaded = [LatencyTable.load(t) for t in tables]
+    if seed_weights is not None and no_export:
+        raise HybridNASError("--seed-weights carries the seed's weights into the exported members: drop --no-export")
+    if seed_weights is not None:
+        from ..export import load_weights
+
+        from ..export.exporter import check_weights
+        from ..scaling import scaled_space
+
+        grown = scaled_space(space)  # read and checked before growing: a bad file fails in seconds, not after it
+        weights = check_weights(grown, grown.parse(seed_arch), load_weights(seed_weights))
     with clock.phase("growth"):
         family = scale(space, seed_arch, targets, rule=rule, data=data, seed=seed, batch_size=batch_size, out=out,
                        resume=resume, progress=not no_progress, device=device)
     with clock.phase("export and latency"):
         files = write_family(space, family, out, latency_tables=loaded, export=not no_export, rule=rule,
-                             seed_arch=seed_arch, onnx=onnx)
+                             seed_arch=seed_arch, onnx=onnx, seed_weights=weights if seed_weights else None)
     frame = pd.read_csv(files["family.csv"])
     columns = [c for c in frame.columns if c in ("target", "macs", "params", "step", "arch")
                or c.startswith(("latency_ms", "latency_source"))]

@@ -64,7 +64,8 @@ def _sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
-def _check_weights(space: Space, arch: Arch, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def check_weights(space: Space, arch: Arch, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`state` on the CPU if it is a state dict of `arch` (every key, no other, every shape); else ExportError."""
     with torch.device("meta"):  # shapes only: nothing allocated, no draw from the caller's generator
         reference = space.build(arch).state_dict()
     missing = sorted(set(reference) - set(state))
@@ -241,12 +242,12 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
         from safetensors.torch import save_file
 
         files["model.safetensors"] = out / "model.safetensors"
-        save_file(_check_weights(space, arch, weights), str(files["model.safetensors"]),
+        save_file(check_weights(space, arch, weights), str(files["model.safetensors"]),
                   metadata={"arch": space.format(arch)})
     onnx_card = None
     if onnx:
         files["model.onnx"] = out / "model.onnx"
-        onnx_card = _write_onnx(space, arch, _check_weights(space, arch, weights) if weights is not None else None,
+        onnx_card = _write_onnx(space, arch, check_weights(space, arch, weights) if weights is not None else None,
                                 files["model.onnx"])
         if initialised:
             onnx_card["weights"] = "as model.safetensors: the seeded initialisation (no weights given)"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
+import torch
 
 from ..export import export_arch
+from ..export.exporter import check_weights
+from ..rng import seeded
 from ..io import atomic_write_csv
 from ..spaces import Space
 from .grow import Family
+from .inherit import inherit_weights
 from .space import scaled_space
 
 
@@ -74,8 +78,13 @@ def plot_growth(family: Family, path: str | Path, title: str) -> Path:
 
 
 def write_family(space: Space, family: Family, out: str | Path, *, latency_tables: Sequence[Any] = (),
-                 export: bool = True, rule: str = "", seed_arch: str = "", onnx: bool = False) -> dict[str, Path]:
-    """family.csv, growth.png and members/<target>/ (model.py, card.yaml, latency.csv; model.onnx with `onnx`)."""
+                 export: bool = True, rule: str = "", seed_arch: str = "", onnx: bool = False,
+                 seed_weights: Mapping[str, torch.Tensor] | None = None) -> dict[str, Path]:
+    """family.csv, growth.png and members/<target>/ (model.py, card.yaml, latency.csv; model.onnx with `onnx`).
+
+    With `seed_weights` (the trained seed's state dict), each member is exported with model.safetensors: the
+    seed's weights carried into it (`inherit.inherit_weights`), a warm start to fine-tune.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     grown = scaled_space(space)
@@ -91,12 +100,21 @@ def write_family(space: Space, family: Family, out: str | Path, *, latency_table
     if export:
         score_columns = [c for c in family.path.columns if c not in ("step", "change", "arch", "macs", "params",
                                                                        "candidates")]
+        if seed_weights is not None:
+            seed_weights = check_weights(grown, grown.parse(family.path["arch"][0]), seed_weights)
         for _, member in frame.iterrows():
             folder = out / "members" / re.sub(r"[^A-Za-z0-9_.]", "_", str(member["target"]))
             arch = grown.parse(member["arch"])
-            export_arch(grown, arch, folder, latency_tables=latency_tables,
+            provenance = {"scaled_from": seed_arch or family.path["arch"][0], "target": member["target"],
+                          "step": int(member["step"]), "rule": rule}
+            weights = None
+            if seed_weights is not None:
+                with seeded(0):  # the member's initialisation, where the seed has nothing to give
+                    initial = grown.build(arch).state_dict()
+                weights, inherited = inherit_weights(seed_weights, initial)
+                provenance["weights"] = inherited.describe()
+            export_arch(grown, arch, folder, latency_tables=latency_tables, weights=weights,
                         scores={c: member[c] for c in score_columns if member[c] == member[c]},
-                        provenance={"scaled_from": seed_arch or family.path["arch"][0], "target": member["target"],
-                                    "step": int(member["step"]), "rule": rule}, force=True, onnx=onnx)
+                        provenance=provenance, force=True, onnx=onnx)
             files[f"members/{folder.name}"] = folder
     return files
