@@ -130,3 +130,18 @@ def test_a_disk_that_fills_mid_search_loses_no_finished_evaluation(tmp_path):
     assert after[:len(journaled)] == journaled  # nothing finished before the disk filled was lost
     ok = [r["id"] for r in after if r["status"] == "ok"]
     assert len(ok) == len(set(ok)) and len(ok) >= 50
+
+
+def test_pareto_of_a_run_whose_points_all_coincide_is_no_error(tmp_path):
+    """A space of one network: every point sits where the reference point is built from (issue: Optuna's
+    hypervolume raised ValueError on `pareto` and `pareto --plot`)."""
+    space = tmp_path / "one.yaml"
+    space.write_text("name: one\ninput: {size: 8}\nnum_classes: 4\nstem: {type: conv, width: 8}\n"
+                     "stages:\n  - {depth: 1, width: 8, layout: 'conv*', downsample: {type: conv, stride: 1}}\n")
+    config = tmp_path / "s.yaml"
+    config.write_text(f"space: {space}\nobjectives: [params:max, macs:min]\ntrials: 3\nworkers: 0\n")
+    assert run("search", str(config), "--out", str(tmp_path / "r"), "--no-progress").exit_code == 0
+    plain = run("pareto", str(tmp_path / "r"))
+    assert plain.exit_code == 0 and "hypervolume" in plain.output and "Traceback" not in plain.output
+    plotted = run("pareto", str(tmp_path / "r"), "--plot", str(tmp_path / "f.png"))
+    assert plotted.exit_code == 0 and (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
