@@ -45,6 +45,7 @@ def shared() -> Path:
 
 # Measured with `pytest -n 2 --durations=60` on the 2-core CI machine (2026-11-29); re-measure when they change.
 SLOW = {
+    "tests/spaces/test_literature_spaces.py::test_the_commands_a_user_runs_work_on_the_literature_spaces",
     "tests/latency/test_latency_cli.py::test_max_latency_flag_makes_latency_the_fronts_cost_axis",
     "tests/spaces/test_cost.py::test_cost_equals_flop_counter_and_parameter_count",
     "tests/supernet/test_supernet.py::test_complexity_aware_walks_banks_and_stays_in_them",

@@ -118,3 +118,22 @@ def test_mnasnet_strings_are_the_benchmarks_and_cover_squeeze_excite():
 
     with pytest.raises(ArchError, match="depth 4 is not one of"):
         space.parse("e6k3l4|e4k5l2|e6k3l3|e6k5l3|e6k5l2|e1k3l2|e1k3l2")
+
+
+@pytest.mark.parametrize("name", ["mnasnet", "transnas_macro"])
+def test_the_commands_a_user_runs_work_on_the_literature_spaces(name, tmp_path):
+    from click.testing import CliRunner
+
+    from hybridnas.cli import main
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["space", "validate", name]).output.startswith(f"ok: {name}")
+    sampled = runner.invoke(main, ["space", "sample", name, "-n", "2", "--seed", "3"])
+    assert sampled.exit_code == 0 and len(sampled.output.split()) == 2
+    costs = runner.invoke(main, ["cost", name], input=sampled.output)
+    assert costs.exit_code == 0 and "macs" in costs.output
+    config = tmp_path / "s.yaml"
+    config.write_text(f"space: {name}\nobjectives: [params:max, macs:min]\ntrials: 4\nworkers: 0\n")
+    searched = runner.invoke(main, ["search", str(config), "--out", str(tmp_path / "r"), "--no-progress"])
+    assert searched.exit_code == 0, searched.output
+    assert "networks evaluated" in searched.output
