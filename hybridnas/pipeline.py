@@ -30,6 +30,7 @@ from .spaces import load_space
 from .spaces.loader import SHIPPED_DIR
 from .supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
 from .io import exclusive_lock
+from .timing import PhaseClock
 
 PIPELINE_DIR = SHIPPED_DIR.parent / "pipeline"
 
@@ -134,14 +135,19 @@ class _State:
 
 
 def run_pipeline(config: PipelineConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
-                 echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run every enabled stage (skipping those a resumed run finished); returns the summary."""
+                 echo: Callable[[str], None] = print, clock: PhaseClock | None = None) -> dict[str, Any]:
+    """Run every enabled stage (skipping those a resumed run finished); returns the summary.
+
+    Args:
+        clock: counts each stage's seconds (for the command's 'time:' line).
+    """
     with exclusive_lock(out, "pipeline run"):
-        return _run_pipeline_locked(config, out, resume=resume, progress=progress, echo=echo)
+        return _run_pipeline_locked(config, out, resume=resume, progress=progress, echo=echo,
+                                    clock=clock or PhaseClock())
 
 
 def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
-                 echo: Callable[[str], None] = print) -> dict[str, Any]:
+                         echo: Callable[[str], None] = print, clock: PhaseClock) -> dict[str, Any]:
     """The body of `run_pipeline`, under its lock."""
     out = Path(out)
     state = _State(out)
@@ -155,7 +161,8 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
     if not state.done("search"):
         echo("== search ==")
         run_dir = out / "search"
-        result = run_search(search_config, run_dir, resume=(run_dir / "config.yaml").is_file(), progress=progress)
+        with clock.phase("search"):
+            result = run_search(search_config, run_dir, resume=(run_dir / "config.yaml").is_file(), progress=progress)
         state.finish("search", {"run": Path(result.run), "evaluated": result.evaluated})
     run = state.located(state.done("search")["run"])
     front = pareto_front(evaluated(run), run_objectives(run))
@@ -165,13 +172,15 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
     seed_arch = front.iloc[config.scale.pick - 1]["arch"]
     scorer = None
     if config.supernet.enabled:
-        scorer, seed_arch = _supernet_stage(config, space, front, out, state, progress, echo)
+        with clock.phase("supernet"):
+            scorer, seed_arch = _supernet_stage(config, space, front, out, state, progress, echo)
     family = None
     if config.scale.enabled:
         echo(f"== scale {seed_arch} to {config.scale.targets} ==")
-        family = scale(space, seed_arch, config.scale.targets, rule=config.scale.rule, data=config.scale.data,
-                       batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress,
-                       device=config.scale.device)
+        with clock.phase("scale"):
+            family = scale(space, seed_arch, config.scale.targets, rule=config.scale.rule, data=config.scale.data,
+                           batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress,
+                           device=config.scale.device)
         state.finish("scale", {"path": out / "scale" / "path.csv"})
 
     tables = []
@@ -181,12 +190,13 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
             echo(f"== latency table {table_path} ==")
             grown = scaled_space(space)
             archs = [grown.parse(seed_arch)] + ([grown.parse(a) for a in family.members["arch"]] if family else [])
-            build_table(space, table_path, device=config.latency.device, threads=config.latency.threads,
-                        repeats=config.latency.repeats, warmup=config.latency.warmup,
-                        calibrate=config.latency.calibrate, archs=archs, backend=config.latency.backend,
-                        optimization=config.latency.optimization, statistic=config.latency.statistic,
-                        pin_cpus=config.latency.pin_cpu,
-                        progress=progress)
+            with clock.phase("latency table"):
+                build_table(space, table_path, device=config.latency.device, threads=config.latency.threads,
+                            repeats=config.latency.repeats, warmup=config.latency.warmup,
+                            calibrate=config.latency.calibrate, archs=archs, backend=config.latency.backend,
+                            optimization=config.latency.optimization, statistic=config.latency.statistic,
+                            pin_cpus=config.latency.pin_cpu,
+                            progress=progress)
             state.finish("latency", {"table": table_path})
         tables = [LatencyTable.load(table_path)]
 
@@ -195,7 +205,8 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
         summary["supernet_rerank"] = str(state.located(state.done("supernet")["rerank"]))
     if config.export:
         echo("== export ==")
-        summary.update(_export(space, seed_arch, family, out / "family", tables, config, scorer))
+        with clock.phase("export"):
+            summary.update(_export(space, seed_arch, family, out / "family", tables, config, scorer))
         state.finish("export", {"family": out / "family"})
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str))
     return summary

@@ -166,11 +166,13 @@ def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool
     import pandas as pd
 
     from ..pipeline import load_pipeline_config, run_pipeline
+    from ..timing import PhaseClock
 
+    clock = PhaseClock()
     config = load_pipeline_config(pipeline_file)
     out = out or str(Path(RUNS_DIR) / config.name)
     _quiet_optuna()
-    summary = run_pipeline(config, out, resume=resume, progress=not no_progress, echo=click.echo)
+    summary = run_pipeline(config, out, resume=resume, progress=not no_progress, echo=click.echo, clock=clock)
     click.echo(f"\n== summary of {out} ==")
     click.echo(f"search run: {summary['search_run']} (front of {summary['front_size']}; "
                f"hybridnas pareto {summary['search_run']})")
@@ -181,3 +183,4 @@ def run_cmd(pipeline_file: str, out: str | None, resume: bool, no_progress: bool
         click.echo(family[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         click.echo(f"family table: {summary['family_csv']}\ngrowth plot: {summary['growth_plot']}")
     click.echo(f"summary: {Path(out) / 'summary.json'}")
+    click.echo(clock.summary())

@@ -35,14 +35,18 @@ def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: st
     """Train the supernet of CONFIG_FILE's space; a checkpoint is written atomically every epoch."""
     from ..supernet.config import load_supernet_config
     from ..supernet.train import train_supernet
+    from ..timing import PhaseClock
 
+    clock = PhaseClock()
     config = load_supernet_config(config_file, {"epochs": epochs, "sampler": sampler, "workers": workers,
                                                 "device": device, "data": data, "space": space_file,
                                                 "precision": precision})
     out = out or str(Path(RUNS_DIR) / f"supernet_{Path(config_file).stem}")
-    result = train_supernet(config, out, resume=resume, progress=not no_progress)
+    with clock.phase("training"):
+        result = train_supernet(config, out, resume=resume, progress=not no_progress)
     last = result.history[-1] if result.history else {}
     click.echo(f"checkpoint: {result.checkpoint} ({result.epochs} epochs; last epoch loss {last.get('loss', float('nan')):.4f})")
+    click.echo(clock.summary())
 
 
 @supernet.command("split")

@@ -199,8 +199,9 @@ def test_readme_commands_on_your_folder_proxies_supernet_search_and_run(folder, 
     recipe, _, _ = read_config("hybrid_cifar", SUPERNET_DIR, "supernet config")
     # a batch this small folder fills (the shipped 64 is refused: it would train no step)
     (tmp_path / "sn.yaml").write_text(yaml.safe_dump({**recipe, "batch_size": 6}))
-    ok("supernet", "train", "sn.yaml", "--space", "mine.yaml", "--data", data, "--epochs", "1",
-       "--out", "supernet_mine", "--no-progress")
+    trained = ok("supernet", "train", "sn.yaml", "--space", "mine.yaml", "--data", data, "--epochs", "1",
+                 "--out", "supernet_mine", "--no-progress")
+    assert trained.splitlines()[-1].startswith("time: ") and "training" in trained.splitlines()[-1]
     search = {"space": "mine.yaml", "objectives": "ensemble:jacob_cov+meco+params:max,macs:min", "data": data,
               "trials": 6, "batch_size": 2, "workers": 0, "reference_size": 4, "proxy_batch_size": 6,
               "budget": {"max_macs": "45M"}}  # smaller networks, so that the pipeline has room to grow one
@@ -211,6 +212,7 @@ def test_readme_commands_on_your_folder_proxies_supernet_search_and_run(folder, 
                              "overrides": {"space": "mine.yaml", "data": data, "epochs": 1, "batch_size": 6}},
                 "scale": {"targets": "1.5x", "data": data, "batch_size": 6}, "latency": {"enabled": False}}
     (tmp_path / "pipeline_mine.yaml").write_text(yaml.safe_dump(pipeline))
-    ok("run", "pipeline_mine.yaml", "--out", "pipeline_mine", "--no-progress")
+    ran = ok("run", "pipeline_mine.yaml", "--out", "pipeline_mine", "--no-progress")
+    assert all(stage in ran.splitlines()[-1] for stage in ("time: ", "search", "supernet", "scale", "export"))
     assert (tmp_path / "pipeline_mine" / "pipeline.json").is_file()
     assert list((tmp_path / "pipeline_mine").rglob("model.safetensors"))
