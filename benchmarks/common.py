@@ -36,6 +36,14 @@ def command_line() -> str:
     return f"command: {runner} {shlex.join(sys.argv[1:])}".rstrip()
 
 
+def write_report(lines: list[str], out: str | Path) -> str:
+    """`lines` and the command line that ran this script, written atomically to `out`, printed; returns the text."""
+    text = "\n".join([*lines, command_line()]) + "\n"
+    atomic_write_text(out, text)
+    print(text)
+    return text
+
+
 def recipe_hash(recipe: dict[str, Any]) -> str:
     """A short stable hash of a recipe dict (sorted JSON)."""
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]

@@ -28,9 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from benchmarks.common import command_line
+from benchmarks.common import write_report
 from hybridnas import load_space
-from hybridnas.io import atomic_write_text
 from hybridnas.ir import layers as L
 
 TABLE = Path("../shared/benchmarks/accel_nasbench_mnasnet.csv.gz")
@@ -112,10 +111,8 @@ def main() -> None:
                          f"{med['layers_relative'][0]:>18.3f} {med['layers_relative'][1]:>6.1f}%   "
                          f"{med['macs'][0]:>14.3f} {med['macs'][1]:>6.1f}%")
     lines += ["", "layers: NNLS on " + ", ".join(FEATURES) + "; relative: the same on relative errors; "
-              "macs: a + b * MACs", command_line()]
-    text = "\n".join(lines) + "\n"
-    atomic_write_text(args.out, text)
-    print(text)
+              "macs: a + b * MACs"]
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmarks.common import command_line
+from benchmarks.common import write_report
 from benchmarks.proxies.default_across_spaces import MEMBERS, RESULTS, candidates, spaces, tau
 from hybridnas import load_space
-from hybridnas.io import atomic_write_text
 from hybridnas.proxies.predictor import fit_rank_predictor
 
 SPACE_FILES = {"nasbench201": "nasbench201", "mnasnet": "mnasnet", "transnas_scene": "transnas_macro",
@@ -61,8 +60,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "calibrated_across_spaces.txt")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore", category=stats.SmallSampleWarning if hasattr(stats, "SmallSampleWarning")
-                            else RuntimeWarning)
+    warnings.filterwarnings("ignore", category=RuntimeWarning)  # scipy's small-sample tau warnings
     lines = [f"Kendall tau on the networks not labelled, mean (std) over {args.draws} draws of k labelled networks",
              "", f"{'space':<16}{'k':>4}{'n test':>8}{'select':>16}{'predictor':>16}{'macs':>16}{'params':>16}"
                  f"{'goal met':>10}"]
@@ -78,11 +76,8 @@ def main() -> None:
             met = best >= max(np.nanmean(taus["macs"]), np.nanmean(taus["params"])) and best >= floor
             lines.append(f"{name:<16}{k:>4}{len(frame) - k:>8}{cells}{'yes' if met else 'no':>10}")
             print(lines[-1], flush=True)
-    lines += ["", "goal (issue 41): at least the better of MACs and params, and >= 0.60 except on hybrid_cifar",
-              "", command_line()]
-    text = "\n".join(lines) + "\n"
-    atomic_write_text(args.out, text)
-    print(text)
+    lines += ["", "goal (issue 41): at least the better of MACs and params, and >= 0.60 except on hybrid_cifar", ""]
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmarks.common import command_line, read_results_csv
-from hybridnas.io import atomic_write_text
+from benchmarks.common import read_results_csv, write_report
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
 
 RESULTS = Path("results/benchmarks")
@@ -106,10 +105,7 @@ def main() -> None:
         row = table.loc[name]
         lines.append(f"{name:<44}" + "".join(f"{row[s]:>17.3f}" for s in data) + f"{row.min():>8.3f}"
                      f"{margin[name]:>8.3f}")
-    lines += ["", command_line()]
-    text = "\n".join(lines) + "\n"
-    atomic_write_text(args.out, text)
-    print(text)
+    write_report(lines + [""], args.out)
 
 
 if __name__ == "__main__":

@@ -18,17 +18,16 @@ from __future__ import annotations
 import argparse
 import ast
 import gzip
-import os
 from pathlib import Path
 
 import pandas as pd
 import yaml
 from scipy import stats
 
-from benchmarks.common import command_line, header, read_results_csv
+from benchmarks.common import header, read_results_csv, write_report
 from hybridnas import load_space
 from hybridnas.configfile import read_config
-from hybridnas.io import atomic_write_csv, atomic_write_text
+from hybridnas.io import atomic_write, atomic_write_csv, atomic_write_text
 from hybridnas.proxies.bench import BenchConfig, run_bench
 from hybridnas.spaces.loader import SHIPPED_DIR
 
@@ -98,14 +97,11 @@ def report(args: argparse.Namespace) -> str:
             lines.append(f"  {ours:<12}{agree:>15.3f}{stats.kendalltau(mine, frame[task]).statistic:>13.3f}"
                          f"{stats.kendalltau(other, frame[task]).statistic if other.notna().any() else float('nan'):>15.3f}")
         lines.append("")
-    lines.append(command_line())
-    text = "\n".join(lines) + "\n"
-    atomic_write_text(args.out / "naslib_fidelity.txt", text)
+    text = write_report(lines, args.out / "naslib_fidelity.txt")
     for name in ("mnasnet", *TASKS):  # the committed copy: gzipped, 7 significant digits (scored.csv is ignored)
-        frame = pd.read_csv(args.out / name / "scored.csv", dtype={"arch": str, "id": str})
-        with gzip.open(args.out / name / "scored.csv.gz.tmp", "wt", compresslevel=9) as handle:
-            frame.to_csv(handle, index=False, float_format="%.7g")
-        os.replace(args.out / name / "scored.csv.gz.tmp", args.out / name / "scored.csv.gz")
+        table = read_results_csv(args.out / name / "scored.csv", dtype={"arch": str, "id": str})
+        packed = gzip.compress(table.to_csv(index=False, float_format="%.7g").encode(), compresslevel=9, mtime=0)
+        atomic_write(args.out / name / "scored.csv.gz", lambda handle: handle.write(packed))
     return text
 
 
@@ -124,7 +120,7 @@ def main() -> None:
     if args.stage in ("score", "all"):
         score(jobs, args)
     if args.stage in ("report", "all"):
-        print(report(args))
+        report(args)
 
 
 if __name__ == "__main__":
