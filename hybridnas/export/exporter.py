@@ -211,12 +211,8 @@ def _swap_in(staging: Path, final: Path) -> None:
         staging.rename(final)
 
 
-def _write_onnx(space: Space, arch: Arch, weights: Mapping[str, torch.Tensor] | None, path: Path) -> dict[str, Any]:
-    """Export the network (with `weights`, else its seeded initialisation) to `path`; return its card entry."""
-    with seeded(0):
-        model = space.build(arch).eval()
-    if weights is not None:
-        model.load_state_dict(weights)
+def _write_onnx(space: Space, arch: Arch, model: torch.nn.Module, path: Path, weights: str) -> dict[str, Any]:
+    """Export `model` (`arch` of `space`, in eval mode) to `path`; return its card entry (`weights` says which)."""
     graph = onnx_models.network_to_onnx(model, space.input_shape, plan=space.plan(arch))
     check = onnx_models.check_against_torch(graph, model, space.input_shape)
     onnx_models.save(graph, path)
@@ -224,8 +220,7 @@ def _write_onnx(space: Space, arch: Arch, weights: Mapping[str, torch.Tensor] | 
             "exporter": f"torch.onnx.export(dynamo=True), torch {torch.__version__}",
             "input": {"name": "input", "shape": ["batch", *space.input_shape]},
             "output": {"name": "logits", "shape": ["batch", space.num_classes]}, "dynamic_batch": True,
-            "weights": "as model.safetensors" if weights is not None else "seeded initialisation (no weights given)",
-            "check": check}
+            "weights": weights, "check": check}
 
 
 def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, latency_tables, scores,
@@ -235,22 +230,24 @@ def _write_export(space: Space, arch: Arch, out: Path, name: str, weights, laten
     files = {"model.py": out / "model.py", "card.yaml": out / "card.yaml", "latency.csv": out / "latency.csv"}
     atomic_write_text(files["model.py"], model_source(space, arch, name, {"macs": cost.macs, "params": cost.params}))
     initialised = onnx and weights is None
-    if initialised:  # model.onnx holds the seeded initialisation: model.safetensors gives PyTorch the same weights
+    if onnx:
         with seeded(0):
-            weights = {k: v.detach().clone() for k, v in space.build(arch).state_dict().items()}
+            model = space.build(arch).eval()
+        if initialised:  # model.onnx holds the seeded initialisation: model.safetensors gives PyTorch the same weights
+            weights = model.state_dict()
     if weights is not None:
         from safetensors.torch import save_file
 
+        weights = check_weights(space, arch, weights)
         files["model.safetensors"] = out / "model.safetensors"
-        save_file(check_weights(space, arch, weights), str(files["model.safetensors"]),
-                  metadata={"arch": space.format(arch)})
+        save_file(weights, str(files["model.safetensors"]), metadata={"arch": space.format(arch)})
     onnx_card = None
     if onnx:
+        if not initialised:
+            model.load_state_dict(weights)
         files["model.onnx"] = out / "model.onnx"
-        onnx_card = _write_onnx(space, arch, check_weights(space, arch, weights) if weights is not None else None,
-                                files["model.onnx"])
-        if initialised:
-            onnx_card["weights"] = "as model.safetensors: the seeded initialisation (no weights given)"
+        onnx_card = _write_onnx(space, arch, model, files["model.onnx"], "as model.safetensors"
+                                + (": the seeded initialisation (no weights given)" if initialised else ""))
     frame, totals = latency_breakdown(space, arch, latency_tables)
     atomic_write_csv(frame, files["latency.csv"])
     c, h, w = space.input_shape
