@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+_DONE = object()
 
 
 class PhaseClock:
@@ -26,6 +29,16 @@ class PhaseClock:
             yield
         finally:
             self.add(name, time.perf_counter() - begin)
+
+    def timed(self, name: str, items: Iterable[T]) -> Iterator[T]:
+        """`items`, counting the wait for each one against phase `name` (not the caller's work between them)."""
+        iterator = iter(items)
+        while True:
+            with self.phase(name):
+                item = next(iterator, _DONE)
+            if item is _DONE:
+                return
+            yield item
 
     def summary(self) -> str:
         """'time: 51.2 s (reference sample 9.1 s, evaluation 38.0 s, other 4.1 s)'; phases under 0.05 s left out."""

@@ -381,13 +381,7 @@ class _Search:
         while self.done() < self.trials and not self.out_of_epochs():
             with clock.phase("ask and tell"):
                 todo, waiting = self.ask(bar)
-            evaluations = self._evaluate(todo, waiting, bar)
-            while True:
-                with clock.phase("evaluation"):  # the wait for the next network to finish
-                    item = next(evaluations, None)
-                if item is None:
-                    break
-                arch, evaluation = item
+            for arch, evaluation in clock.timed("evaluation", self._evaluate(todo, waiting, bar)):
                 with clock.phase("ask and tell"):
                     if self.tell(arch, evaluation, waiting[arch.id], bar):
                         feasible += 1
