@@ -11,22 +11,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import optuna
-import pandas as pd
 from optuna.trial import TrialState
 
 from ..errors import HybridNASError
 from ..evaluation import METRIC_SOURCES, CostEvaluator, Evaluation, make_pruner, metric_source
-from ..io import atomic_write_csv
-from ..timing import PhaseClock
 from ..proxies.engine import expand
-from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
 from .objectives import Objectives, budget_violations, evaluation_record
+from .reference import feasible_sample, reference_ensembles
 from .reconcile import (FINISHED, check_study_matches_journal, rebudget, recover_running, require_default_storage,
                         restore_lost_records)
 from .screen import enqueue_screened, screen_candidates
@@ -35,6 +32,7 @@ from .storage import create_study, open_storage, refuse_shared_storage
 from .strategies import STRATEGIES, enqueue_all, make_strategy_sampler
 from .workers import LocalPool, RayPool, init_ray
 from ..latency import LatencyError, LatencyTable, space_signatures
+from ..timing import PhaseClock
 
 
 
@@ -68,7 +66,6 @@ def _latency_table(space: Space, config: SearchConfig):
     return table
 
 
-FEASIBLE_TRIES_PER_ARCH = 200  # rejection sampling gives up after this many draws per network wanted
 # strategies whose first trials are uniform random: how many of them are drawn within the budget instead
 WARM_STARTED = {"nsga2": lambda config: config.population_size, "tpe": lambda config: 10}
 
@@ -83,59 +80,6 @@ def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], o
         return evaluators
 
     return factory
-
-
-def feasible_sample(space: Space, rng: np.random.Generator, count: int, feasible: Callable[[Arch], bool],
-                    cost_of: Callable[[Arch], dict]) -> list[Arch]:
-    """`count` random archs within the search's budget (rejection sampling on the analytic cost or the latency
-    table, so nothing is built); a budget that no sample meets is a one-line error before any scoring.
-
-    Args:
-        feasible: whether an arch is within the budget and the space's window.
-        cost_of: the arch's cost metrics, for the error (the smallest seen).
-    """
-    found: list[Arch] = []
-    tries, smallest = 0, None
-    while len(found) < count and tries < FEASIBLE_TRIES_PER_ARCH * count:
-        arch = space.sample(rng)
-        tries += 1
-        if feasible(arch):
-            found.append(arch)
-        elif not found:
-            cost = cost_of(arch)
-            if smallest is None or cost["macs"] < smallest["macs"]:
-                smallest = cost
-    if not found:
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in smallest.items() if k in ("macs", "params", "latency_ms"))
-        raise HybridNASError(f"none of {tries} random networks of {space.name!r} fits the budget (the smallest "
-                             f"had {shown}); raise the budget, or search a space of smaller networks")
-    return found
-
-
-def _reference(store: RunStore, space: Space, config: SearchConfig, pool, proxies: list[str],
-               names: list[str], feasible: Callable[[Arch], bool], cost_of: Callable[[Arch], dict],
-               progress: bool = False) -> dict[str, Ensemble]:
-    """Ensembles fitted on `reference_size` seeded random archs within the budget (the networks the search
-    compares), scored once and kept in the run folder."""
-    if not names:
-        return {}
-    path = store.root / "reference.csv"
-    if path.is_file():
-        frame = pd.read_csv(path)
-    else:
-        rng = np.random.default_rng(config.seed + 7919)
-        archs = feasible_sample(space, rng, config.reference_size, feasible, cost_of)
-        scored = scoring_progress(pool.imap(archs, epochs=0), len(archs), "reference sample", progress)
-        rows = [dict(evaluation.metrics) for _, evaluation in sorted(scored, key=lambda r: r[0])]
-        frame = pd.DataFrame(rows)
-        atomic_write_csv(frame, path)
-    ensembles = {}
-    for name in names:
-        ensemble = parse_ensemble(name)
-        if not all(m in frame for m in ensemble.members):
-            raise HybridNASError(f"reference scores in {path} lack members of {name}; delete the file to rescore")
-        ensembles[name] = ensemble.fit_reference(frame)
-    return ensembles
 
 
 def run_search(config: SearchConfig, out: str | Path, *, resume: bool = False, progress: bool = True,
@@ -235,8 +179,9 @@ class _Search:
         if not self.resume:  # a budget nothing fits is refused before anything is scored
             feasible_sample(space, np.random.default_rng(config.seed), 1, self._feasible, cost_of)
         with self.clock.phase("reference sample"):
-            self.objectives = Objectives(config, _reference(store, space, config, self.pool, self.proxies,
-                                                            self.ensemble_names, self._feasible, cost_of, progress))
+            reference = reference_ensembles(store, space, config, self.pool, self.proxies, self.ensemble_names,
+                                            self._feasible, cost_of, progress)
+            self.objectives = Objectives(config, reference)
         with self.clock.phase("screen"):
             self.screened = (screen_candidates(store, space, config, self.pool, self._feasible, progress)
                              if config.screen else None)
@@ -466,13 +411,6 @@ def _best(cache: dict[str, dict], config: SearchConfig) -> str:
     if not values:
         return "-"
     return f"{(max if first.direction == 'max' else min)(values):.4g}"
-
-
-def scoring_progress(results: Any, total: int, what: str, enabled: bool) -> Any:
-    """`results` (pool.imap pairs) behind a progress bar naming what is being scored, so no step is silent."""
-    from tqdm.auto import tqdm
-
-    return tqdm(results, total=total, desc=f"scoring the {what}", unit="net", disable=not enabled)
 
 
 def _progress(enabled: bool, total: int, initial: int) -> Any:
