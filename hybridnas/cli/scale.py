@@ -46,11 +46,12 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     clock = PhaseClock()
     space = load_space(space_file)
     loaded = [LatencyTable.load(t) for t in tables]
-    if seed_weights is not None and no_export:
-        raise HybridNASError("--seed-weights carries the seed's weights into the exported members: drop --no-export")
+    weights = None
     if seed_weights is not None:
+        if no_export:
+            raise HybridNASError("--seed-weights carries the seed's weights into the exported members: drop "
+                                 "--no-export")
         from ..export import load_weights
-
         from ..export.exporter import check_weights
         from ..scaling import scaled_space
 
@@ -61,7 +62,7 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
                        resume=resume, progress=not no_progress, device=device)
     with clock.phase("export and latency"):
         files = write_family(space, family, out, latency_tables=loaded, export=not no_export, rule=rule,
-                             seed_arch=seed_arch, onnx=onnx, seed_weights=weights if seed_weights else None)
+                             seed_arch=seed_arch, onnx=onnx, seed_weights=weights)
     frame = pd.read_csv(files["family.csv"])
     columns = [c for c in frame.columns if c in ("target", "macs", "params", "step", "arch")
                or c.startswith(("latency_ms", "latency_source"))]
