@@ -51,8 +51,7 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
         if no_export:
             raise HybridNASError("--seed-weights carries the seed's weights into the exported members: drop "
                                  "--no-export")
-        from ..export import load_weights
-        from ..export.exporter import check_weights
+        from ..export import check_weights, load_weights
         from ..scaling import scaled_space
 
         grown = scaled_space(space)  # read and checked before growing: a bad file fails in seconds, not after it

@@ -9,8 +9,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 import torch
 
-from ..export import export_arch
-from ..export.exporter import check_weights
+from ..export import check_weights, export_arch
 from ..rng import seeded
 from ..io import atomic_write_csv
 from ..spaces import Space

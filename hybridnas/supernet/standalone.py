@@ -74,8 +74,9 @@ def train_standalone(model: torch.nn.Module, config: SupernetConfig, *, progress
                 scheduler.step()
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            seconds += time.perf_counter() - start
-            clock.add("training", time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            seconds += elapsed
+            clock.add("training", elapsed)
             if curve:
                 with clock.phase("testing"):
                     accuracies = _at_epoch(accuracies, epoch, accuracy(model, test, device, progress))
