@@ -35,20 +35,30 @@ from benchmarks.common import SHORT_RECIPE, command_line, header, recipe_hash, t
 from benchmarks.search.imagenette_baselines import cpu_latency_ms, imagenette_space, recipe_config
 from hybridnas import load_space
 from hybridnas.io import atomic_write_csv, atomic_write_text
+from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE
 from hybridnas.search import RunStore, load_search_config, run_search
 from hybridnas.spaces.values import parse_quantity
 
 OUT = Path("results/search/imagenette_search")
 
 
-def search_space(size: int, folder: Path) -> Path:
-    """The searched space: hybrid_imagenet at `size` px with 10 classes, plus ResNet basic blocks (`resconv*`)
-    as a layout of its three convolutional stages, so hand-designed ResNets are inside it."""
+def search_space(size: int, folder: Path, budget: str, width_multiplier: float) -> Path:
+    """The searched space, written to `folder/space_<budget>.yaml`: hybrid_imagenet at `size` px with 10 classes,
+    plus ResNet basic blocks (`resconv*`) as a layout of its three convolutional stages, so hand-designed ResNets
+    are inside it. A width multiplier below 1 scales every width choice (to multiples of 8) for budgets that the
+    shipped widths cannot reach."""
     path = imagenette_space(size, folder)
     raw = yaml.safe_load(path.read_text())
+    path.unlink()
     raw["description"] += "; resconv* added to stages 0-2"
+    if width_multiplier != 1:
+        raw["description"] += f"; widths x{width_multiplier:g}"
+        for part in [raw["stem"], *raw["stages"]]:
+            part["width"]["choices"] = sorted({max(8, int(round(w * width_multiplier / 8)) * 8)
+                                               for w in part["width"]["choices"]})
     for stage in raw["stages"][:3]:
         stage["layout"]["choices"].append("resconv*")
+    path = folder / f"space_{budget}.yaml"
     atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False))
     return path
 
@@ -60,7 +70,7 @@ def search_settings(args: argparse.Namespace, space: Path) -> dict:
             "data": args.data, "proxy_batch_size": 32, "workers": args.workers, "reference_size": 16,
             "epoch_budget": args.epoch_budget,
             "screen": {"candidates": args.candidates, "keep": args.keep,
-                       "objective": "ensemble:jacob_cov+meco+params"},
+                       "objective": args.screen_objective},
             "predictor": {"initial": 6, "explore": 0.1, "kappa": 1.0},
             "fidelity": {"kind": "train", "min_epochs": 1, "work_dir": str(args.work / f"fidelity_{args.max_macs}"), "reduction_factor": 3, "pruner": "successive_halving",
                          "recipe": {**{k: v for k, v in SHORT_RECIPE.items() if k != "optimizer"},
@@ -116,11 +126,13 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
     wall = json.loads((args.out / "search_wall_s.json").read_text()) if (args.out / "search_wall_s.json").is_file() \
         else float("nan")
     latency = cpu_latency_ms(space.build(pick), args.size)
-    baselines = args.out.parent / "imagenette_baselines" / "summary.csv"
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    baselines = args.baselines / "summary.csv"
     lines = [header(args.device),
              f"space: hybrid_imagenet at {args.size} px, 10 classes; budget max_macs {args.max_macs}",
-             f"search: {json.dumps(search_settings(args, space_file)['fidelity'])}",
-             f"  screened {args.candidates} networks (kept {args.keep}), {len(table)} journal rows, "
+             f"search: {json.dumps(saved['fidelity'])}",
+             f"  screened {saved['screen']['candidates']} networks by {saved['screen']['objective']} (kept "
+             f"{saved['screen']['keep']}), {len(table)} journal rows, "
              f"{(table['status'] == 'ok').sum()} trained to the last rung, {(table['status'] == 'pruned').sum()} "
              f"pruned; {epochs} training epochs spent, {trained_s / 60:.0f} CPU-minutes training, wall "
              f"{wall / 3600:.2f} h over all resumes",
@@ -159,6 +171,13 @@ def main() -> None:
                                                              "decides within and across batches)")
     parser.add_argument("--candidates", type=int, default=512)
     parser.add_argument("--keep", type=float, default=0.25)
+    parser.add_argument("--screen-objective", default=DEFAULT_OBJECTIVE,
+                        help="the training-free objective that screens candidates (the 130M run used "
+                             "ensemble:jacob_cov+meco+params, the default before the one chosen across spaces)")
+    parser.add_argument("--width-multiplier", type=float, default=1.0,
+                        help="scale the space's widths (0.5 for budgets below the shipped widths' smallest network)")
+    parser.add_argument("--baselines", type=Path, default=Path("results/search/imagenette_baselines"),
+                        help="the baselines' folder whose summary.csv the report compares against")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--train-fraction", type=float, default=0.5,
                         help="part of the search's training split each candidate trains on (the pick always "
@@ -176,8 +195,10 @@ def main() -> None:
     parse_quantity(args.max_macs)
     args.out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
-    space = search_space(args.size, args.out)
     run = args.out / f"run_{args.max_macs}"
+    space = args.out / f"space_{args.max_macs}.yaml"
+    if not space.is_file():
+        space = search_space(args.size, args.out, args.max_macs, args.width_multiplier)
     if args.report:
         print(report(args, space, run))
         return
