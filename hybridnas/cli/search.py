@@ -105,19 +105,15 @@ def _print_front(run: str, objectives: str | None, where: str | None, as_csv: bo
                  as_json: bool = False) -> None:
     import numpy as np
 
-    from ..search.pareto import (PERCENTILE, evaluated, filtered, hypervolume, parse_objectives, pareto_front,
-                                 run_objectives, with_percentiles)
+    from ..search.pareto import PERCENTILE, front as run_front, hypervolume, with_percentiles
 
-    from ..search.store import RunStore
-
-    objs = parse_objectives(objectives) if objectives else run_objectives(run)
-    store = RunStore(run)
-    frame = filtered(evaluated(store), where)
-    if store.damaged_note():  # from the read evaluated() just made
-        click.echo(store.damaged_note(), err=True)
+    taken = run_front(run, objectives, where)
+    objs, frame = taken.objectives, taken.evaluated
+    if taken.note:
+        click.echo(taken.note, err=True)
     if frame.empty:
         raise HybridNASError(f"{run}: no feasible evaluated architectures" + (f" match {where!r}" if where else ""))
-    front = with_percentiles(run, pareto_front(frame, objs), objs)
+    front = with_percentiles(run, taken.rows, objs)
     extra = ["macs", "params"] + (["latency_ms"] if "latency_ms" in front else [])
     named = [c for o in objs for c in (o.name, o.name + PERCENTILE) if c in front]
     columns = ["arch", "id", *dict.fromkeys(named + extra)]

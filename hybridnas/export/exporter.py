@@ -25,7 +25,7 @@ from ..models import onnx as onnx_models
 from ..proxies import list_proxies
 from ..proxies.ensemble import is_ensemble
 from ..rng import seeded
-from ..search.pareto import evaluated, pareto_front, run_objectives
+from ..search.pareto import front as run_front
 from ..search.store import RunStore
 from ..spaces import Arch, Space, load_space
 from .codegen import ExportError, identifier, model_source
@@ -287,8 +287,8 @@ def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Map
     if not store.exists():
         raise ExportError(f"{run} holds no search run (no config.yaml)")
     config = store.read_config()
-    objectives = run_objectives(run)
-    front = pareto_front(evaluated(run), objectives)
+    taken = run_front(store)
+    objectives, front = taken.objectives, taken.rows
     if not 1 <= rank <= len(front):
         raise ExportError(f"--rank {rank}: the Pareto front of {run} has {len(front)} architecture(s); use 1.."
                           f"{len(front)} (see `hybridnas pareto {run}`)")

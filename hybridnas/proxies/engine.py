@@ -16,6 +16,7 @@ from torch import nn
 from ..data import Batch, get_batch
 from ..devices import full_float32, require_device
 from ..errors import HybridNASError
+from ..evaluation import format_errors
 from ..io import atomic_write_csv
 from ..rng import seeded
 from ..spaces import Arch, Space
@@ -58,11 +59,6 @@ def expand(proxies: Sequence[str]) -> tuple[list[str], list[str]]:
             members = [name]
         singles += [m for m in members if m not in singles]
     return singles, ensembles
-
-
-def format_errors(errors: dict[str, str]) -> str:
-    """'proxy: reason; proxy: reason', the form tables and journals store failures in."""
-    return "; ".join(f"{k}: {v}" for k, v in errors.items())
 
 
 def random_label_note(proxies: Sequence[str], data: str) -> str | None:

@@ -8,14 +8,23 @@ prediction of a ranker fitted on the user's trained networks (predictor.py), fro
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from ..evaluation import Evaluation, Evaluator, MetricSource, TableEvaluator, register_metric_source
+from ..evaluation import Evaluation, Evaluator, MetricSource, SourceSettings, TableEvaluator, register_metric_source
 from ..spaces import Arch, Space
 from ..errors import HybridNASError
-from .engine import score_or_failure, space_batch
-from .ensemble import is_ensemble, parse_ensemble
+from .engine import expand, score_or_failure, space_batch
+from .ensemble import Ensemble, is_ensemble, parse_ensemble
 from .registry import list_proxies
+
+
+class ProxySettings(SourceSettings):
+    """What the proxy and predictor sources read of a search's settings."""
+
+    data: str = "gaussian"
+    seed: int = 0
+    proxy_batch_size: int = 64
+    device: str = "cpu"
+    scores_table: str | None = None
 
 
 class ProxyEvaluator(Evaluator):
@@ -46,7 +55,12 @@ def _is_proxy_metric(name: str) -> bool:
     return name in list_proxies()
 
 
-def _proxy_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluator:
+def _proxy_ranking(name: str) -> Ensemble:
+    """An ensemble's ranking, or one proxy's as a one-member ensemble (the screen ranks by either)."""
+    return parse_ensemble(name) if is_ensemble(name) else Ensemble(name, {name: 1.0})
+
+
+def _proxy_evaluator(space: Space, settings: ProxySettings, metrics: list[str]) -> Evaluator:
     """Scores come from `settings.scores_table` when one is given, else are computed."""
     if settings.scores_table:
         return TableEvaluator(space, settings.scores_table, metrics)
@@ -56,7 +70,9 @@ def _proxy_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluat
 
 register_metric_source(MetricSource("proxy", _is_proxy_metric, _proxy_evaluator,
                                     "a proxy (hybridnas proxies list) or ensemble:a+b",
-                                    in_process=lambda settings: bool(settings.scores_table)))
+                                    in_process=lambda settings: bool(settings.scores_table), settings=ProxySettings,
+                                    members=lambda name: expand([name])[0], ranking=_proxy_ranking,
+                                    ranked=is_ensemble))
 
 
 PREDICTOR = "predictor:"
@@ -66,7 +82,7 @@ class PredictorEvaluator(Evaluator):
     """`predictor:FILE` objectives: the proxies their predictors read (scored once, or looked up in the search's
     scores table), then each prediction."""
 
-    def __init__(self, space: Space, metrics: list[str], settings: Any) -> None:
+    def __init__(self, space: Space, metrics: list[str], settings: ProxySettings) -> None:
         from .predictor import RankPredictor
 
         self.space = space
@@ -96,19 +112,19 @@ class PredictorEvaluator(Evaluator):
         return result
 
 
-def _predictor_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluator:
+def _predictor_evaluator(space: Space, settings: ProxySettings, metrics: list[str]) -> Evaluator:
     """The proxies it reads come from `settings.scores_table` when one is given, else are computed."""
     return PredictorEvaluator(space, metrics, settings)
 
 
-def _check_predictor_files(settings: Any) -> None:
+def _check_predictor_files(settings: ProxySettings, metrics: list[str]) -> None:
     from .predictor import RankPredictor
 
-    for objective in settings.objectives:
-        if objective.name.startswith(PREDICTOR):
-            RankPredictor.load(objective.name.removeprefix(PREDICTOR))
+    for metric in metrics:
+        RankPredictor.load(metric.removeprefix(PREDICTOR))
 
 
 register_metric_source(MetricSource("predictor", lambda name: name.startswith(PREDICTOR), _predictor_evaluator,
                                     "predictor:FILE (a ranker fitted with `hybridnas predictor fit`)",
-                                    _check_predictor_files, in_process=lambda settings: bool(settings.scores_table)))
+                                    _check_predictor_files, in_process=lambda settings: bool(settings.scores_table),
+                                    settings=ProxySettings))

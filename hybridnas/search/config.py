@@ -17,7 +17,6 @@ from ..spaces.values import parse_quantity
 from .strategies import STRATEGIES
 from .strategy_catalog import DEFAULT_STRATEGY
 from .predictor_sampler import PredictorConfig  # the module registers the 'predictor' and 'screened' strategies
-from . import sources as _sources  # noqa: F401  (registers the metric sources objectives name)
 
 SEARCH_DIR = SHIPPED_DIR.parent / "search"
 # A budget: a positive finite quantity (0 or less would turn the budget off, or make every network infeasible)

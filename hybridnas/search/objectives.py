@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any
-
 import pandas as pd
 
-from ..evaluation import Evaluation
-from ..proxies.engine import format_errors
-from ..proxies.ensemble import Ensemble
+from ..evaluation import Evaluation, Ranking, format_errors
 from .config import SearchConfig
+from .record import JournalRecord
 
 
 def budget_violations(cost: dict[str, float], config: SearchConfig) -> dict[str, float]:
@@ -27,7 +24,7 @@ def budget_violations(cost: dict[str, float], config: SearchConfig) -> dict[str,
 class Objectives:
     """Turns an evaluation into the objective vector; ensembles are normalised on a reference sample."""
 
-    def __init__(self, config: SearchConfig, ensembles: dict[str, Ensemble]) -> None:
+    def __init__(self, config: SearchConfig, ensembles: dict[str, Ranking]) -> None:
         self.objectives = config.objectives
         self.ensembles = ensembles
         self.directions = ["maximize" if o.direction == "max" else "minimize" for o in self.objectives]
@@ -55,13 +52,16 @@ class Objectives:
 
 
 def evaluation_record(trial: int, text: str, arch_id: str, cost: dict[str, float], evaluation: Evaluation,
-                      objectives: Objectives) -> dict[str, Any]:
+                      objectives: Objectives) -> JournalRecord:
     """The journal record of one scored architecture (status ok, or failed with the reason)."""
     metrics = {**cost, **evaluation.metrics}
     values, reason = objectives.values(metrics)
     named = {o.name: v for o, v in zip(objectives.objectives, values or [])}
-    record = {"trial": trial, "arch": text, "id": arch_id, "status": "ok" if values else "failed", **metrics, **named,
-              "values": values, "errors": format_errors(evaluation.errors) or reason, "seconds": evaluation.seconds}
-    if evaluation.fidelity:  # a trained score: its epochs, images and recipe
-        record["fidelity"] = dict(evaluation.fidelity)
-    return record
+    return JournalRecord(trial, text, arch_id, "ok" if values else "failed", {**metrics, **named}, values,
+                         format_errors(evaluation.errors) or reason, evaluation.seconds,
+                         dict(evaluation.fidelity) or None)  # a trained score: its epochs, images and recipe
+
+
+def over_budget_record(trial: int, text: str, arch_id: str, cost: dict[str, float]) -> JournalRecord:
+    """The journal record of an architecture over the budget (never built or scored)."""
+    return JournalRecord(trial, text, arch_id, "over_budget", dict(cost))

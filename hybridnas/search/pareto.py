@@ -7,6 +7,7 @@ that objective's range (plus 1 where the range is 0), so every feasible point co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import HybridNASError
+from ..evaluation import metric_source, objective_ranking
 from .config import Objective
 from .store import RunStore
 from .where import apply_where
@@ -79,13 +81,41 @@ def hypervolume(frame: pd.DataFrame, objectives: Sequence[Objective]) -> tuple[f
     return _hypervolume(front, reference), reference
 
 
+@dataclass(frozen=True)
+class RunFront:
+    """A run's Pareto front and the networks it was taken from.
+
+    Args:
+        rows: the non-dominated networks, best first by the first objective.
+        evaluated: every feasible evaluated network (matching the filter, if any).
+        objectives: the objectives the front is taken on.
+        note: a sentence naming journal lines the read skipped, or None.
+    """
+
+    rows: pd.DataFrame
+    evaluated: pd.DataFrame
+    objectives: list[Objective]
+    note: str | None = None
+
+
+def front(run: str | Path | RunStore, objectives: str | Sequence[str | Objective] | None = None,
+          where: str | None = None) -> RunFront:
+    """The Pareto front of a run, as `hybridnas pareto`, `export --rank` and the pipeline all see it.
+
+    Args:
+        objectives: 'naswot:max,macs:min' or a list; None: the run's own objectives.
+        where: a filter over the run's columns (`--where`).
+    """
+    store = run if isinstance(run, RunStore) else RunStore(run)
+    objs = parse_objectives(objectives) if objectives else run_objectives(store.root)
+    frame = filtered(evaluated(store), where)
+    return RunFront(pareto_front(frame, objs), frame, objs, store.damaged_note())
+
+
 def query(run: str | Path, objectives: str | Sequence[str | Objective] | None = None,
           where: str | None = None) -> pd.DataFrame:
-    """The Pareto front of a run as a DataFrame (objectives default to the run's own)."""
-    if objectives is None:
-        objectives = run_objectives(run)
-    frame = filtered(evaluated(run), where)
-    return pareto_front(frame, parse_objectives(objectives))
+    """The rows of a run's Pareto front (objectives default to the run's own); `front(...).rows`."""
+    return front(run, objectives, where).rows
 
 
 def run_objectives(run: str | Path) -> list[Objective]:
@@ -99,16 +129,14 @@ PERCENTILE = " (percentile)"
 def with_percentiles(run: str | Path, frame: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFrame:
     """`frame` plus, for each ensemble objective, `<name> (percentile)`: the share (%) of the run's reference
     sample that the network scores at least as well as; a sum of log-ranks means little on its own."""
-    from ..proxies.ensemble import is_ensemble, parse_ensemble
-
     path = Path(run) / "reference.csv"
-    names = [o.name for o in objectives if is_ensemble(o.name) and o.name in frame]
+    names = [o.name for o in objectives if o.name in frame and metric_source(o.name).ranked(o.name)]
     if not names or not path.is_file():
         return frame
     reference = pd.read_csv(path)
     out = frame.copy()
     for name in names:
-        ensemble = parse_ensemble(name)
+        ensemble = objective_ranking(name)
         if not all(m in reference for m in ensemble.members):
             continue
         scores = np.sort(ensemble.fit_reference(reference).score(reference).to_numpy())
@@ -133,13 +161,13 @@ def plot(run: str | Path, objectives: Sequence[Objective], path: str | Path, whe
 
     if len(objectives) < 2:
         raise HybridNASError("a plot needs two objectives, e.g. --objectives naswot:max,macs:min")
-    frame = filtered(evaluated(run), where)
-    front = pareto_front(frame, objectives)
+    taken = front(run, objectives, where)
+    frame, front_rows = taken.evaluated, taken.rows
     x, y = objectives[1], objectives[0]
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
     ax.scatter(frame[x.name], frame[y.name], s=12, c="0.7", label=f"evaluated ({len(frame)})")
-    ordered = front.sort_values(x.name)
-    ax.plot(ordered[x.name], ordered[y.name], "o-", c="tab:red", ms=4, label=f"Pareto front ({len(front)})")
+    ordered = front_rows.sort_values(x.name)
+    ax.plot(ordered[x.name], ordered[y.name], "o-", c="tab:red", ms=4, label=f"Pareto front ({len(front_rows)})")
     for _, point in ordered.head(MAX_LABELS).iterrows():  # the id finds the network: `pareto RUN --csv`
         ax.annotate(str(point["id"])[:6], (point[x.name], point[y.name]), textcoords="offset points",
                     xytext=(3, 3), fontsize=6, color="tab:red")

@@ -19,13 +19,14 @@ from .optuna_compat import CONSTRAINTS_KEY, study_storage
 from ..evaluation import CostEvaluator
 from ..spaces import Arch, Space
 from .config import SearchConfig
-from .objectives import Objectives, budget_violations, evaluation_record
+from .objectives import Objectives, budget_violations, evaluation_record, over_budget_record
+from .record import JournalRecord
 from .store import RunStore
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 
 
-def restore_lost_records(study: optuna.Study, store: RunStore, records: list[dict], space: Space,
+def restore_lost_records(study: optuna.Study, store: RunStore, records: list[JournalRecord], space: Space,
                          cost: Callable[[Arch], dict[str, float]], objective_names: Sequence[str]) -> int:
     """Append a journal record for each finished trial whose architecture has none (a torn or damaged line).
 
@@ -35,7 +36,7 @@ def restore_lost_records(study: optuna.Study, store: RunStore, records: list[dic
     Returns:
         How many records were appended.
     """
-    known = {r["id"] for r in records}
+    known = {r.id for r in records}
     restored = 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         arch_id, text = trial.user_attrs.get("arch_id"), trial.user_attrs.get("arch")
@@ -44,10 +45,11 @@ def restore_lost_records(study: optuna.Study, store: RunStore, records: list[dic
         metrics = cost(space.parse(text))
         if trial.user_attrs.get("feasible", True):
             named = dict(zip(objective_names, trial.values))
-            record = {"status": "ok", **metrics, **named, "values": list(trial.values)}
+            record = JournalRecord(trial.number, text, arch_id, "ok", {**metrics, **named}, list(trial.values),
+                                   restored="study.db")
         else:
-            record = {"status": "over_budget", **metrics, "values": None}
-        store.append({"trial": trial.number, "arch": text, "id": arch_id, **record, "restored": "study.db"})
+            record = JournalRecord(trial.number, text, arch_id, "over_budget", metrics, restored="study.db")
+        store.append(record)
         known.add(arch_id)
         restored += 1
     return restored
@@ -92,7 +94,8 @@ def require_default_storage(storage: str | None, root: Path) -> None:
                              f"study in {storage}. Start a new run with the new budget instead")
 
 
-def recover_running(study: optuna.Study, cache: dict[str, dict], pruned: dict[str, dict] | None = None) -> None:
+def recover_running(study: optuna.Study, cache: dict[str, JournalRecord],
+                    pruned: dict[str, JournalRecord] | None = None) -> None:
     """Trials a killed run left RUNNING: complete them from the journal (pruned ones as pruned), or mark them
     failed and try their architecture once more (a trial that was itself such a retry stays failed; a
     training it had begun resumes from its checkpoint)."""
@@ -101,15 +104,15 @@ def recover_running(study: optuna.Study, cache: dict[str, dict], pruned: dict[st
             study.tell(trial.number, state=TrialState.PRUNED)
             continue
         record = cache.get(trial.user_attrs.get("arch_id", ""))
-        if record is not None and record.get("values") is not None:
-            study.tell(trial.number, record["values"])
+        if record is not None and record.values is not None:
+            study.tell(trial.number, record.values)
             continue
         study.tell(trial.number, state=TrialState.FAIL)
         if "retry_of" not in trial.user_attrs and trial.params:
             study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
 
 
-def check_study_matches_journal(study: optuna.Study, store: RunStore, records: list[dict]) -> None:
+def check_study_matches_journal(study: optuna.Study, store: RunStore, records: list[JournalRecord]) -> None:
     """A run whose journal has evaluations but whose study has no trials lost its study (deleted or replaced)."""
     if study.trials or not records:
         return
@@ -118,15 +121,16 @@ def check_study_matches_journal(study: optuna.Study, store: RunStore, records: l
                          f"new run with another --out (its evaluations stay readable: hybridnas pareto {store.root})")
 
 
-def rebudget(study: optuna.Study, store: RunStore, records: list[dict], space: Space, cost_eval: CostEvaluator,
-             config: SearchConfig, objectives: Objectives, cache: dict[str, dict], pool: Any,
+def rebudget(study: optuna.Study, store: RunStore, records: list[JournalRecord], space: Space,
+             cost_eval: CostEvaluator, config: SearchConfig, objectives: Objectives, cache: dict[str, JournalRecord],
+             pool: Any,
              study_name: str) -> tuple[optuna.Study, str]:
     """Re-check every finished trial against the new budget, score those that now fit and never were, and
     swap in a study whose constraints and values say so. Returns the reloaded study and a one-line note."""
-    if any(r.get("status") == "pruned" for r in records):
+    if any(r.status == "pruned" for r in records):
         raise HybridNASError(f"--resume {store.root} --change-budget: this run has trainings that successive halving "
                              "stopped, which a new budget cannot re-rank; start a new run with the new budget")
-    status = {r["id"]: r["status"] for r in records}  # the last word on each architecture
+    status = {r.id: r.status for r in records}  # the last word on each architecture
     checked: list[tuple[Any, Arch | None, dict[str, float]]] = []
     todo: dict[str, tuple[int, Arch, dict[str, float]]] = {}
     for trial in study.get_trials(deepcopy=False, states=FINISHED):
@@ -143,8 +147,8 @@ def rebudget(study: optuna.Study, store: RunStore, records: list[dict], space: S
         number, arch, cost = archs[i]
         record = evaluation_record(number, space.format(arch), arch.id, cost, evaluation, objectives)
         store.append(record)
-        status[arch.id] = record["status"]
-        if record["values"] is not None:
+        status[arch.id] = record.status
+        if record.values is not None:
             cache[arch.id] = record
             newly_scored += 1
     rebuilt = []
@@ -155,8 +159,7 @@ def rebudget(study: optuna.Study, store: RunStore, records: list[dict], space: S
         violations = budget_violations(cost, config)
         fits = all(v <= 0 for v in violations.values())
         if not fits and status.get(arch.id) != "over_budget":
-            store.append({"trial": trial.number, "arch": space.format(arch), "id": arch.id, "status": "over_budget",
-                          **cost, "values": None})
+            store.append(over_budget_record(trial.number, space.format(arch), arch.id, cost))
             status[arch.id] = "over_budget"
             newly_over += 1
         elif fits and arch.id in cache and status.get(arch.id) != "ok":  # scored before a tighter budget
@@ -166,7 +169,7 @@ def rebudget(study: optuna.Study, store: RunStore, records: list[dict], space: S
         if trial.state == TrialState.FAIL:
             values = None
         elif fits:
-            values = cache[arch.id]["values"] if arch.id in cache else None
+            values = cache[arch.id].values if arch.id in cache else None
         else:
             values = objectives.worst()
         rebuilt.append(rebuilt_trial(trial, violations, values))

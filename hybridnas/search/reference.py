@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import HybridNASError
+from ..evaluation import Ranking, objective_ranking
 from ..io import atomic_write_csv
-from ..proxies.ensemble import Ensemble, parse_ensemble
 from ..spaces import Arch, Space
 from .config import SearchConfig
 from .store import RunStore
@@ -47,8 +47,8 @@ def feasible_sample(space: Space, rng: np.random.Generator, count: int, feasible
 
 def reference_ensembles(store: RunStore, space: Space, config: SearchConfig, pool, proxies: list[str],
                names: list[str], feasible: Callable[[Arch], bool], cost_of: Callable[[Arch], dict],
-               progress: bool = False) -> dict[str, Ensemble]:
-    """Ensembles fitted on `reference_size` seeded random archs within the budget (the networks the search
+               progress: bool = False) -> dict[str, Ranking]:
+    """Rankings (ensembles) fitted on `reference_size` seeded random archs within the budget (the networks the search
     compares), scored once and kept in the run folder."""
     if not names:
         return {}
@@ -64,7 +64,7 @@ def reference_ensembles(store: RunStore, space: Space, config: SearchConfig, poo
         atomic_write_csv(frame, path)
     ensembles = {}
     for name in names:
-        ensemble = parse_ensemble(name)
+        ensemble = objective_ranking(name)
         if not all(m in frame for m in ensemble.members):
             raise HybridNASError(f"reference scores in {path} lack members of {name}; delete the file to rescore")
         ensembles[name] = ensemble.fit_reference(frame)

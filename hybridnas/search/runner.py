@@ -18,11 +18,11 @@ import optuna
 from optuna.trial import TrialState
 
 from ..errors import HybridNASError
-from ..evaluation import METRIC_SOURCES, CostEvaluator, Evaluation, make_pruner, metric_source
-from ..proxies.engine import expand
+from ..evaluation import CostEvaluator, Evaluation, make_pruner, metric_source, source_named, split_members
 from ..spaces import Arch, Space, load_space
 from .config import SearchConfig
-from .objectives import Objectives, budget_violations, evaluation_record
+from .objectives import Objectives, budget_violations, evaluation_record, over_budget_record
+from .record import JournalRecord
 from .reference import feasible_sample, reference_ensembles
 from .reconcile import (FINISHED, check_study_matches_journal, rebudget, recover_running, require_default_storage,
                         restore_lost_records)
@@ -72,12 +72,13 @@ WARM_STARTED = {"nsga2": lambda config: config.population_size, "tpe": lambda co
 
 def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], others: dict[str, list[str]]):
     """The evaluators a worker builds: the proxy source's (for `proxies`, ensemble members included), then one per
-    other registered metric source the objectives use (e.g. the supernet's)."""
+    other registered metric source the objectives use (e.g. the supernet's), each from its own settings model."""
+    wanted = ({"proxy": proxies} if proxies else {}) | others
+    parts = [(source_named(name), metrics) for name, metrics in wanted.items()]
+    made = [(source, source.settings_for(config), metrics) for source, metrics in parts]
 
     def factory():
-        evaluators = [METRIC_SOURCES.get("proxy").make(space, config, proxies)] if proxies else []
-        evaluators += [METRIC_SOURCES.get(name).make(space, config, metrics) for name, metrics in others.items()]
-        return evaluators
+        return [source.make(space, settings, metrics) for source, settings, metrics in made]
 
     return factory
 
@@ -139,9 +140,9 @@ class _Search:
             raise HybridNASError(f"strategy {config.strategy!r} needs a space that can be enumerated; "
                                  f"{self.space.name!r} cannot. Use {', '.join(others)}")
         sources = {o.name: metric_source(o.name) for o in config.objectives}
-        self.proxies, self.ensemble_names = expand([n for n, s in sources.items() if s.name == "proxy"])
+        self.proxies, self.ensemble_names = split_members([n for n, s in sources.items() if s.name == "proxy"])
         if config.screen is not None:  # the screen's proxies are scored with every network (predictor features)
-            screen_proxies, _ = expand([config.screen.objective])
+            screen_proxies, _ = split_members([config.screen.objective])
             self.proxies = list(dict.fromkeys([*self.proxies, *screen_proxies]))
         if config.fidelity is not None and config.fidelity.kind == "train" and config.fidelity.work_dir is None:
             fidelity = config.fidelity.model_copy(update={"work_dir": str(store.root / "fidelity")})
@@ -153,8 +154,10 @@ class _Search:
         for name, source in sources.items():
             if source.name not in ("cost", "proxy"):
                 self.others.setdefault(source.name, []).append(name)
-                if source.check is not None:
-                    source.check(config)
+        for source_name, metrics in self.others.items():
+            source = source_named(source_name)
+            if source.check is not None:
+                source.check(source.settings_for(config), metrics)
         self.pool: Any = None
         self.started_ray = False
         self.notes: list[str] = []
@@ -168,7 +171,7 @@ class _Search:
         used = (["proxy"] if self.proxies else []) + list(self.others)
         # the workers start first: one that cannot (no such GPU, shares that do not fit) leaves no run behind
         with self.clock.phase("workers start"):
-            if config.workers == 0 or all(METRIC_SOURCES.get(name).in_process(config) for name in used):
+            if config.workers == 0 or all(source_named(name).runs_in_process(config) for name in used):
                 self.pool = LocalPool(space, factory)
             else:
                 self.started_ray = init_ray(config.workers, config.ray_address, config.ray_dashboard)
@@ -250,9 +253,9 @@ class _Search:
                                   "objective values from the study; other metrics lost)")
         if study.trials:  # a resumed run: continue the random stream instead of replaying its first draws
             study.sampler = self._sampler(resumed_seed(config.seed, len(study.trials)))
-        self.cache = {r["id"]: r for r in records if r.get("status") == "ok"}
-        self.pruned = {r["id"]: r for r in records if r.get("status") == "pruned"}
-        self.epochs_spent = sum(epochs_of(r) for r in records)
+        self.cache: dict[str, JournalRecord] = {r.id: r for r in records if r.status == "ok"}
+        self.pruned: dict[str, JournalRecord] = {r.id: r for r in records if r.status == "pruned"}
+        self.epochs_spent = sum(r.epochs for r in records)
         recover_running(study, self.cache, self.pruned)
         if self.rebudget:
             self.study, note = rebudget(study, store, records, self.space, self.cost_eval, config, self.objectives,
@@ -283,12 +286,11 @@ class _Search:
             ok = all(v <= 0 for v in violations.values())
             trial.set_user_attr("feasible", ok)
             if not ok:
-                store.append({"trial": trial.number, "arch": space.format(arch), "id": arch.id,
-                              "status": "over_budget", **cost, "values": None})
+                store.append(over_budget_record(trial.number, space.format(arch), arch.id, cost))
                 study.tell(trial, self.objectives.worst())
                 bar.update(1)
             elif arch.id in self.cache:
-                study.tell(trial, self.cache[arch.id]["values"])
+                study.tell(trial, self.cache[arch.id].values)
                 bar.update(1)
             elif arch.id in self.pruned:  # stopped by successive halving before: not trained again
                 study.tell(trial, state=TrialState.PRUNED)
@@ -305,11 +307,11 @@ class _Search:
         record = evaluation_record(first_trial.number, self.space.format(arch), arch.id, cost, evaluation,
                                    self.objectives)
         self.store.append(record)  # journal first: a kill between the two leaves a trial that resume completes
-        self.epochs_spent += epochs_of(record)
-        values = record["values"]
+        self.epochs_spent += record.epochs
+        values = record.values
         for trial, _ in waiting:
             if values is None:
-                trial.set_user_attr("error", record["errors"])
+                trial.set_user_attr("error", record.errors)
                 self.study.tell(trial, state=TrialState.FAIL)
             else:
                 self.study.tell(trial, values)
@@ -375,9 +377,9 @@ class _Search:
         first_trial, cost = waiting[0]
         record = evaluation_record(first_trial.number, self.space.format(arch), arch.id, cost, evaluation,
                                    self.objectives)
-        record.update(status="pruned", values=None)
+        record = record.with_status("pruned")
         self.store.append(record)
-        self.epochs_spent += epochs_of(record)
+        self.epochs_spent += record.epochs
         self.pruned[arch.id] = record
         for trial, _ in waiting:
             self.study.tell(trial, state=TrialState.PRUNED)
@@ -392,12 +394,6 @@ class _Search:
             ray.shutdown()
 
 
-def epochs_of(record: dict[str, Any]) -> int:
-    """Training epochs a journal record spent (0 for training-free scores)."""
-    fidelity = record.get("fidelity")
-    return int(fidelity.get("epochs", 0)) if isinstance(fidelity, dict) else 0
-
-
 def resumed_seed(seed: int, trials_so_far: int) -> int:
     """The sampler seed after `trials_so_far` trials: a fresh stream, the same for the same run and point."""
     import hashlib
@@ -405,9 +401,9 @@ def resumed_seed(seed: int, trials_so_far: int) -> int:
     return int(hashlib.sha1(f"{seed}:{trials_so_far}".encode()).hexdigest()[:8], 16)
 
 
-def _best(cache: dict[str, dict], config: SearchConfig) -> str:
+def _best(cache: dict[str, JournalRecord], config: SearchConfig) -> str:
     first = config.objectives[0]
-    values = [r["values"][0] for r in cache.values() if r.get("values")]
+    values = [r.values[0] for r in cache.values() if r.values]
     if not values:
         return "-"
     return f"{(max if first.direction == 'max' else min)(values):.4g}"

@@ -14,8 +14,8 @@ import pandas as pd
 from optuna.study import Study
 
 from ..errors import HybridNASError
+from ..evaluation import objective_ranking
 from ..io import atomic_write_csv
-from ..proxies.ensemble import Ensemble, is_ensemble, parse_ensemble
 from ..spaces import Arch, Space
 from .store import RunStore
 
@@ -53,8 +53,7 @@ def screen_candidates(store: RunStore, space: Space, config: Any, pool: Any,
     for i, evaluation in sorted(scored, key=lambda r: r[0]):
         rows.append({"arch": space.format(archs[i]), "id": archs[i].id, **evaluation.metrics})
     frame = pd.DataFrame(rows)
-    ensemble = (parse_ensemble(screen.objective) if is_ensemble(screen.objective)
-                else Ensemble(screen.objective, {screen.objective: 1.0}))
+    ensemble = objective_ranking(screen.objective)
     missing = [m for m in ensemble.members if m not in frame]
     if missing:
         raise HybridNASError(f"screen objective {screen.objective}: every candidate failed {', '.join(missing)}")

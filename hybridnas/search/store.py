@@ -19,6 +19,7 @@ import yaml
 from ..errors import HybridNASError
 from ..configfile import read_yaml_mapping
 from ..io import atomic_write, atomic_write_text, exclusive_lock
+from .record import JournalRecord
 
 EVALUATIONS = "evaluations.jsonl"
 CONFIG = "config.yaml"
@@ -55,8 +56,8 @@ class JournalBackend:
         self.damaged: list[int] = []  # numbers of complete lines that held no record, from the last read
         self.torn = False  # whether the last read found a final line cut short (a kill mid-write)
 
-    def read(self) -> Iterator[dict[str, Any]]:
-        """Every complete record; a complete line that is not a JSON object is skipped and noted in `damaged`."""
+    def read(self) -> Iterator[JournalRecord]:
+        """Every complete record; a complete line that is not a record is skipped and noted in `damaged`."""
         self.damaged, self.torn = [], False
         if not self.path.is_file():
             return
@@ -66,16 +67,14 @@ class JournalBackend:
                     self.torn = True  # a record cut short by a kill: not committed
                     break
                 try:
-                    record = json.loads(line)
-                except (ValueError, RecursionError):
-                    record = None
-                if isinstance(record, dict) and "id" in record and "status" in record:
-                    yield record
-                else:
+                    record = JournalRecord.from_json(json.loads(line))
+                except (ValueError, RecursionError, TypeError, KeyError, AttributeError, HybridNASError):
                     self.damaged.append(number)
+                else:
+                    yield record
 
-    def append(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, sort_keys=True, default=float) + "\n").encode()
+    def append(self, record: JournalRecord) -> None:
+        data = (json.dumps(record.to_json(), sort_keys=True, default=float) + "\n").encode()
         self._truncate_torn_tail()
         with self.path.open("ab") as handle:
             handle.write(data)
@@ -116,7 +115,8 @@ class RunStore:
             raise HybridNASError(f"{self.root} is not a search run (no {CONFIG}); start one with 'hybridnas search'")
         return read_yaml_mapping(self.root / CONFIG, "run's config.yaml")
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: JournalRecord) -> None:
+        """Journal one record (fsynced before this returns)."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.journal.append(record)
 
@@ -188,10 +188,11 @@ class RunStore:
         return (f"note: {self.root / EVALUATIONS}: {'; '.join(parts)}; the architectures they held count as not "
                 "evaluated (a resume restores them from study.db or evaluates them again)")
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[JournalRecord]:
+        """Every record of the journal, in the order written."""
         return list(self.journal.read())
 
     def table(self) -> pd.DataFrame:
         """Every evaluated architecture with all its metrics (one row per record)."""
-        frame = pd.DataFrame(self.records())
+        frame = pd.DataFrame([r.to_json() for r in self.records()])
         return frame if not frame.empty else pd.DataFrame(columns=["trial", "arch", "id", "status"])

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from ..errors import HybridNASError
-from ..evaluation import Evaluation, Evaluator, MetricSource, register_metric_source
+from ..evaluation import Evaluation, Evaluator, MetricSource, SourceSettings, register_metric_source
 from ..spaces import Arch, Space
 from .few_shot import load_scorer
 
@@ -18,12 +17,13 @@ class SupernetEvaluator(Evaluator):
 
     metrics = ("supernet_accuracy",)
 
-    def __init__(self, space: Space, checkpoint: str | Path, test_limit: int | None = None) -> None:
-        self.space, self.checkpoint, self.test_limit = space, str(checkpoint), test_limit
+    def __init__(self, space: Space, checkpoint: str | Path, test_limit: int | None = None,
+                 device: str | None = None) -> None:
+        self.space, self.checkpoint, self.test_limit, self.device = space, str(checkpoint), test_limit, device
         self.scorer = None
 
     def setup(self) -> None:
-        self.scorer = load_scorer(self.checkpoint, self.test_limit)
+        self.scorer = load_scorer(self.checkpoint, self.test_limit, device=self.device)
         if self.scorer.space.name != self.space.name:
             raise HybridNASError(f"supernet {self.checkpoint} is of space {self.scorer.space.name!r}, the search's is "
                                  f"{self.space.name!r}")
@@ -38,7 +38,15 @@ class SupernetEvaluator(Evaluator):
             return Evaluation(errors={"supernet_accuracy": f"{type(exc).__name__}: {exc}"})
 
 
-def _needs_checkpoint(settings: Any) -> None:
+class SupernetSettings(SourceSettings):
+    """What the supernet source reads of a search's settings: the checkpoint, the test images, the device."""
+
+    supernet: str | None = None
+    supernet_test_limit: int | None = None
+    device: str | None = None
+
+
+def _needs_checkpoint(settings: SupernetSettings, metrics: list[str]) -> None:
     if not settings.supernet:
         raise HybridNASError("objective supernet_accuracy needs a trained supernet: set `supernet: CKPT` in the "
                              "search config (train one with `hybridnas supernet train`)")
@@ -46,5 +54,6 @@ def _needs_checkpoint(settings: Any) -> None:
 
 register_metric_source(MetricSource(
     "supernet", lambda name: name == "supernet_accuracy",
-    lambda space, settings, metrics: SupernetEvaluator(space, settings.supernet, settings.supernet_test_limit),
-    "supernet_accuracy (with `supernet: CKPT`)", _needs_checkpoint))
+    lambda space, settings, metrics: SupernetEvaluator(space, settings.supernet, settings.supernet_test_limit,
+                                                       settings.device),
+    "supernet_accuracy (with `supernet: CKPT`)", _needs_checkpoint, settings=SupernetSettings))

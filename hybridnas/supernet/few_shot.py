@@ -111,15 +111,17 @@ def _load(path: str | Path, overrides: dict[str, Any]) -> tuple[Supernet, Supern
     return supernet, SupernetConfig.model_validate({**config.model_dump(), **update}) if update else config
 
 
-def load_scorer(path: str | Path, test_limit: int | None = None, **overrides: Any) -> SubnetScorer | FewShotScorer:
+def load_scorer(path: str | Path, test_limit: int | None = None, device: str | None = None,
+                **overrides: Any) -> SubnetScorer | FewShotScorer:
     """A scorer for a checkpoint (or a folder holding `checkpoint.pt`), or for a few-shot split's folder.
 
     Args:
+        device: where subnets are scored (None: where the supernet trained, when this process can use it).
         overrides: `calibration_batches` (BatchNorm recalibration batches per subnet) and `data` (the images
             that recalibrate and test, e.g. a larger test split than training had); None keeps the training's.
     """
     path = Path(path)
     parts = sorted(path.glob(f"*/{CHECKPOINT}")) if path.is_dir() and not (path / CHECKPOINT).is_file() else []
     if parts:
-        return FewShotScorer(parts, test_limit, **overrides)
-    return SubnetScorer(*_load(path, overrides), test_limit=test_limit)
+        return FewShotScorer(parts, test_limit, device, **overrides)
+    return SubnetScorer(*_load(path, overrides), test_limit=test_limit, device=device)

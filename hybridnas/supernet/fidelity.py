@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any
 
-from ..evaluation import (Evaluation, Evaluator, FidelityConfig, MetricSource, TableFidelityEvaluator,
-                          register_metric_source)
+from ..evaluation import (Evaluation, Evaluator, FidelityConfig, MetricSource, SourceSettings,
+                          TableFidelityEvaluator, register_metric_source)
 from ..evaluation.fidelity import METRIC
 from ..rng import seeded
 from ..spaces import Arch, Space
@@ -73,14 +72,22 @@ class TrainingFidelityEvaluator(Evaluator):
         return Evaluation({METRIC: value}, seconds=time.perf_counter() - start, fidelity=fidelity)
 
 
-def _fidelity_evaluator(space: Space, settings: Any, metrics: list[str]) -> Evaluator:
+class FidelitySettings(SourceSettings):
+    """What the training fidelity reads of a search's settings."""
+
+    fidelity: FidelityConfig | None = None
+    data: str = "gaussian"
+    device: str = "cpu"
+
+
+def _fidelity_evaluator(space: Space, settings: FidelitySettings, metrics: list[str]) -> Evaluator:
     config: FidelityConfig = settings.fidelity
     if config.kind == "table":
         return TableFidelityEvaluator(space, config)
     return TrainingFidelityEvaluator(space, config, settings.data, settings.device)
 
 
-def _needs_fidelity(settings: Any) -> None:
+def _needs_fidelity(settings: FidelitySettings, metrics: list[str]) -> None:
     from ..errors import HybridNASError
 
     if settings.fidelity is None:
@@ -94,4 +101,5 @@ def _needs_fidelity(settings: Any) -> None:
 register_metric_source(MetricSource(
     "fidelity", lambda name: name == METRIC, _fidelity_evaluator,
     "val_accuracy (with `fidelity:` a trained or table-backed score)", _needs_fidelity,
-    in_process=lambda settings: settings.fidelity is not None and settings.fidelity.kind == "table"))
+    in_process=lambda settings: settings.fidelity is not None and settings.fidelity.kind == "table",
+    settings=FidelitySettings))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hybridnas import load_space
 from hybridnas.errors import HybridNASError
 from tests.adversarial.fuzzing import examples
+from hybridnas.search.record import JournalRecord
 from hybridnas.search.store import JournalBackend
 
 SPACES = {name: load_space(name) for name in ("hybrid_cifar", "nasbench201", "nasbench_macro")}
@@ -36,7 +37,7 @@ def test_the_journal_reader_keeps_good_records_and_counts_the_rest(tmp_path_fact
     path.write_bytes(b"".join(line.replace(b"\n", b" ") + b"\n" for line in lines))
     journal = JournalBackend(path)
     records = list(journal.read())
-    assert all(isinstance(r, dict) and "id" in r for r in records)
+    assert all(isinstance(r, JournalRecord) and r.status == "ok" for r in records)
     assert len(records) + len(journal.damaged) == len(lines)
 
 

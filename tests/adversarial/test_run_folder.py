@@ -64,7 +64,7 @@ def _ask_unevaluated(study, run):
     from hybridnas import load_space
 
     space = load_space("nasbench_macro")
-    evaluated = {r["id"] for r in RunStore(run).records()}
+    evaluated = {r.id for r in RunStore(run).records()}
     arch = next(a for a in (space.sample(i) for i in range(100)) if a.id not in evaluated)
     study.enqueue_trial(space.to_params(arch))
     trial = study.ask()
@@ -95,7 +95,7 @@ def test_a_deleted_study_is_refused_not_restarted(tmp_path):
 
 
 def _last_status(run) -> dict[str, str]:
-    return {r["id"]: r["status"] for r in RunStore(run).records()}
+    return {r.id: r.status for r in RunStore(run).records()}
 
 
 def test_a_budget_change_needs_the_flag_then_rechecks_every_recorded_architecture(tmp_path):

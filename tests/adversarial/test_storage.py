@@ -100,7 +100,7 @@ def test_a_study_that_cannot_be_written_mid_search_loses_no_finished_evaluation(
     assert run("search", "--resume", str(tmp_path / "r"), "--trials", "12").exit_code == 0
     after = RunStore(tmp_path / "r").records()
     assert after[:len(journaled)] == journaled
-    ok = [r["id"] for r in after if r["status"] == "ok"]
+    ok = [r.id for r in after if r.status == "ok"]
     assert len(ok) == len(set(ok))
 
 
@@ -128,7 +128,7 @@ def test_a_disk_that_fills_mid_search_loses_no_finished_evaluation(tmp_path):
     assert run("search", "--resume", str(tmp_path / "r"), "--trials", "60").exit_code == 0
     after = RunStore(tmp_path / "r").records()
     assert after[:len(journaled)] == journaled  # nothing finished before the disk filled was lost
-    ok = [r["id"] for r in after if r["status"] == "ok"]
+    ok = [r.id for r in after if r.status == "ok"]
     assert len(ok) == len(set(ok)) and len(ok) >= 50
 
 

@@ -34,7 +34,7 @@ def test_a_registered_source_provides_an_objective(depth_source, tmp_path):
                                  "strategy": "random", "trials": 4, "workers": 0})
     run_search(config, tmp_path / "run", progress=False)
     records = RunStore(tmp_path / "run").records()
-    assert len(records) == 4 and all(r["plan_depth"] > 0 for r in records)
+    assert len(records) == 4 and all(r.metrics["plan_depth"] > 0 for r in records)
 
 
 def test_an_unknown_objective_lists_every_source():

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from hybridnas import HybridNASError
-from hybridnas.search import RunStore, load_search_config, run_search
+from hybridnas.search import JournalRecord, RunStore, load_search_config, run_search
 from hybridnas.search.pareto import hypervolume, non_dominated, pareto_front, query
 from hybridnas.search.config import Objective
 
@@ -102,8 +102,8 @@ def test_resume_after_sigkill_loses_no_completed_evaluation(tmp_path):
     assert 5 <= len(before) < 40
     run_search(load_search_config(cfg), run, resume=True, progress=False)
     after = RunStore(run).records()
-    assert after[: len(before)] == before  # nothing lost or rewritten
-    ok = [r["id"] for r in after if r["status"] == "ok"]
+    assert [r.to_json() for r in after[: len(before)]] == before  # nothing lost or rewritten
+    ok = [r.id for r in after if r.status == "ok"]
     assert len(ok) == len(set(ok))  # nothing evaluated twice
     import optuna
 
@@ -114,12 +114,12 @@ def test_resume_after_sigkill_loses_no_completed_evaluation(tmp_path):
 
 def test_a_torn_journal_line_is_ignored_and_repaired(tmp_path):
     store = RunStore(tmp_path)
-    store.append({"id": "a", "status": "ok"})
+    store.append(JournalRecord(0, "x", "a", "ok"))
     with (tmp_path / "evaluations.jsonl").open("a") as f:
         f.write('{"id": "b", "sta')
-    assert [r["id"] for r in store.records()] == ["a"]
-    store.append({"id": "c", "status": "ok"})
-    assert [r["id"] for r in store.records()] == ["a", "c"]
+    assert [r.id for r in store.records()] == ["a"]
+    store.append(JournalRecord(1, "y", "c", "ok"))
+    assert [r.id for r in store.records()] == ["a", "c"]
 
 
 def test_non_dominated_and_hypervolume_by_hand():
