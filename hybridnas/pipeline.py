@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from .configfile import local_path, read_config, validate_config
-from .devices import DEVICE_PATTERN
 from .errors import HybridNASError
 from .export import export_arch
 from .io import atomic_write_csv, atomic_write_text
 from .latency import LatencyTable, build_table
-from .latency.options import (BACKEND_NAMES, DEFAULT_CALIBRATE, DEFAULT_REPEATS, DEFAULT_STATISTIC, DEFAULT_WARMUP,
-                              OPTIMIZATION_LEVELS, STATISTIC_NAMES)
+from .latency.config import LatencyBuildConfig
 from .scaling import scale, scaled_space, write_family
-from .scaling.defaults import DEFAULT_RULE
+from .scaling.config import GrowthOptions
 from .search import load_search_config, run_search
-from .search.pareto import evaluated, pareto_front, run_objectives
+from .search.pareto import front as run_front
 from .spaces import load_space
 from .spaces.loader import SHIPPED_DIR
 from .supernet import SubnetScorer, load_supernet, load_supernet_config, train_supernet
@@ -56,32 +54,19 @@ class SupernetStage(_Strict):
     test_limit: int | None = Field(None, gt=0)
 
 
-class ScaleStage(_Strict):
-    """Grow the front's row `pick` (1-based) into a family at the `targets` sizes with a growth `rule`."""
+class ScaleStage(GrowthOptions):
+    """Grow the front's row `pick` (1-based) into a family; the growth options are `hybridnas scale`'s."""
 
     enabled: bool = True
     pick: int = Field(1, gt=0)
-    targets: str = "2x,4x"
-    rule: str = DEFAULT_RULE
-    data: str = "gaussian"
-    batch_size: int = Field(32, gt=1)
-    device: str = Field("cpu", pattern=DEVICE_PATTERN)  # where the growth rule's proxies run
 
 
-class LatencyStage(_Strict):
-    """Measure (or extend) a latency table on `device` and attach each exported member's predicted latency."""
+class LatencyStage(LatencyBuildConfig):
+    """Measure (or extend) a latency table and attach each exported member's predicted latency; the timing
+    options are `hybridnas latency build`'s."""
 
     enabled: bool = True
     table: str | None = None  # an existing table to use and extend; default OUT/latency/table.json
-    backend: Literal[BACKEND_NAMES] = "torch"  # type: ignore[valid-type]  # onnxruntime: CPU provider, float32
-    optimization: Literal[OPTIMIZATION_LEVELS] | None = None  # type: ignore[valid-type]  # onnxruntime; default all
-    statistic: Literal[STATISTIC_NAMES] = DEFAULT_STATISTIC  # type: ignore[valid-type]  # a layer's repeats -> time
-    pin_cpu: str | None = None  # cores to time on, e.g. "1" (steadier numbers on a shared machine)
-    device: str = "cpu"
-    threads: int = Field(1, gt=0)
-    repeats: int = Field(DEFAULT_REPEATS, gt=2)
-    warmup: int = Field(DEFAULT_WARMUP, ge=0)
-    calibrate: int = Field(DEFAULT_CALIBRATE, ge=3)
 
 
 class PipelineConfig(_Strict):
@@ -165,7 +150,7 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
             result = run_search(search_config, run_dir, resume=(run_dir / "config.yaml").is_file(), progress=progress)
         state.finish("search", {"run": Path(result.run), "evaluated": result.evaluated})
     run = state.located(state.done("search")["run"])
-    front = pareto_front(evaluated(run), run_objectives(run))
+    front = run_front(run).rows
 
     if config.scale.pick > len(front):
         raise HybridNASError(f"scale.pick = {config.scale.pick}, but the search's front has {len(front)} rows")
@@ -179,7 +164,7 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
         echo(f"== scale {seed_arch} to {config.scale.targets} ==")
         with clock.phase("scale"):
             family = scale(space, seed_arch, config.scale.targets, rule=config.scale.rule, data=config.scale.data,
-                           batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress,
+                           seed=config.scale.seed, batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress,
                            device=config.scale.device)
         state.finish("scale", {"path": out / "scale" / "path.csv"})
 
@@ -191,11 +176,7 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
             grown = scaled_space(space)
             archs = [grown.parse(seed_arch)] + ([grown.parse(a) for a in family.members["arch"]] if family else [])
             with clock.phase("latency table"):
-                build_table(space, table_path, device=config.latency.device, threads=config.latency.threads,
-                            repeats=config.latency.repeats, warmup=config.latency.warmup,
-                            calibrate=config.latency.calibrate, archs=archs, backend=config.latency.backend,
-                            optimization=config.latency.optimization, statistic=config.latency.statistic,
-                            pin_cpus=config.latency.pin_cpu,
+                build_table(space, table_path, **config.latency.build_options(), archs=archs,
                             progress=progress)
             state.finish("latency", {"table": table_path})
         tables = [LatencyTable.load(table_path)]

@@ -70,6 +70,37 @@ def test_the_catalogs_the_help_reads_match_the_registries():
     assert sorted(options.BACKEND_NAMES) == BACKENDS.list()
     assert tuple(STATISTICS) == options.STATISTIC_NAMES and options.DEFAULT_STATISTIC in STATISTICS
     assert tuple(LEVELS) == options.OPTIMIZATION_LEVELS
+    import typing
+
+    from hybridnas.cli import train
+    from hybridnas.supernet.config import SupernetConfig
+
+    assert typing.get_args(SupernetConfig.model_fields["device"].annotation) == train.DEVICES
+    assert typing.get_args(SupernetConfig.model_fields["precision"].annotation) == train.PRECISIONS
+
+
+def test_command_options_are_their_models_and_a_refusal_is_one_line_naming_the_flag():
+    from click.testing import CliRunner
+
+    from hybridnas.cli.main import main
+    from hybridnas.export.config import ExportConfig
+    from hybridnas.latency.config import LatencyBuildConfig
+    from hybridnas.pipeline import LatencyStage, ScaleStage
+    from hybridnas.scaling.config import GrowthOptions, ScaleConfig
+
+    assert issubclass(LatencyStage, LatencyBuildConfig) and issubclass(ScaleStage, GrowthOptions)
+    assert issubclass(ScaleConfig, GrowthOptions) and "onnx" in ExportConfig.model_fields
+    cases = [(["latency", "build", "nasbench_macro", "--threads", "0", "--out", "t.json"], "--threads 0: "),
+             (["export", "run", "--rank", "0", "--out", "x"], "--rank 0: "),
+             (["export", "run", "--out", "x"], "give either RUN --rank K or SPACE --arch STR"),
+             (["scale", "nasbench_macro", "--seed-arch", "a", "--targets", "2x", "--out", "s", "--batch-size", "1"],
+              "--batch-size 1: "),
+             (["scale", "nasbench_macro", "--seed-arch", "a", "--targets", "2x", "--out", "s", "--onnx", "--no-export"],
+              "drop --no-export")]
+    for args, expected in cases:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and expected in result.output, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_an_unknown_strategy_is_one_line(tmp_path):

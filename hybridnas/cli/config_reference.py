@@ -1,5 +1,5 @@
-"""`hybridnas config-keys`: every key the search, supernet and pipeline configs accept, generated from their
-models (docs/guide/config-reference.md is this command's output; a test keeps the two equal)."""
+"""`hybridnas config-keys`: every key the search, supernet and pipeline configs (and the option models of latency
+build, scale and export) accept, generated from their models (docs/guide/config-reference.md is this command's output; a test keeps the two equal)."""
 
 from __future__ import annotations
 
@@ -83,14 +83,21 @@ def model_table(model: type, title: str, seen: set[type]) -> list[str]:
 
 def config_reference() -> str:
     """The whole reference, as Markdown."""
+    from ..export.config import ExportConfig
+    from ..latency.config import LatencyBuildConfig
     from ..pipeline import PipelineConfig
+    from ..scaling.config import ScaleConfig
     from ..search.config import SearchConfig
     from ..supernet.config import SupernetConfig
 
     seen: set[type] = set()
     lines = [HEADER]
     for model, title, used in ((SearchConfig, "search", "hybridnas search CONFIG"),
-                               (SupernetConfig, "supernet", "hybridnas supernet train CONFIG, hybridnas train"),
+                               (SupernetConfig, "supernet", "hybridnas supernet train CONFIG, hybridnas train "
+                                                            "(its --recipe; the flags override it)"),
+                               (LatencyBuildConfig, "latency build", "hybridnas latency build (its flags)"),
+                               (ScaleConfig, "scale", "hybridnas scale (its flags)"),
+                               (ExportConfig, "export", "hybridnas export (its flags)"),
                                (PipelineConfig, "pipeline", "hybridnas run CONFIG")):
         table = model_table(model, title, seen)
         lines += table[:2] + [f"Read by `{used}`.", ""] + table[2:]
@@ -99,5 +106,5 @@ def config_reference() -> str:
 
 @click.command("config-keys")
 def config_keys_cmd() -> None:
-    """Print every key the search, supernet and pipeline configs accept (Markdown), from their models."""
+    """Print every key the configs and the commands' option models accept (Markdown), from the models."""
     click.echo(config_reference(), nl=False)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .util import user_errors
-from ..errors import HybridNASError
+from .util import command_options, user_errors
 
 
 @click.command("export")
@@ -23,24 +22,24 @@ from ..errors import HybridNASError
 def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: str | None, supernet: str | None,
                tables: tuple[str, ...], model_name: str | None, out: str, force: bool, onnx: bool) -> None:
     """Write model.py (standalone), card.yaml, latency.csv; with weights, model.safetensors; with --onnx, model.onnx."""
+    from ..export.config import ExportConfig
     from ..latency import LatencyTable
     from ..spaces import load_space
     from ..export.exporter import export_arch, export_from_run, load_weights
 
-    if (rank is None) == (arch_text is None):
-        raise HybridNASError("give either RUN --rank K or SPACE --arch STR")
-    if supernet and weights:
-        raise HybridNASError("give --weights or --supernet, not both")
-    state = load_weights(weights) if weights else None
-    loaded = [LatencyTable.load(t) for t in tables]
-    inherited = _from_supernet(supernet) if supernet else None
-    if rank is not None:
-        result = export_from_run(source, rank, out, weights=state, latency_tables=loaded, model_name=model_name,
-                                 supernet=inherited, force=force, onnx=onnx)
+    config = command_options(ExportConfig, {
+        "rank": rank, "arch": arch_text, "weights": weights, "supernet": supernet, "latency_tables": list(tables),
+        "name": model_name, "force": force, "onnx": onnx}, "hybridnas export", {"arch": "--arch", "latency_tables": "--latency-table"})
+    state = load_weights(config.weights) if config.weights else None
+    loaded = [LatencyTable.load(t) for t in config.latency_tables]
+    inherited = _from_supernet(config.supernet) if config.supernet else None
+    common = dict(weights=state, latency_tables=loaded, model_name=config.name, supernet=inherited,
+                  force=config.force, onnx=config.onnx)
+    if config.rank is not None:
+        result = export_from_run(source, config.rank, out, **common)
     else:
         space = load_space(source)
-        result = export_arch(space, space.parse(arch_text), out, weights=state, latency_tables=loaded,
-                             model_name=model_name, supernet=inherited, force=force, onnx=onnx)
+        result = export_arch(space, space.parse(config.arch), out, **common)
     state = state if state is not None else (True if inherited else None)
     click.echo(f"exported {result.model_name} to {result.out}:")
     for name, path in result.files.items():

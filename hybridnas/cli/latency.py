@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from .util import emit, load_space, read_archs, user_errors
+from .util import command_options, emit, load_space, read_archs, user_errors
 from ..io import atomic_write_csv
 from ..latency.options import (BACKEND_NAMES, DEFAULT_CALIBRATE, DEFAULT_REPEATS, DEFAULT_STATISTIC, DEFAULT_WARMUP,
                                DTYPES, OPTIMIZATION_LEVELS, STATISTIC_NAMES)
@@ -60,14 +60,17 @@ def build_cmd(space_file: str, backend: str, optimization: str | None, statistic
               archs_file: TextIO | None, no_progress: bool) -> None:
     """Time every layer SPACE_FILE can contain on this device (only those the table lacks), then calibrate."""
     from ..latency.build import build_table
+    from ..latency.config import LatencyBuildConfig
     from ..timing import PhaseClock
 
     clock = PhaseClock()
+    options = command_options(LatencyBuildConfig, {
+        "backend": backend, "optimization": optimization, "statistic": statistic, "pin_cpu": pin_cpus,
+        "device": device, "threads": threads, "batch": batch, "dtype": dtype, "repeats": repeats, "warmup": warmup,
+        "calibrate": calibrate}, "hybridnas latency build", {"pin_cpu": "--pin-cpu"})
     space = load_space(space_file)
     archs = [arch for _, arch in read_archs(with_grown(space), archs_file)] if archs_file else []
-    table = build_table(space, out, device=device, threads=threads, batch=batch, dtype=dtype, warmup=warmup,
-                        repeats=repeats, calibrate=calibrate, archs=archs, progress=not no_progress, backend=backend,
-                        optimization=optimization, statistic=statistic, pin_cpus=pin_cpus, clock=clock)
+    table = build_table(space, out, **options.build_options(), archs=archs, progress=not no_progress, clock=clock)
     click.echo(f"table: {out}: {len(table.entries)} layers, {table.conditions.describe()}")
     click.echo(f"  {table.calibration.describe()}")
     click.echo(f"  check it: hybridnas latency validate {space_file} --table {out} -n 50")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .util import proxy_device_option, user_errors
+from .util import command_options, proxy_device_option, user_errors
 from ..scaling.defaults import DEFAULT_RULE
 
 
@@ -40,33 +40,35 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     from ..scaling.grow import scale
     import pandas as pd
 
-    from ..errors import HybridNASError
+    from ..scaling.config import ScaleConfig
     from ..timing import PhaseClock
 
     clock = PhaseClock()
+    config = command_options(ScaleConfig, {
+        "targets": targets, "rule": rule, "data": data, "seed": seed, "batch_size": batch_size, "device": device,
+        "latency_tables": list(tables), "export": not no_export, "onnx": onnx, "seed_weights": seed_weights},
+        "hybridnas scale", {"latency_tables": "--latency-table", "export": "--no-export"})
     space = load_space(space_file)
-    loaded = [LatencyTable.load(t) for t in tables]
+    loaded = [LatencyTable.load(t) for t in config.latency_tables]
     weights = None
-    if seed_weights is not None:
-        if no_export:
-            raise HybridNASError("--seed-weights carries the seed's weights into the exported members: drop "
-                                 "--no-export")
+    if config.seed_weights is not None:
         from ..export import check_weights, load_weights
         from ..scaling import scaled_space
 
         grown = scaled_space(space)  # read and checked before growing: a bad file fails in seconds, not after it
-        weights = check_weights(grown, grown.parse(seed_arch), load_weights(seed_weights))
+        weights = check_weights(grown, grown.parse(seed_arch), load_weights(config.seed_weights))
     with clock.phase("growth"):
-        family = scale(space, seed_arch, targets, rule=rule, data=data, seed=seed, batch_size=batch_size, out=out,
-                       resume=resume, progress=not no_progress, device=device)
+        family = scale(space, seed_arch, config.targets, rule=config.rule, data=config.data, seed=config.seed,
+                       batch_size=config.batch_size, out=out, resume=resume, progress=not no_progress,
+                       device=config.device)
     with clock.phase("export and latency"):
-        files = write_family(space, family, out, latency_tables=loaded, export=not no_export, rule=rule,
-                             seed_arch=seed_arch, onnx=onnx, seed_weights=weights)
+        files = write_family(space, family, out, latency_tables=loaded, export=config.export, rule=config.rule,
+                             seed_arch=seed_arch, onnx=config.onnx, seed_weights=weights)
     frame = pd.read_csv(files["family.csv"])
     columns = [c for c in frame.columns if c in ("target", "macs", "params", "step", "arch")
                or c.startswith(("latency_ms", "latency_source"))]
     click.echo(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     click.echo(f"\n{len(family.path) - 1} growth steps; family: {files['family.csv']}; plot: {files['growth.png']}")
-    if not no_export:
+    if config.export:
         click.echo(f"members exported under {out}/members/")
     click.echo(clock.summary())

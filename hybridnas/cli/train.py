@@ -13,6 +13,10 @@ from .util import user_errors
 
 # fields of a training config that only a supernet reads; a standalone record leaves them out
 SUPERNET_ONLY = {"sampler", "subnets", "sampler_options", "init_from", "calibration_batches", "workers"}
+# the choices of SupernetConfig's `device` and `precision` (the training config model the flags override), mirrored
+# here so that --help needs no pydantic model; tests/test_startup.py keeps them equal
+DEVICES = ("cpu", "cuda")
+PRECISIONS = ("fp32", "bf16")
 
 
 @click.command("train")
@@ -25,8 +29,8 @@ SUPERNET_ONLY = {"sampler", "subnets", "sampler_options", "init_from", "calibrat
 @click.option("--batch-size", type=int, default=None)
 @click.option("--lr", type=float, default=None)
 @click.option("--train-limit", type=int, default=None, help="Use only N training images.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None)
+@click.option("--device", type=click.Choice(DEVICES), default=None)
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None)
 @click.option("--seed", type=int, default=None, help="Sets the initial weights, the data order, augmentation "
               "and dropout (the recipe's seed, 0, by default): on the CPU one seed reproduces a run.")
 @click.option("--out", required=True, help="Folder for model.safetensors and train.json (and checkpoint.pt, "

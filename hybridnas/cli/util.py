@@ -56,6 +56,31 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def command_options(model: type, values: dict[str, Any], command: str, flags: dict[str, str] | None = None) -> Any:
+    """A command's options as its config model; what the model refuses is one line naming each flag, its value and
+    what is allowed.
+
+    Args:
+        values: the model's fields, as the command's flags set them.
+        flags: a field's flag where it is not `--field-name`.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        parts = []
+        for problem in exc.errors():
+            field = problem["loc"][0] if problem["loc"] else None
+            message = problem["msg"].removeprefix("Value error, ")
+            if field is None:
+                parts.append(message)
+            else:
+                flag = (flags or {}).get(str(field), "--" + str(field).replace("_", "-"))
+                parts.append(f"{flag} {values.get(field)!r}: {message}")
+        raise HybridNASError(f"{command}: {'; '.join(parts)}") from None
+
+
 def proxy_device_option(default: str | None = "cpu") -> Callable:
     """`--device`: where proxies run (cpu, cuda or cuda:N); a GPU this machine lacks is a one-line error."""
     return click.option("--device", default=default, show_default=default is not None,
