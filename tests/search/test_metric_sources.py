@@ -40,3 +40,31 @@ def test_a_registered_source_provides_an_objective(depth_source, tmp_path):
 def test_an_unknown_objective_lists_every_source():
     with pytest.raises(HybridNASError, match="unknown objective 'nope'; metrics come from cost: .*proxy: .*supernet"):
         metric_source("nope")
+
+
+def test_each_source_gets_its_own_settings_and_the_search_device_reaches_the_supernet():
+    from hybridnas.proxies.evaluator import ProxySettings
+    from hybridnas.search.runner import _evaluator_factory
+    from hybridnas.spaces import load_space
+    from hybridnas.supernet.evaluator import SupernetEvaluator, SupernetSettings
+
+    config = load_search_config({"space": "nasbench_macro", "objectives": ["supernet_accuracy:max", "macs:min"],
+                                 "supernet": "somewhere.pt", "supernet_test_limit": 50, "device": "cpu",
+                                 "data": "gaussian", "workers": 0})
+    settings = metric_source("supernet_accuracy").settings_for(config)
+    assert isinstance(settings, SupernetSettings) and settings.model_dump() == {
+        "supernet": "somewhere.pt", "supernet_test_limit": 50, "device": "cpu"}
+    assert isinstance(metric_source("naswot").settings_for(config), ProxySettings)
+    [evaluator] = _evaluator_factory(load_space("nasbench_macro"), config, [], {"supernet": ["supernet_accuracy"]})()
+    assert isinstance(evaluator, SupernetEvaluator) and evaluator.device == "cpu"  # nothing loads before setup
+
+
+@pytest.mark.subprocess
+def test_the_search_imports_no_package_that_registers_a_source_until_it_asks_the_registry():
+    import subprocess
+    import sys
+
+    code = ("import sys; import hybridnas.search.runner, hybridnas.search.pareto; "
+            "print(sorted(m for m in sys.modules if m.startswith(('hybridnas.proxies', 'hybridnas.supernet'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
