@@ -1,7 +1,9 @@
-"""What benchmark scripts share: the header line, the command footer, and resumable seeded training."""
+"""What benchmark scripts share: the command line (`benchmark_parser`), the header line, the command footer, and
+resumable seeded training."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import hashlib
 import json
@@ -19,6 +21,32 @@ from hybridnas.io import atomic_write_text
 # One recipe for every network a study compares (hybrid, timm, random): AdamW, 1 warm-up epoch then cosine.
 SHORT_RECIPE = {"epochs": 5, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.05, "warmup_epochs": 1.0,
                 "label_smoothing": 0.1, "optimizer": "adamw"}
+
+
+REQUIRED = object()  # `benchmark_parser(out=REQUIRED)`: the script needs --out
+
+
+def benchmark_parser(description: str | None = None, *, out: Any = REQUIRED, out_type: Callable[[str], Any] = str,
+                     out_help: str | None = None, **kwargs: Any) -> argparse.ArgumentParser:
+    """A benchmark's argument parser, with its `--out` declared once here.
+
+    Args:
+        description: the script's description; of a docstring, the first line.
+        out: where results go by default; REQUIRED (the default) makes --out required, None leaves it optional.
+        out_type: what --out becomes (str or Path).
+        out_help: what --out holds, for --help.
+        kwargs: passed to argparse.ArgumentParser.
+    """
+    if description:
+        description = description.strip().splitlines()[0]
+    parser = argparse.ArgumentParser(description=description, **kwargs)
+    options: dict[str, Any] = {"type": out_type, "help": out_help or "where the results go"}
+    if out is REQUIRED:
+        options["required"] = True
+    else:
+        options["default"] = out
+    parser.add_argument("--out", **options)
+    return parser
 
 
 def header(device: str = "cpu") -> str:

@@ -21,14 +21,13 @@ Anchor: HELP (Lee et al., NeurIPS 2021) reports Spearman >= 0.9 from 10 samples 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from benchmarks.common import write_report
+from benchmarks.common import benchmark_parser, write_report
 from hybridnas import load_space
 from hybridnas.ir import layers as L
 
@@ -78,10 +77,9 @@ def fit_predict(kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, out=OUT, out_type=Path)
     parser.add_argument("--draws", type=int, default=20)
     parser.add_argument("--ks", default="10,20,50")
-    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     space = load_space("mnasnet")
     table = pd.read_csv(TABLE).drop_duplicates("arch").reset_index(drop=True)

@@ -22,7 +22,6 @@ excluded, with the measurements:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from pathlib import Path
@@ -36,10 +35,11 @@ from hybridnas.latency.build import anchor_order, table_backend
 from hybridnas.latency.timing import threads_set
 
 from benchmarks.latency.latency_backends import GROUP, figures, footer, measure_twice, validation_archs
+from benchmarks.common import benchmark_parser
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, out_type=Path)
     ap.add_argument("--table", type=Path, required=True)
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--n", type=int, default=50)
@@ -47,7 +47,6 @@ def main() -> None:
     ap.add_argument("--anchors", type=int, default=32, help="calibration networks re-timed beside the validation")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--pin", type=int, default=None)
-    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})

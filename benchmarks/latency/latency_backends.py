@@ -25,7 +25,6 @@ compared on the same measurements.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -40,6 +39,7 @@ from hybridnas.latency import Calibration, build_table
 from hybridnas.latency.build import DEFAULT_CALIBRATE, table_backend
 from hybridnas.latency.timing import threads_set, time_all
 from hybridnas.rng import seeded
+from benchmarks.common import benchmark_parser
 
 GROUP = 16
 
@@ -101,7 +101,7 @@ def footer() -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = benchmark_parser()
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
     ap.add_argument("--n", type=int, default=50)
@@ -113,7 +113,6 @@ def main() -> None:
                     help="networks measured end to end to fit the calibration")
     ap.add_argument("--no-warm-pass", action="store_true", help="measure without the discarded warm-up pass")
     ap.add_argument("--tag", default="", help="appended to the output folder's name")
-    ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})

@@ -16,7 +16,6 @@ group over the reference workload beside it). A ratio above 1 means the build re
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -30,16 +29,16 @@ from hybridnas.latency.build import table_backend
 from hybridnas.latency.timing import threads_set
 
 from benchmarks.latency.latency_backends import footer, measure_twice
+from benchmarks.common import benchmark_parser
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, out_type=Path)
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime"])
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--calibrate", type=int, default=32)
     ap.add_argument("--pin", type=int, default=None)
-    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})

@@ -16,7 +16,6 @@ reference at build / the reference beside them), as the library does; the raw fi
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -35,6 +34,7 @@ from hybridnas.latency.timing import threads_set, time_all
 from hybridnas.rng import seeded
 
 from benchmarks.latency.latency_backends import figures as backend_figures
+from benchmarks.common import benchmark_parser
 
 GROUP = 16
 SEED = 20_011  # apart from validation (0) and the table's calibration networks (10_007 + k)
@@ -297,7 +297,7 @@ def residuals(space, table: LatencyTable, frame: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = benchmark_parser()
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime"])
     ap.add_argument("--phase", default="all", choices=["all", "measure", "report", "residuals", "offset-grid"])
@@ -305,7 +305,6 @@ def main() -> None:
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--pin", type=int, default=None)
-    ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})

@@ -19,7 +19,6 @@ reaches the issue's ratio goal; the form itself (layers summed in isolation) is 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from hybridnas import load_space
 from hybridnas.latency import Calibration, LatencyTable
 
 from benchmarks.latency.latency_backends import figures, footer
+from benchmarks.common import benchmark_parser
 
 
 def anchored(frame: pd.DataFrame, k: int) -> np.ndarray:
@@ -40,10 +40,9 @@ def anchored(frame: pd.DataFrame, k: int) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, out_type=Path)
     ap.add_argument("--runs", type=Path, nargs="+", required=True, help="latency_anchors.py output folders")
     ap.add_argument("--space", default="hybrid_cifar")
-    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     space = load_space(args.space)
     lines = []

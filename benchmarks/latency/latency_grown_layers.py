@@ -19,7 +19,6 @@ network) is what is off, not the predictor.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from pathlib import Path
 
@@ -31,13 +30,13 @@ from hybridnas.latency import LatencyTable, arch_signatures, build_table
 from hybridnas.scaling import scaled_space
 
 from benchmarks.latency.latency_backends import footer
+from benchmarks.common import benchmark_parser
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, out_type=Path)
     ap.add_argument("--tables", type=Path, nargs="+", required=True, help="folders holding table.json")
     ap.add_argument("--grown", type=Path, required=True, help="folder with grown_<backend>.csv")
-    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     space = load_space("hybrid_cifar")
     grown = scaled_space(space)

@@ -13,7 +13,6 @@ pass-to-pass disagreement of the networks' times once divided by it.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from hybridnas.latency.backends import REFERENCE, make_backend
 from hybridnas.latency.signature import Signature
 from hybridnas.latency.timing import threads_set, time_all
 from hybridnas.rng import seeded
+from benchmarks.common import benchmark_parser
 
 GROUP = 16
 SEED = 30_011  # a seed stream no table, validation or calibration benchmark draws from
@@ -41,14 +41,13 @@ def runner_of(runtime, sigs):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = benchmark_parser()
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--backend", default="onnxruntime", choices=["torch", "onnxruntime"])
     ap.add_argument("--n", type=int, default=128)
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--pin", type=int, default=None)
-    ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})

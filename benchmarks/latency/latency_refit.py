@@ -18,7 +18,6 @@ measurements:
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from hybridnas.latency import LatencyTable, build_table
 from hybridnas.scaling import scaled_space
 
 from benchmarks.latency.latency_backends import figures, footer
+from benchmarks.common import benchmark_parser
 
 
 def refreshed(source: Path, out: Path, space) -> tuple[LatencyTable, LatencyTable]:
@@ -91,11 +91,10 @@ def grown(space, old: LatencyTable, new: LatencyTable, frame: pd.DataFrame) -> l
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, out_type=Path)
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--tables", nargs="+", type=Path, required=True, help="latency_backends.py output folders")
     ap.add_argument("--grown", type=Path, default=None, help="latency_unseen_layers.py output folder")
-    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     space = load_space(args.space)
     lines = []

@@ -11,7 +11,6 @@ from predictions; the anchored ones say what is left once the machine's speed is
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from hybridnas import load_space
 from hybridnas.latency import LatencyTable, relevel_table, validate_table
 
 from benchmarks.latency.latency_backends import footer
+from benchmarks.common import benchmark_parser
 
 
 def line(name: str, summary: dict) -> str:
@@ -33,13 +33,12 @@ def line(name: str, summary: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, out_type=Path)
     ap.add_argument("--table", type=Path, required=True)
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--anchors", type=int, default=32)
-    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     copy = args.out / "table.json"

@@ -13,7 +13,6 @@ lower statistic should be more repeatable; this measures by how much.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import time
@@ -30,6 +29,7 @@ from hybridnas.latency.timing import MIN_REPEAT_S
 from hybridnas.rng import seeded
 
 from benchmarks.latency.latency_backends import footer
+from benchmarks.common import benchmark_parser
 
 STATISTICS = {
     "median": lambda s: np.median(s),
@@ -62,7 +62,7 @@ def raw_samples(runners, rounds: int, per_round: int, min_repeat_s: float, warmu
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = benchmark_parser()
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
     ap.add_argument("--unit", default="networks", choices=["networks", "layers"])
@@ -71,7 +71,6 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--per-round", type=int, default=5)
     ap.add_argument("--pin", type=int, default=None)
-    ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})

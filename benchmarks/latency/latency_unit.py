@@ -16,7 +16,6 @@ layer table; if neither does, the limit is elsewhere.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from pathlib import Path
@@ -33,6 +32,7 @@ from hybridnas.latency.timing import threads_set, time_all
 from hybridnas.rng import seeded
 
 from benchmarks.latency.latency_backends import figures, footer, validation_archs
+from benchmarks.common import benchmark_parser
 
 
 class Chain(torch.nn.Module):
@@ -80,14 +80,13 @@ def fit_scores(units: np.ndarray, counts: np.ndarray, truth: np.ndarray) -> tupl
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, out_type=Path)
     ap.add_argument("--backend", choices=["torch", "onnxruntime"], default="onnxruntime")
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--n", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--pin", type=int, default=None)
-    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     if args.pin is not None:
         os.sched_setaffinity(0, {args.pin})

@@ -15,7 +15,6 @@ Needs the tables `benchmarks/latency/latency_backends.py` builds (same machine):
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from hybridnas.latency.timing import threads_set
 from hybridnas.scaling import scale, scaled_space
 
 from benchmarks.latency.latency_backends import figures, footer, measure_twice
+from benchmarks.common import benchmark_parser
 
 SEED = "w16|w16:conv-k3-r2|w24:conv-k3-r2|w48:conv-k3-r2+attention-h2-r2|w96:attention-h4-r2"
 
@@ -64,9 +64,8 @@ def held_out(table: LatencyTable) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = benchmark_parser()
     ap.add_argument("--tables", nargs="+", required=True)
-    ap.add_argument("--out", required=True)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ validates where the work itself takes the time.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -23,17 +22,17 @@ import numpy as np
 from hybridnas import load_space
 from hybridnas.latency import build_table, measure_archs, plot_validation, validate_table
 from hybridnas.latency.timing import threads_set
+from benchmarks.common import benchmark_parser
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = benchmark_parser()
     ap.add_argument("--space", default="hybrid_cifar")
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     ap.add_argument("--batch", type=int, default=1, help="images per call (the table's batch condition)")
-    ap.add_argument("--out", required=True)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

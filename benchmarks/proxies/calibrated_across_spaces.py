@@ -15,7 +15,6 @@ ones `default_across_spaces.py` reads.
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmarks.common import write_report
+from benchmarks.common import benchmark_parser, write_report
 from benchmarks.proxies.default_across_spaces import MEMBERS, RESULTS, candidates, spaces, tau
 from hybridnas import load_space
 from hybridnas.proxies.predictor import fit_rank_predictor
@@ -54,11 +53,10 @@ def held_out_taus(frame: pd.DataFrame, target: str, space_name: str, k: int, dra
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, out=RESULTS / "calibrated_across_spaces.txt", out_type=Path)
     parser.add_argument("--ks", type=lambda s: [int(v) for v in s.split(",")], default=[10, 20])
     parser.add_argument("--draws", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RESULTS / "calibrated_across_spaces.txt")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # scipy's small-sample tau warnings
     lines = [f"Kendall tau on the networks not labelled, mean (std) over {args.draws} draws of k labelled networks",

@@ -22,7 +22,6 @@ chosen on the other four spaces, its tau reported on the held-out one beside the
 
 from __future__ import annotations
 
-import argparse
 import itertools
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmarks.common import read_results_csv, write_report
+from benchmarks.common import benchmark_parser, read_results_csv, write_report
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
 
 RESULTS = Path("results/benchmarks")
@@ -74,8 +73,7 @@ def tau(frame: pd.DataFrame, target: str, name: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=RESULTS / "default_across_spaces.txt")
+    parser = benchmark_parser(__doc__, out=RESULTS / "default_across_spaces.txt", out_type=Path)
     args = parser.parse_args()
     data = spaces()
     names = list(dict.fromkeys(candidates() + [DEFAULT_OBJECTIVE]))

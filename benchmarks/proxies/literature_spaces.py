@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from benchmarks.common import header, read_results_csv, write_report
+from benchmarks.common import benchmark_parser, header, read_results_csv, write_report
 from hybridnas import load_space
 from hybridnas.configfile import read_config
 from hybridnas.io import atomic_write, atomic_write_csv, atomic_write_text
@@ -106,14 +106,13 @@ def report(args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, out=OUT, out_type=Path)
     parser.add_argument("--stage", choices=["prepare", "score", "report", "all"], default="all")
     parser.add_argument("--n", type=int, default=60)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default="npz:/tmp/hybridnas_data/imagenette_64.npz")
-    parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--work", type=Path, default=Path("/tmp/hybridnas_work/literature_spaces"))
     args = parser.parse_args()
     jobs = prepare(args.work, args.size)

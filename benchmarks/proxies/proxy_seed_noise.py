@@ -9,12 +9,10 @@ networks, and tau of the ensemble summed over 1, 2 and 3 seeds.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import pandas as pd
 
-from benchmarks.common import read_results_csv
+from benchmarks.common import benchmark_parser, read_results_csv
 import torch
 from scipy.stats import kendalltau
 
@@ -28,8 +26,7 @@ ENSEMBLE = "ensemble:jacob_cov+meco+ntk_cond+az_trainability"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder for the per-seed score caches")
+    parser = benchmark_parser(__doc__, out_help="folder for the per-seed score caches")
     parser.add_argument("--seeds", default="1,2")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -25,7 +25,7 @@ import timm
 import torch
 import yaml
 
-from benchmarks.common import SHORT_RECIPE, command_line, header, recipe_hash, train_resumable
+from benchmarks.common import SHORT_RECIPE, benchmark_parser, command_line, header, recipe_hash, train_resumable
 from benchmarks.search.imagenette_end_to_end import macs_of
 from hybridnas.configfile import read_config
 from hybridnas.io import atomic_write_text
@@ -129,12 +129,11 @@ def report(args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, out=OUT, out_type=Path)
     parser.add_argument("--data", default="npz:/tmp/hybridnas_data/imagenette_64.npz")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--models", type=lambda s: s.split(","), default=list(MODELS))
     parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--work", type=Path, default=Path("/tmp/hybridnas_work/imagenette_baselines"),
                         help="checkpoints (large; not evidence)")
     parser.add_argument("--device", default="cpu")

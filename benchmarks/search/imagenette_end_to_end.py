@@ -23,7 +23,6 @@ output exists, so an interrupted run continues.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -48,6 +47,7 @@ from hybridnas.spaces.loader import SHIPPED_DIR
 from hybridnas.spaces.values import parse_quantity
 from hybridnas.supernet.config import SupernetConfig
 from hybridnas.supernet.standalone import train_standalone
+from benchmarks.common import benchmark_parser
 
 CONTROL_OBJECTIVE = "ensemble:jacob_cov+meco"
 BASELINES = ("resnet10t", "resnet14t", "mobilenetv3_small_100", "mobilenetv3_large_100", "regnetx_002",
@@ -93,8 +93,7 @@ def train_once(model: torch.nn.Module, config: SupernetConfig, folder: Path) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--folder", default="../shared/data/imagenette_128")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--max-macs", default="60M")

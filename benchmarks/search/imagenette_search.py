@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 import yaml
 
-from benchmarks.common import SHORT_RECIPE, command_line, header, recipe_hash, train_resumable
+from benchmarks.common import SHORT_RECIPE, benchmark_parser, command_line, header, recipe_hash, train_resumable
 from benchmarks.search.imagenette_baselines import cpu_latency_ms, imagenette_space, recipe_config
 from hybridnas import load_space
 from hybridnas.io import atomic_write_csv, atomic_write_text
@@ -161,7 +161,7 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, out=OUT, out_type=Path)
     parser.add_argument("--data", default="npz:/tmp/hybridnas_data/imagenette_64.npz")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--max-macs", default="130M")
@@ -183,7 +183,6 @@ def main() -> None:
                         help="part of the search's training split each candidate trains on (the pick always "
                              "trains on all of train/)")
     parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--work", type=Path, default=Path("/tmp/hybridnas_work/imagenette_search"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)

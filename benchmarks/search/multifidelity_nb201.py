@@ -22,7 +22,6 @@ Strategies (each run queries up to the largest budget; smaller budgets are the p
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import multiprocessing
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import command_line, header
+from benchmarks.common import benchmark_parser, command_line, header
 from hybridnas import load_space
 from hybridnas.io import atomic_write_text
 from hybridnas.search import RunStore, load_search_config, run_search
@@ -107,7 +106,7 @@ def settings_grid(args) -> list[tuple[str, dict]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, out=None, out_type=Path, out_help="folder for the summary and the runs CSV")
     parser.add_argument("--dataset", choices=sorted(TRUTH), default="cifar10")
     parser.add_argument("--scores", default=SCORES, help="precomputed proxy scores of every distinct network")
     parser.add_argument("--seeds", type=int, default=10)
@@ -122,7 +121,6 @@ def main() -> None:
     parser.add_argument("--grid", choices=["predictor", "screen"], default=None,
                         help="try predictor or screen settings (choose them on cifar100)")
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="folder for the summary and the runs CSV")
     parser.add_argument("--name", default=None, help="file stem of the outputs (default: the dataset and grid)")
     args = parser.parse_args()
     args.max_budget = max(args.budgets)

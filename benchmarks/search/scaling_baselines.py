@@ -11,7 +11,6 @@ test accuracy after a short training on the CIFAR-10 subset (same schedule for e
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +23,7 @@ from hybridnas.scaling import scale, scaled_space
 from hybridnas.scaling.baselines import scale_to
 from hybridnas.supernet import load_supernet_config
 from hybridnas.supernet.standalone import train_standalone
+from benchmarks.common import benchmark_parser
 
 SEED = "w16|w16:conv-k3-r2|w24:conv-k3-r2|w48:conv-k3-r2+attention-h2-r2|w96:attention-h4-r2"
 DATA = "npz:../shared/data/cifar10_subset.npz"
@@ -32,8 +32,7 @@ DIRECTION = {"ntk_cond": "min"}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
+    ap = benchmark_parser()
     ap.add_argument("--epochs", type=int, default=3)
     args = ap.parse_args()
     out = Path(args.out)

@@ -15,7 +15,6 @@ First score every network (long; --out saves as it goes, so rerun the command to
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import tempfile
 import time
@@ -26,6 +25,7 @@ import pandas as pd
 
 from hybridnas import load_space
 from hybridnas.search import RunStore, load_search_config, run_search
+from benchmarks.common import benchmark_parser
 
 TARGETS = ("cifar10-test", "cifar100-test", "imagenet16-120-test")
 
@@ -63,7 +63,7 @@ def one_search(args, strategy: str, budget: int, seed: int, cap: float | None) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, out=None, out_help="also write every run's row to this CSV")
     parser.add_argument("--scores", required=True)
     parser.add_argument("--objective", default="ensemble:jacob_cov+meco+params")
     parser.add_argument("--ground-truth", default="../shared/benchmarks/nasbench201_200epoch.csv.gz")
@@ -71,7 +71,6 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--strategies", default="random,evolution,tpe")
     parser.add_argument("--cap-quantile", type=float, default=0.5, help="MACs cap = this quantile of all networks")
-    parser.add_argument("--out", default=None, help="also write every run's row to this CSV")
     parser.add_argument("--jobs", type=int, default=1, help="searches run side by side (one process each)")
     parser.add_argument("--seconds-per-net", type=float, default=None,
                         help="the objective's seconds per network measured alone (default: the table's mean)")

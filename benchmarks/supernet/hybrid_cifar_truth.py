@@ -53,6 +53,7 @@ from hybridnas.supernet.train import training_device
 from benchmarks.proxies.ensemble_search import ranking_members
 from benchmarks.proxies.ensemble_search import ranking as oriented
 from benchmarks.supernet.supernet_ranking import spread_archs
+from benchmarks.common import benchmark_parser
 
 RANKINGS = ("ensemble:jacob_cov+meco+params", "ensemble:jacob_cov+meco+params+macs+az_trainability", "params",
             "az_trainability")
@@ -264,8 +265,7 @@ def report(args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, required=True)
+    ap = benchmark_parser(__doc__, out_type=Path)
     ap.add_argument("--subnets", type=int, default=20)
     ap.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1])
     ap.add_argument("--epochs", type=int, default=30)

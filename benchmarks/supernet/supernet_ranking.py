@@ -18,7 +18,6 @@ With `--device cuda` everything (supernet and standalone training, evaluation, s
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from hybridnas import load_space
 from hybridnas.supernet import (SubnetScorer, Supernet, largest_and_smallest, load_supernet, load_supernet_config,
                                 train_supernet)
 from hybridnas.supernet.standalone import train_standalone
+from benchmarks.common import benchmark_parser
 
 DATA = "npz:../shared/data/cifar10_subset.npz"
 
@@ -89,8 +89,7 @@ def step_overhead(space, archs, device: str = "cpu", batch: int = 64, steps: int
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out")
+    ap = benchmark_parser(out=None)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--subnets", type=int, default=10)
     ap.add_argument("--train-limit", type=int, default=None)

@@ -50,6 +50,7 @@ from hybridnas.proxies.bench import ndcg_at, top_fraction_precision
 from hybridnas.proxies.ensemble import DEFAULT_OBJECTIVE, parse_ensemble
 from hybridnas.spaces.loader import SHIPPED_DIR
 from hybridnas.supernet import load_checkpoint, load_scorer, load_supernet_config, train_few_shot, train_supernet
+from benchmarks.common import benchmark_parser
 
 SHARED = Path("../shared")
 GROUND_TRUTH = SHARED / "benchmarks/nasbench201_200epoch.csv.gz"
@@ -288,9 +289,8 @@ def report(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = benchmark_parser(__doc__, out_type=Path, out_help="checkpoints and inherited-accuracy caches")
     ap.add_argument("phase", choices=["train", "split", "score", "report"])
-    ap.add_argument("--out", type=Path, required=True, help="checkpoints and inherited-accuracy caches")
     ap.add_argument("--summary", type=Path, default=Path("results/benchmarks/supernet_ranking_nb201"),
                     help="where `report` writes summary.txt, summary.json, ranking.csv and the inherited accuracies")
     ap.add_argument("--samplers", type=lambda s: s.split(","), default=list(SAMPLERS))

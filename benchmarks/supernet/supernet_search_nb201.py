@@ -35,6 +35,7 @@ from hybridnas.search import RunStore, load_search_config, run_search
 from hybridnas.supernet import load_scorer
 
 from benchmarks.search.search_quality_nb201 import TARGETS, ground_truth
+from benchmarks.common import benchmark_parser
 
 COMMON = {"workers": 0, "batch_size": 10, "population_size": 20, "tournament_size": 5, "storage": "memory"}
 
@@ -75,7 +76,7 @@ def one_seed(args: argparse.Namespace, scorer, seed: int) -> list[dict]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, out_type=Path, out_help="every returned network, one row per method and seed (CSV)")
     ap.add_argument("--supernet", required=True, help="a supernet checkpoint (or its folder), or a few-shot split folder")
     ap.add_argument("--scores", default="results/benchmarks/nb201_scores_default.csv.gz")
     ap.add_argument("--objective", default=DEFAULT_OBJECTIVE)
@@ -85,7 +86,6 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--shortlist", type=int, default=10)
     ap.add_argument("--test-limit", type=int, default=None, help="test images per supernet evaluation (all: None)")
-    ap.add_argument("--out", type=Path, required=True, help="every returned network, one row per method and seed (CSV)")
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for path in (args.scores, args.ground_truth):
