@@ -22,6 +22,7 @@ from .latency import LatencyTable, build_table
 from .latency.config import LatencyBuildConfig
 from .scaling import scale, scaled_space, write_family
 from .scaling.config import GrowthOptions
+from .scaling.grow import target_measure
 from .search import load_search_config, run_search
 from .search.pareto import front as run_front
 from .spaces import load_space
@@ -163,9 +164,11 @@ def _run_pipeline_locked(config: PipelineConfig, out: str | Path, *, resume: boo
     if config.scale.enabled:
         echo(f"== scale {seed_arch} to {config.scale.targets} ==")
         with clock.phase("scale"):
+            growth_table = (LatencyTable.load(config.latency.table) if config.latency.table
+                             and target_measure(config.scale.targets) == "latency_ms" else None)
             family = scale(space, seed_arch, config.scale.targets, rule=config.scale.rule, data=config.scale.data,
-                           seed=config.scale.seed, batch_size=config.scale.batch_size, out=out / "scale", resume=True, progress=progress,
-                           device=config.scale.device)
+                           seed=config.scale.seed, batch_size=config.scale.batch_size, out=out / "scale", resume=True,
+                           progress=progress, device=config.scale.device, latency_table=growth_table)
         state.finish("scale", {"path": out / "scale" / "path.csv"})
 
     tables = []

@@ -1,14 +1,17 @@
 """A new user's first hour, scripted: from their own image folder to a grown, exported family member.
 
-Each step is the installed `hybridnas` command in a process of its own, as the README shows it, on tiny
-data (a 2-class folder of 16 px images) and a tiny hybrid space: space validate, latency build, a search
-under a latency budget, pareto, export with ONNX, train for one epoch, and scale 2x from the trained seed's
-weights. Every step must exit 0; the long ones must show progress and end with where their time went. (The
-install itself is what `make test` and `.ci/run` do before this runs.)
+The walk starts with the README's `make install` into the virtual environment the tests run in (a no-op when
+that environment is up to date, as `.ci/run`'s fresh one is). Then each step is the installed `hybridnas`
+command in a process of its own, as the README shows it, on tiny data (a 2-class folder of 16 px images) and a
+tiny hybrid space: space validate, latency build, a search under a latency budget on local Ray workers, pareto,
+export with ONNX, train for one epoch, and scale 2x from the trained seed's weights. Every step must exit 0;
+the long ones must show progress and end with where their time went.
 """
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,9 +44,24 @@ def image_folder(root):
     return root
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+INSTALLED = Path(sys.executable).parent / "hybridnas"  # the console script `make install` puts in the venv
+
+
+def make_install():
+    """The README's install command, into the virtual environment these tests run in."""
+    if sys.prefix == sys.base_prefix or shutil.which("make") is None:
+        pytest.skip("the walk installs with `make install VENV=...` into the virtual environment it runs in; this "
+                    "interpreter is not in one (or make is missing)")
+    done = subprocess.run(["make", "install", f"VENV={sys.prefix}"], cwd=REPOSITORY, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert INSTALLED.is_file(), f"make install left no {INSTALLED}"
+
+
 def hybridnas(tmp_path, *args):
-    """Run `hybridnas ARGS` as a user would; returns stdout + stderr, failing on a non-zero exit."""
-    done = subprocess.run([sys.executable, "-m", "hybridnas", *map(str, args)], cwd=tmp_path, capture_output=True,
+    """Run the installed `hybridnas ARGS` as a user would; returns stdout + stderr, failing on a non-zero exit."""
+    done = subprocess.run([str(INSTALLED), *map(str, args)], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, f"hybridnas {' '.join(map(str, args))}\n{output[-3000:]}"
@@ -58,6 +76,7 @@ def shows_progress_and_time(output):
 
 @pytest.mark.timeout(1200)
 def test_a_new_user_goes_from_an_image_folder_to_a_grown_exported_member(tmp_path):
+    make_install()
     data = f"imagefolder:{image_folder(tmp_path / 'photos')}"
     (tmp_path / "mine.yaml").write_text(yaml.safe_dump(SPACE, sort_keys=False))
     assert hybridnas(tmp_path, "space", "validate", "mine.yaml").startswith("ok: mine")
@@ -68,7 +87,7 @@ def test_a_new_user_goes_from_an_image_folder_to_a_grown_exported_member(tmp_pat
 
     (tmp_path / "search.yaml").write_text(yaml.safe_dump({
         "space": "mine.yaml", "objectives": ["ensemble:naswot+synflow+macs:max", "macs:min"], "trials": 8,
-        "batch_size": 4, "workers": 0, "data": data, "proxy_batch_size": 4, "reference_size": 4}))
+        "batch_size": 4, "workers": 1, "data": data, "proxy_batch_size": 4, "reference_size": 4}))
     searched = hybridnas(tmp_path, "search", "search.yaml", "--out", "runs/q", "--max-latency", "1000ms",
                          "--latency-table", "cpu.json")
     shows_progress_and_time(searched)

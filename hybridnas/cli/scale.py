@@ -11,7 +11,9 @@ from ..scaling.defaults import DEFAULT_RULE
 @click.command("scale")
 @click.argument("space_file")
 @click.option("--seed-arch", required=True, help="The architecture to grow (string or JSON).")
-@click.option("--targets", required=True, help="Multiples of the seed's MACs (2x,4x,8x) or MACs (50M,100M,200M).")
+@click.option("--targets", required=True,
+              help="Multiples of the seed's MACs (2x,4x,8x), MACs (50M,100M,200M), or predicted latency in ms (4ms,8ms; "
+                   "the first --latency-table predicts it).")
 @click.option("--rule", default=DEFAULT_RULE, show_default=True,
               help="Objectives (proxy:max|min, comma-separated) whose rank sum picks each growth step.")
 @click.option("--data", default="gaussian", show_default=True,
@@ -60,12 +62,12 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
     with clock.phase("growth"):
         family = scale(space, seed_arch, config.targets, rule=config.rule, data=config.data, seed=config.seed,
                        batch_size=config.batch_size, out=out, resume=resume, progress=not no_progress,
-                       device=config.device)
+                       device=config.device, latency_table=loaded[0] if loaded else None)
     with clock.phase("export and latency"):
         files = write_family(space, family, out, latency_tables=loaded, export=config.export, rule=config.rule,
                              seed_arch=seed_arch, onnx=config.onnx, seed_weights=weights)
     frame = pd.read_csv(files["family.csv"])
-    columns = [c for c in frame.columns if c in ("target", "macs", "params", "step", "arch")
+    columns = [c for c in frame.columns if c in ("target", "macs", "params", "step", "arch", "target_latency_ms")
                or c.startswith(("latency_ms", "latency_source"))]
     click.echo(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     click.echo(f"\n{len(family.path) - 1} growth steps; family: {files['family.csv']}; plot: {files['growth.png']}")

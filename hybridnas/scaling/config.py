@@ -14,7 +14,8 @@ class GrowthOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    targets: str = Field("2x,4x", description="multiples of the seed's MACs (2x,4x) or MACs (50M,100M)")
+    targets: str = Field("2x,4x", description="multiples of the seed's MACs (2x,4x), MACs (50M,100M), or predicted "
+                                              "latency (4ms,8ms; needs a latency table)")
     rule: str = Field(DEFAULT_RULE, description="objectives (proxy:max|min, comma-separated) whose rank sum picks "
                                                 "each growth step")
     data: str = Field("gaussian", description="the rule's images: gaussian, cifar10:DIR, npz:FILE, imagefolder:DIR")
@@ -26,7 +27,8 @@ class GrowthOptions(BaseModel):
 class ScaleConfig(GrowthOptions):
     """`hybridnas scale`: growth, then each member's export (with the seed's weights carried in, if given)."""
 
-    latency_tables: list[str] = Field([], description="tables that give each member's latency")
+    latency_tables: list[str] = Field([], description="tables that give each member's latency; the first predicts "
+                                                       "latency targets")
     export: bool = True
     onnx: bool = False
     seed_weights: str | None = Field(None, description="the trained seed's weights, carried into every member")

@@ -55,7 +55,8 @@ def plot_growth(family: Family, path: str | Path, title: str) -> Path:
     steps = family.path["step"]
     ax.plot(steps, family.path["macs"] / 1e6, "o-", label="MACs")
     for _, member in family.members.iterrows():
-        ax.axhline(member["target_macs"] / 1e6, color="0.8", lw=0.8)
+        if "target_macs" in member:  # latency targets have no MACs line to draw
+            ax.axhline(member["target_macs"] / 1e6, color="0.8", lw=0.8)
         ax.annotate(member["target"], (member["step"], member["macs"] / 1e6), textcoords="offset points",
                     xytext=(4, -12))
     ax.set_yscale("log")
@@ -89,8 +90,9 @@ def write_family(space: Space, family: Family, out: str | Path, *, latency_table
     grown = scaled_space(space)
     frame = family_table(space, family, latency_tables)
     files = {"family.csv": out / "family.csv", "path.csv": out / "path.csv"}
-    seed = family_table(space, Family(family.path.head(1).assign(target="seed", target_macs=family.path["macs"][0]),
-                                      family.path, family.out), latency_tables)
+    measure = "latency_ms" if "target_latency_ms" in family.members else "macs"
+    seed_row = family.path.head(1).assign(target="seed", **{f"target_{measure}": family.path[measure][0]})
+    seed = family_table(space, Family(seed_row, family.path, family.out), latency_tables)
     atomic_write_csv(pd.concat([seed, frame], ignore_index=True), files["family.csv"])  # the seed first, as 1x
     atomic_write_csv(family.path, files["path.csv"])
     files["growth.png"] = plot_growth(family, out / "growth.png",
@@ -98,7 +100,7 @@ def write_family(space: Space, family: Family, out: str | Path, *, latency_table
                                       "path.csv)")
     if export:
         score_columns = [c for c in family.path.columns if c not in ("step", "change", "arch", "macs", "params",
-                                                                       "candidates")]
+                                                                       "latency_ms", "candidates")]
         if seed_weights is not None:
             seed_weights = check_weights(grown, grown.parse(family.path["arch"][0]), seed_weights)
         for _, member in frame.iterrows():

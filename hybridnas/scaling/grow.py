@@ -71,20 +71,40 @@ class Rule:
 MAX_TARGET_MULTIPLE = 1024  # growth past 1,024x the seed only ends when memory runs out
 
 
-def parse_targets(text: str, seed_macs: int) -> list[tuple[str, float]]:
-    """'2x,4x' (multiples of the seed's MACs) or '50M,100M' (MACs) -> sorted (label, MACs) pairs."""
+LATENCY_SUFFIX = "ms"
+
+
+def target_measure(text: str) -> str:
+    """What targets `text` are sizes of: 'latency_ms' when any is in milliseconds (5ms), else 'macs'."""
+    items = [t.strip().lower() for t in text.split(",") if t.strip()]
+    return "latency_ms" if any(t.endswith(LATENCY_SUFFIX) for t in items) else "macs"
+
+
+def parse_targets(text: str, seed_size: float, measure: str = "macs") -> list[tuple[str, float]]:
+    """'2x,4x' (multiples of the seed), '50M,100M' (MACs) or '4ms,8ms' (predicted latency) -> sorted (label, size)
+    pairs, in the unit of `measure` ('macs' or 'latency_ms'); latency targets cannot be mixed with MACs."""
+    unit = "ms" if measure == "latency_ms" else "MACs"
     out = []
     for item in filter(None, (t.strip() for t in text.split(","))):
+        lowered = item.lower()
         try:
-            macs = float(item[:-1]) * seed_macs if item.lower().endswith("x") else parse_quantity(item)
+            if lowered.endswith("x"):
+                size = float(item[:-1]) * seed_size
+            elif measure == "latency_ms":
+                if not lowered.endswith(LATENCY_SUFFIX):
+                    raise ValueError(item)
+                size = float(item[:-len(LATENCY_SUFFIX)])
+            else:
+                size = parse_quantity(item)
         except (ValueError, HybridNASError):
-            raise HybridNASError(f"target {item!r}: write multiples of the seed (2x,4x) or MACs (50M,100M)") from None
-        if not math.isfinite(macs) or macs > MAX_TARGET_MULTIPLE * seed_macs:
-            raise HybridNASError(f"target {item!r}: at most {MAX_TARGET_MULTIPLE}x the seed's {seed_macs} MACs "
-                                 "(a finite multiple such as 2x or a size such as 500M)")
-        if macs <= seed_macs:
-            raise HybridNASError(f"target {item!r} = {macs:.4g} MACs is not above the seed's {seed_macs} MACs")
-        out.append((item, macs))
+            raise HybridNASError(f"target {item!r}: write multiples of the seed (2x,4x), MACs (50M,100M) or "
+                                 "milliseconds of predicted latency (4ms,8ms), without mixing MACs and ms") from None
+        if not math.isfinite(size) or size > MAX_TARGET_MULTIPLE * seed_size:
+            raise HybridNASError(f"target {item!r}: at most {MAX_TARGET_MULTIPLE}x the seed's {seed_size:.4g} {unit} "
+                                 "(a finite multiple such as 2x or a size such as 500M or 8ms)")
+        if size <= seed_size:
+            raise HybridNASError(f"target {item!r} = {size:.4g} {unit} is not above the seed's {seed_size:.4g} {unit}")
+        out.append((item, size))
     if not out:
         raise HybridNASError("no targets given; e.g. --targets 2x,4x,8x")
     return sorted(out, key=lambda t: t[1])
@@ -175,15 +195,33 @@ class Family:
 def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFAULT_RULE, data: str = "gaussian",
           seed: int = 0, batch_size: int = 32, out: str | Path | None = None, resume: bool = False,
           max_steps: int = 200, progress: bool = True,
-          on_step: Callable[[dict[str, Any]], None] | None = None, device: str = "cpu") -> Family:
+          on_step: Callable[[dict[str, Any]], None] | None = None, device: str = "cpu",
+          latency_table: Any = None) -> Family:
     """Grow `seed_arch` until every target is reached; writes path.csv after each step when `out` is given.
 
-    The rule's proxies run on `device` ('cpu', 'cuda' or 'cuda:N').
+    Args:
+        targets: multiples of the seed ('2x,4x'), MACs ('50M,100M'), or predicted latency ('4ms,8ms', which
+            needs `latency_table`); multiples are of the seed's latency when the targets are in ms.
+        latency_table: a LatencyTable whose predictions (unseen grown layers predicted too) measure latency
+            targets; each step's predicted latency_ms is recorded when one is given.
+        device: where the rule's proxies run ('cpu', 'cuda' or 'cuda:N').
     """
     grown = scaled_space(space)
     seed_arch = grown.parse(seed_arch) if isinstance(seed_arch, str) else grown.validate(seed_arch)
     parsed_rule = Rule.parse(rule)
-    wanted = parse_targets(targets, grown.cost(seed_arch).macs)
+    measure = target_measure(targets)
+    if measure == "latency_ms" and latency_table is None:
+        raise HybridNASError(f"targets {targets!r} are latencies: give the latency table that predicts them "
+                             "(--latency-table TABLE; build one with `hybridnas latency build`)")
+
+    def sizes(arch: Arch) -> dict[str, float]:
+        cost = grown.cost(arch)
+        out = {"macs": cost.macs, "params": cost.params}
+        if latency_table is not None:
+            out["latency_ms"] = latency_table.predict(grown, arch, unseen="predict")
+        return out
+
+    wanted = parse_targets(targets, sizes(seed_arch)[measure], measure)
     batch = space_batch(grown, data, batch_size, seed, device)
     out = Path(out) if out else None
     path_file = out / "path.csv" if out else None
@@ -198,65 +236,69 @@ def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFA
         if rows[0]["arch"] != grown.format(seed_arch):
             raise HybridNASError(f"{path_file} grew from {rows[0]['arch']}, not the given seed; use another --out")
     else:
-        cost = grown.cost(seed_arch)
-        rows = [{"step": 0, "change": "seed", "arch": grown.format(seed_arch), "macs": cost.macs,
-                 "params": cost.params, "candidates": 0, **scores_of(seed_arch)}]
+        rows = [{"step": 0, "change": "seed", "arch": grown.format(seed_arch), **sizes(seed_arch), "candidates": 0,
+                 **scores_of(seed_arch)}]
         if out:
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_csv(pd.DataFrame(rows), path_file)
     from tqdm.auto import tqdm
 
-    reached_of = lambda macs: sum(macs >= (1 - TOLERANCE) * m for _, m in wanted)  # noqa: E731
-    bar = tqdm(total=len(wanted), desc="scale", unit="target", disable=not progress, initial=reached_of(rows[-1]["macs"]))
+    unit = "ms" if measure == "latency_ms" else "MACs"
+    reached_of = lambda size: sum(size >= (1 - TOLERANCE) * m for _, m in wanted)  # noqa: E731
+    bar = tqdm(total=len(wanted), desc="scale", unit="target", disable=not progress,
+               initial=reached_of(rows[-1][measure]))
     current = grown.parse(rows[-1]["arch"])
-    while rows[-1]["macs"] < (1 - TOLERANCE) * wanted[-1][1]:
+    while rows[-1][measure] < (1 - TOLERANCE) * wanted[-1][1]:
         if len(rows) > max_steps:
-            raise HybridNASError(f"scaling stopped after {max_steps} steps at {rows[-1]['macs']:.4g} MACs, short of "
-                                 f"{wanted[-1][0]}; raise max_steps or mark more dimensions scalable")
+            raise HybridNASError(f"scaling stopped after {max_steps} steps at {rows[-1][measure]:.4g} {unit}, short "
+                                 f"of {wanted[-1][0]}; raise max_steps or mark more dimensions scalable")
         candidates = growth_candidates(grown, current)
         if not candidates:
-            raise HybridNASError(f"no valid larger architecture than {grown.format(current)} ({rows[-1]['macs']:.4g} "
-                                 f"MACs), short of target {wanted[-1][0]}; mark depths/widths `scalable: true` in "
+            raise HybridNASError(f"no valid larger architecture than {grown.format(current)} ({rows[-1][measure]:.4g} "
+                                 f"{unit}), short of target {wanted[-1][0]}; mark depths/widths `scalable: true` in "
                                  f"{space.source} to let them grow past their declared values")
         frame = pd.DataFrame([{"change": d, "arch": a, **scores_of(a)} for d, a in candidates])
-        frame["macs"] = [grown.cost(a).macs for a in frame["arch"]]
+        frame = frame.join(pd.DataFrame([sizes(a) for a in frame["arch"]], index=frame.index)
+                           .drop(columns="params"))
         frame["rank_sum"] = parsed_rule.rank_sum(frame)
-        best = _landing(frame, next(m for _, m in wanted if m * (1 - TOLERANCE) > rows[-1]["macs"])) \
-            .sort_values(["rank_sum", "macs"]).iloc[0]
+        target = next(m for _, m in wanted if m * (1 - TOLERANCE) > rows[-1][measure])
+        best = _landing(frame, target, measure).sort_values(["rank_sum", measure]).iloc[0]
         current = best["arch"]
-        cost = grown.cost(current)
-        reached = reached_of(rows[-1]["macs"])
-        rows.append({"step": len(rows), "change": best["change"], "arch": grown.format(current), "macs": cost.macs,
-                     "params": cost.params, "candidates": len(frame),
+        reached = reached_of(rows[-1][measure])
+        rows.append({"step": len(rows), "change": best["change"], "arch": grown.format(current), **sizes(current),
+                     "candidates": len(frame),
                      **{k: best[k] for k in parsed_rule.proxies if k in best and best[k] == best[k]}})
         if path_file:
             atomic_write_csv(pd.DataFrame(rows), path_file)
-        bar.set_postfix_str(f"step {len(rows) - 1}: {cost.macs / 1e6:.1f}M MACs", refresh=False)
-        bar.update(reached_of(cost.macs) - reached)
+        shown = (f"{rows[-1]['latency_ms']:.2f} ms" if measure == "latency_ms" else
+                 f"{rows[-1]['macs'] / 1e6:.1f}M MACs")
+        bar.set_postfix_str(f"step {len(rows) - 1}: {shown}", refresh=False)
+        bar.update(reached_of(rows[-1][measure]) - reached)
         bar.refresh()  # a step can take minutes: show each one, not only each target reached
         if on_step:
             on_step(rows[-1])
     bar.close()
     path = pd.DataFrame(rows)
-    members = [{"target": label, "target_macs": macs, **_member_row(path, macs).to_dict()} for label, macs in wanted]
+    members = [{"target": label, f"target_{measure}": size, **_member_row(path, size, measure).to_dict()}
+               for label, size in wanted]
     return Family(pd.DataFrame(members), path, out)
 
 
-def _landing(candidates: pd.DataFrame, target: float) -> pd.DataFrame:
-    """The candidates a step may take toward `target`: those within TOLERANCE of it when any are; else those
-    not past it by more than TOLERANCE (keep growing); else all (a step cannot help overshooting)."""
-    near = candidates[(candidates["macs"] - target).abs() <= TOLERANCE * target]
+def _landing(candidates: pd.DataFrame, target: float, measure: str = "macs") -> pd.DataFrame:
+    """The candidates a step may take toward `target` (in `measure`): those within TOLERANCE of it when any are;
+    else those not past it by more than TOLERANCE (keep growing); else all (a step cannot help overshooting)."""
+    near = candidates[(candidates[measure] - target).abs() <= TOLERANCE * target]
     if not near.empty:
         return near
-    under = candidates[candidates["macs"] <= (1 + TOLERANCE) * target]
+    under = candidates[candidates[measure] <= (1 + TOLERANCE) * target]
     return under if not under.empty else candidates
 
 
-def _member_row(path: pd.DataFrame, target: float) -> pd.Series:
-    """The path step a target's member is: the one closest to the target within TOLERANCE, else the first past
-    it (a coarse step), else the last."""
-    ratio = (path["macs"] / target - 1).abs()
+def _member_row(path: pd.DataFrame, target: float, measure: str = "macs") -> pd.Series:
+    """The path step a target's member is: the one closest to the target (in `measure`) within TOLERANCE, else
+    the first past it (a coarse step), else the last."""
+    ratio = (path[measure] / target - 1).abs()
     if (ratio <= TOLERANCE).any():
         return path.loc[ratio[ratio <= TOLERANCE].idxmin()]
-    past = path[path["macs"] >= target]
+    past = path[path[measure] >= target]
     return past.iloc[0] if not past.empty else path.iloc[-1]

@@ -151,3 +151,33 @@ def test_baselines_scale_only_their_dimensions(mode):
         assert widths == seed_widths and depths != seed_depths
     if mode == "width":
         assert depths == seed_depths and widths != seed_widths
+
+
+class LinearLatency:
+    """A stand-in latency table: 0.2 ms of overhead plus 1 ms per 10M MACs (what a calibrated table predicts)."""
+
+    def predict(self, space, arch, unseen="error"):
+        assert unseen == "predict"  # grown layers a table never timed are predicted, not refused
+        return 0.2 + space.cost(arch).macs / 1e7
+
+
+def test_latency_targets_land_each_member_within_ten_percent_of_its_predicted_latency(tmp_path):
+    space = load_space("hybrid_cifar")
+    seed_ms = LinearLatency().predict(scaled_space(space), scaled_space(space).parse(SEED), "predict")
+    targets = f"{1.8 * seed_ms:.3f}ms,{3 * seed_ms:.3f}ms"
+    family = scale(space, SEED, targets, latency_table=LinearLatency(), out=tmp_path, **CHEAP)
+    assert list(family.members["target"]) == targets.split(",") and "target_latency_ms" in family.members
+    for _, member in family.members.iterrows():
+        assert abs(member["latency_ms"] / member["target_latency_ms"] - 1) <= 0.10
+    assert (family.path["latency_ms"].diff().dropna() > 0).all()
+    write_family(space, family, tmp_path, export=False)
+    table = pd.read_csv(tmp_path / "family.csv")
+    assert table["target"].iloc[0] == "seed" and table["target_latency_ms"].iloc[0] == pytest.approx(seed_ms)
+
+
+def test_latency_targets_need_a_table_and_do_not_mix_with_macs():
+    space = load_space("hybrid_cifar")
+    with pytest.raises(HybridNASError, match="are latencies: give the latency table"):
+        scale(space, SEED, "5ms", **CHEAP)
+    with pytest.raises(HybridNASError, match="without mixing MACs and ms"):
+        parse_targets("5ms,50M", 1.0, "latency_ms")
