@@ -12,12 +12,21 @@ from .errors import HybridNASError
 
 
 DEVICE_PATTERN = r"^(cpu|cuda(:[0-9]+)?)$"  # what a config's device field may hold
+DEVICE_HELP = "use 'cpu' or 'cuda' (or 'cuda:N')"
+
+
+def device_name(value: str) -> str:
+    """`value` if it names a device kind (cpu, cuda, cuda:N); a ValueError saying what is allowed otherwise (for
+    config models; whether this machine has it is `require_device`'s check)."""
+    if not isinstance(value, str) or not re.match(DEVICE_PATTERN, value):
+        raise ValueError(DEVICE_HELP)
+    return value
 
 
 def require_device(device: str, error: type[HybridNASError] = HybridNASError) -> torch.device:
     """`device` as a torch.device; `error` if it is not 'cpu' or 'cuda[:N]', or names a GPU torch cannot see."""
     if not re.match(DEVICE_PATTERN, device):
-        raise error(f"device {device!r}: use 'cpu' or 'cuda' (or 'cuda:N')")
+        raise error(f"device {device!r}: {DEVICE_HELP}")
     if device == "cpu":
         return torch.device("cpu")
     if not torch.cuda.is_available():

@@ -7,6 +7,7 @@ from typing import TextIO
 
 import click
 
+from .train import DEVICES, PRECISIONS
 from .util import RUNS_DIR, emit, read_archs, user_errors
 
 
@@ -19,26 +20,29 @@ def supernet() -> None:
 @click.argument("config_file")
 @click.option("--out", default=None, help="Checkpoint folder (default: runs/supernet_<config name>).")
 @click.option("--epochs", type=int, default=None)
+@click.option("--batch-size", type=int, default=None,
+              help="Images per training step (the config's by default); a small image folder needs a small one.")
 @click.option("--sampler", default=None, help="uniform | sandwich | complexity_aware | performance_aware")
 @click.option("--workers", type=int, default=None, help="Data-parallel workers (Ray Train when > 1).")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
+@click.option("--device", type=click.Choice(DEVICES), default=None)
 @click.option("--data", default=None, help="cifar10:DIR | cifar100:DIR | npz:FILE | imagefolder:DIR")
 @click.option("--space", "space_file", default=None,
               help="Train this space's supernet with CONFIG_FILE's recipe (e.g. your space at your images' size).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None)
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None)
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--no-progress", is_flag=True)
 @user_errors
-def train_cmd(config_file: str, out: str | None, epochs: int | None, sampler: str | None, workers: int | None,
-              device: str | None, data: str | None, space_file: str | None, precision: str | None, resume: bool,
-              no_progress: bool) -> None:
+def train_cmd(config_file: str, out: str | None, epochs: int | None, batch_size: int | None, sampler: str | None,
+              workers: int | None, device: str | None, data: str | None, space_file: str | None,
+              precision: str | None, resume: bool, no_progress: bool) -> None:
     """Train the supernet of CONFIG_FILE's space; a checkpoint is written atomically every epoch."""
     from ..supernet.config import load_supernet_config
     from ..supernet.train import train_supernet
     from ..timing import PhaseClock
 
     clock = PhaseClock()
-    config = load_supernet_config(config_file, {"epochs": epochs, "sampler": sampler, "workers": workers,
+    config = load_supernet_config(config_file, {"epochs": epochs, "batch_size": batch_size, "sampler": sampler,
+                                                "workers": workers,
                                                 "device": device, "data": data, "space": space_file,
                                                 "precision": precision})
     out = out or str(Path(RUNS_DIR) / f"supernet_{Path(config_file).stem}")

@@ -178,11 +178,13 @@ def metric_source(name: str) -> MetricSource:
 def objective_ranking(name: str) -> Ranking:
     """An unfitted Ranking of objective `name` (an ensemble, or one metric); a HybridNASError for a metric whose
     source cannot rank it."""
-    source = metric_source(name)
-    if source.ranking is None:
-        raise HybridNASError(f"{name!r} cannot rank candidates ({source.name} metrics are not ranked against a "
-                             "reference); use a training-free proxy or an ensemble:a+b")
-    return source.ranking(name)
+    load_metric_sources()
+    for key in METRIC_SOURCES:  # 'params' is a cost metric and a proxy: the proxy source ranks it
+        source = METRIC_SOURCES.get(key)
+        if source.ranking is not None and source.provides(name):
+            return source.ranking(name)
+    raise HybridNASError(f"{name!r} cannot rank candidates (the {metric_source(name).name} source's metrics are not "
+                         "ranked against a reference); use a training-free proxy or an ensemble:a+b")
 
 
 def split_members(names: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -6,11 +6,11 @@ Choices come from `latency.options`, which tests keep equal to the backend regis
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from ..devices import DEVICE_PATTERN
+from ..devices import device_name
 from .options import (BACKEND_NAMES, DEFAULT_CALIBRATE, DEFAULT_REPEATS, DEFAULT_STATISTIC, DEFAULT_WARMUP, DTYPES,
                       OPTIMIZATION_LEVELS, STATISTIC_NAMES)
 
@@ -28,14 +28,23 @@ class LatencyBuildConfig(BaseModel):
     statistic: Literal[STATISTIC_NAMES] = Field(DEFAULT_STATISTIC,  # type: ignore[valid-type]
                                                 description="how a layer's repeats become its time")
     pin_cpu: str | None = Field(None, description="cores to time on (1, 0,2 or 2-3): steadier numbers")
-    device: str = Field("cpu", pattern=DEVICE_PATTERN, description="cpu, cuda or cuda:N (torch backend)")
+    device: Annotated[str, AfterValidator(device_name)] = Field("cpu", description="cpu, cuda or cuda:N (torch "
+                                                                                 "backend)")
     threads: int = Field(1, gt=0, le=1024, description="intra-op threads the table is for")
     batch: int = Field(1, gt=0, le=4096)
     dtype: Literal[DTYPES] = "float32"  # type: ignore[valid-type]
-    repeats: int = Field(DEFAULT_REPEATS, gt=2, le=100_000, description="timed repeats per layer")
+    repeats: int = Field(DEFAULT_REPEATS, ge=1, le=100_000, description="timed repeats per layer")
     warmup: int = Field(DEFAULT_WARMUP, ge=0, le=100_000)
-    calibrate: int = Field(DEFAULT_CALIBRATE, ge=3, le=10_000,
-                           description="random networks timed end to end to fit the calibration")
+    calibrate: int = Field(DEFAULT_CALIBRATE, ge=0, le=10_000,
+                           description="random networks timed end to end to fit the calibration: 0 (none) or 3 "
+                                       "or more")
+
+    @field_validator("calibrate")
+    @classmethod
+    def _enough_to_fit(cls, value: int) -> int:
+        if 0 < value < 3:
+            raise ValueError("0 (no calibration) or at least 3 networks: fewer cannot fit a scale per layer kind")
+        return value
 
     def build_options(self) -> dict[str, Any]:
         """The keyword arguments of `latency.build_table` these options set."""

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
 
-from ..devices import DEVICE_PATTERN
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ..devices import device_name
 from .defaults import DEFAULT_RULE
 
 
@@ -21,7 +23,8 @@ class GrowthOptions(BaseModel):
     data: str = Field("gaussian", description="the rule's images: gaussian, cifar10:DIR, npz:FILE, imagefolder:DIR")
     seed: int = Field(0, ge=0, lt=2**32)
     batch_size: int = Field(32, gt=1, le=4096, description="the rule's proxy batch")
-    device: str = Field("cpu", pattern=DEVICE_PATTERN, description="where the rule's proxies run")
+    device: Annotated[str, AfterValidator(device_name)] = Field("cpu", description="where the rule's proxies run: "
+                                                                                 "cpu, cuda or cuda:N")
 
 
 class ScaleConfig(GrowthOptions):

@@ -193,14 +193,9 @@ def test_readme_commands_on_your_folder_proxies_supernet_search_and_run(folder, 
     scored = ok("proxies", "score", "mine.yaml", "--data", data, "--proxies", "ensemble:jacob_cov+meco+params",
                 "--batch-size", "6", "--csv", input=archs)
     assert "ensemble:jacob_cov+meco+params" in scored.splitlines()[0] and len(scored.splitlines()) == 3
-    from hybridnas.configfile import read_config
-    from hybridnas.supernet.config import SUPERNET_DIR
-
-    recipe, _, _ = read_config("hybrid_cifar", SUPERNET_DIR, "supernet config")
-    # a batch this small folder fills (the shipped 64 is refused: it would train no step)
-    (tmp_path / "sn.yaml").write_text(yaml.safe_dump({**recipe, "batch_size": 6}))
-    trained = ok("supernet", "train", "sn.yaml", "--space", "mine.yaml", "--data", data, "--epochs", "1",
-                 "--out", "supernet_mine", "--no-progress")
+    # --batch-size: a batch this small folder fills (the shipped 64 is refused: it would train no step)
+    trained = ok("supernet", "train", "hybrid_cifar", "--space", "mine.yaml", "--data", data, "--epochs", "1",
+                 "--batch-size", "6", "--out", "supernet_mine", "--no-progress")
     assert trained.splitlines()[-1].startswith("time: ") and "training" in trained.splitlines()[-1]
     search = {"space": "mine.yaml", "objectives": "ensemble:jacob_cov+meco+params:max,macs:min", "data": data,
               "trials": 6, "batch_size": 2, "workers": 0, "reference_size": 4, "proxy_batch_size": 6,
