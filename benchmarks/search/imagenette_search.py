@@ -78,12 +78,12 @@ def search_settings(args: argparse.Namespace, space: Path) -> dict:
 
 
 def run_the_search(args: argparse.Namespace, space: Path) -> Path:
-    """Run (or resume) the search; returns its run folder. Wall seconds accumulate in OUT/search_wall_s.json."""
+    """Run (or resume) the search; returns its run folder. Wall seconds accumulate in OUT/search_wall_s_<budget>.json."""
     run = args.out / f"run_{args.max_macs}"
     resumed = (run / "config.yaml").is_file()
     start = time.perf_counter()
     run_search(load_search_config(search_settings(args, space)), run, resume=resumed, progress=True)
-    wall = args.out / "search_wall_s.json"
+    wall = args.out / f"search_wall_s_{args.max_macs}.json"
     before = json.loads(wall.read_text()) if wall.is_file() else 0.0
     atomic_write_text(wall, json.dumps(before + time.perf_counter() - start))
     return run
@@ -123,8 +123,8 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
     table = RunStore(run).table()
     trained_s = sum(f.get("train_seconds", 0) for f in table.get("fidelity", pd.Series(dtype=object)).dropna())
     epochs = sum(f.get("epochs", 0) for f in table.get("fidelity", pd.Series(dtype=object)).dropna())
-    wall = json.loads((args.out / "search_wall_s.json").read_text()) if (args.out / "search_wall_s.json").is_file() \
-        else float("nan")
+    wall_file = args.out / f"search_wall_s_{args.max_macs}.json"
+    wall = json.loads(wall_file.read_text()) if wall_file.is_file() else float("nan")
     latency = cpu_latency_ms(space.build(pick), args.size)
     saved = yaml.safe_load((run / "config.yaml").read_text())
     baselines = args.baselines / "summary.csv"
