@@ -72,14 +72,14 @@ class SourceSettings(BaseModel):
     """The part of a search's settings that one metric source reads. Each source declares a subclass with the
     fields it needs, named as in the search config; the search fills it from its config by name."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)  # a config's other fields are other sources'
 
     @classmethod
     def from_config(cls, config: BaseModel | Mapping[str, Any]) -> "SourceSettings":
         """The fields of `config` (a search config, or its dump) that this model declares."""
-        values = config if isinstance(config, Mapping) else {name: getattr(config, name)
-                                                               for name in cls.model_fields if hasattr(config, name)}
-        return cls.model_validate({k: v for k, v in values.items() if k in cls.model_fields})
+        if isinstance(config, Mapping):
+            return cls.model_validate(config)
+        return cls.model_validate({name: getattr(config, name) for name in cls.model_fields if hasattr(config, name)})
 
 
 class Ranking(Protocol):

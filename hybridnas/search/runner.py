@@ -74,8 +74,8 @@ def _evaluator_factory(space: Space, config: SearchConfig, proxies: list[str], o
     """The evaluators a worker builds: the proxy source's (for `proxies`, ensemble members included), then one per
     other registered metric source the objectives use (e.g. the supernet's), each from its own settings model."""
     wanted = ({"proxy": proxies} if proxies else {}) | others
-    parts = [(source_named(name), metrics) for name, metrics in wanted.items()]
-    made = [(source, source.settings_for(config), metrics) for source, metrics in parts]
+    made = [(source, source.settings_for(config), metrics)
+            for source, metrics in ((source_named(name), metrics) for name, metrics in wanted.items())]
 
     def factory():
         return [source.make(space, settings, metrics) for source, settings, metrics in made]
