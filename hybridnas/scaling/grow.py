@@ -258,14 +258,15 @@ def scale(space: Space, seed_arch: Arch | str, targets: str, *, rule: str = DEFA
                                  f"{unit}), short of target {wanted[-1][0]}; mark depths/widths `scalable: true` in "
                                  f"{space.source} to let them grow past their declared values")
         frame = pd.DataFrame([{"change": d, "arch": a, **scores_of(a)} for d, a in candidates])
-        frame = frame.join(pd.DataFrame([sizes(a) for a in frame["arch"]], index=frame.index)
-                           .drop(columns="params"))
+        measured = pd.DataFrame([sizes(a) for a in frame["arch"]], index=frame.index)
+        frame = frame.drop(columns=measured.columns, errors="ignore").join(measured)  # a rule may score params
         frame["rank_sum"] = parsed_rule.rank_sum(frame)
         target = next(m for _, m in wanted if m * (1 - TOLERANCE) > rows[-1][measure])
         best = _landing(frame, target, measure).sort_values(["rank_sum", measure]).iloc[0]
         current = best["arch"]
         reached = reached_of(rows[-1][measure])
-        rows.append({"step": len(rows), "change": best["change"], "arch": grown.format(current), **sizes(current),
+        rows.append({"step": len(rows), "change": best["change"], "arch": grown.format(current),
+                     **{k: best[k] for k in measured.columns},  # the sizes it was chosen by
                      "candidates": len(frame),
                      **{k: best[k] for k in parsed_rule.proxies if k in best and best[k] == best[k]}})
         if path_file:
