@@ -23,7 +23,7 @@ def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: st
                tables: tuple[str, ...], model_name: str | None, out: str, force: bool, onnx: bool) -> None:
     """Write model.py (standalone), card.yaml, latency.csv; with weights, model.safetensors; with --onnx, model.onnx."""
     from ..export.config import ExportConfig
-    from ..latency import LatencyTable
+    from ..latency import load_latency
     from ..spaces import load_space
     from ..export.exporter import export_arch, export_from_run, load_weights
 
@@ -31,7 +31,7 @@ def export_cmd(source: str, rank: int | None, arch_text: str | None, weights: st
         "rank": rank, "arch": arch_text, "weights": weights, "supernet": supernet, "latency_tables": list(tables),
         "name": model_name, "force": force, "onnx": onnx}, "hybridnas export", {"arch": "--arch", "latency_tables": "--latency-table"})
     state = load_weights(config.weights) if config.weights else None
-    loaded = [LatencyTable.load(t) for t in config.latency_tables]
+    loaded = [load_latency(t) for t in config.latency_tables]
     inherited = _from_supernet(config.supernet) if config.supernet else None
     common = dict(weights=state, latency_tables=loaded, model_name=config.name, supernet=inherited,
                   force=config.force, onnx=config.onnx)

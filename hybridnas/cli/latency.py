@@ -1,4 +1,4 @@
-"""`hybridnas latency build|validate|predict`."""
+"""`hybridnas latency build|validate|relevel|predict|fit`."""
 
 from __future__ import annotations
 
@@ -151,7 +151,8 @@ def relevel_cmd(space_file: str, table_file: str, anchors: int, pin_cpus: str | 
 
 @latency.command("predict")
 @click.argument("space_file")
-@click.option("--table", "table_file", required=True)
+@click.option("--table", "table_file", required=True,
+              help="A latency table (`latency build`) or a fitted latency model (`latency fit`).")
 @click.option("--archs", "archs_file", type=click.File("r"), default="-", show_default=True,
               help="File with one arch string per line, or - for stdin.")
 @click.option("--breakdown", is_flag=True, help="Per-layer latencies instead of totals.")
@@ -165,10 +166,10 @@ def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown:
     """Predicted latency (ms) of each architecture, from the table alone (nothing is run)."""
     import pandas as pd
 
-    from ..latency.table import LatencyTable
+    from ..latency import load_latency
 
     space = with_grown(load_space(space_file))
-    table = LatencyTable.load(table_file)
+    table = load_latency(table_file)
     frames = []
     for text, arch in read_archs(space, archs_file):
         if breakdown:
@@ -179,3 +180,51 @@ def predict_cmd(space_file: str, table_file: str, archs_file: TextIO, breakdown:
             untimed = int((pred.layers["source"] == "predicted").sum())
             frames.append(pd.DataFrame([{"arch": text, "latency_ms": pred.total_ms, "layers_predicted": untimed}]))
     emit(pd.concat(frames, ignore_index=True), as_csv, as_json)
+
+
+@latency.command("fit")
+@click.argument("space_file")
+@click.argument("measured_csv", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, help="The model file (JSON) to write.")
+@click.option("--device", "device_name", required=True,
+              help="The device the networks were measured on, as the model will name it (e.g. 'ZCU102').")
+@click.option("--column", default="latency_ms", show_default=True, help="The CSV column of latencies in ms.")
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1),
+              help="The batch size the networks were measured at.")
+@click.option("--dtype", default="float32", show_default=True, help="The precision they ran in.")
+@user_errors
+def fit_cmd(space_file: str, measured_csv: str, out: str, device_name: str, column: str, batch: int,
+            dtype: str) -> None:
+    """Fit a latency model from networks measured end to end on a device you cannot run on here.
+
+    MEASURED_CSV has an `arch` column (arch strings of SPACE_FILE) and a latency column in ms. The model
+    predicts a network's time from its MACs, parameters, activations and layers; use it wherever a latency
+    table goes (a search's budget.latency_table, `latency predict --table`, scale and export).
+    """
+    import pandas as pd
+
+    from ..errors import HybridNASError
+    from ..latency import Conditions, fit_network_model
+
+    space = load_space(space_file)
+    try:
+        frame = pd.read_csv(measured_csv)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise HybridNASError(f"{measured_csv}: not a readable CSV ({exc})") from None
+    lacking = [c for c in ("arch", column) if c not in frame.columns]
+    if lacking:
+        raise HybridNASError(f"{measured_csv} lacks column(s) {', '.join(lacking)}; it needs 'arch' and "
+                             f"{column!r} (latency in ms; --column names another)")
+    archs = []
+    for row, text in enumerate(frame["arch"].astype(str), 2):
+        try:
+            archs.append(space.parse(text))
+        except HybridNASError as exc:
+            raise HybridNASError(f"{measured_csv} line {row}: {exc}") from None
+    ms = pd.to_numeric(frame[column], errors="coerce").to_numpy()
+    conditions = Conditions(device="external", device_name=device_name, threads=0, batch=batch, dtype=dtype,
+                            backend="measured", statistic="as measured")
+    model = fit_network_model(space, archs, ms, conditions, meta={"measurements": str(measured_csv)})
+    model.save(out)
+    click.echo(f"model: {out}: {model.describe()}")
+    click.echo(f"  use it as a latency table: hybridnas latency predict {space_file} --table {out}")

@@ -36,7 +36,7 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
               tables: tuple[str, ...], no_export: bool, onnx: bool, seed_weights: str | None, resume: bool, out: str,
               no_progress: bool, device: str) -> None:
     """Grow SEED_ARCH step by step (training-free) and export one family member per target."""
-    from ..latency import LatencyTable
+    from ..latency import load_latency
     from ..spaces import load_space
     from ..scaling.family import write_family
     from ..scaling.grow import scale
@@ -51,7 +51,7 @@ def scale_cmd(space_file: str, seed_arch: str, targets: str, rule: str, data: st
         "latency_tables": list(tables), "export": not no_export, "onnx": onnx, "seed_weights": seed_weights},
         "hybridnas scale", {"latency_tables": "--latency-table", "export": "--no-export"})
     space = load_space(space_file)
-    loaded = [LatencyTable.load(t) for t in config.latency_tables]
+    loaded = [load_latency(t) for t in config.latency_tables]
     weights = None
     if config.seed_weights is not None:
         from ..export import check_weights, load_weights

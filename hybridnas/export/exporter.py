@@ -20,7 +20,7 @@ import yaml
 from ..data.sources import normalisation
 from ..io import (FolderNotOwnedError, atomic_write_csv, atomic_write_text, check_replaceable, current_umask,
                   protected_folder_reason)
-from ..latency import LatencyTable
+from ..latency import load_latency
 from ..models import onnx as onnx_models
 from ..proxies import list_proxies
 from ..proxies.ensemble import is_ensemble
@@ -298,7 +298,7 @@ def export_from_run(run: str | Path, rank: int, out: str | Path, *, weights: Map
     tables = list(latency_tables)
     table_path = (config.get("budget") or {}).get("latency_table")
     if table_path and all(str(t.path) != str(table_path) for t in tables):
-        tables.insert(0, LatencyTable.load(table_path))
+        tables.insert(0, load_latency(table_path))
     proxies = set(list_proxies()) - {"macs", "params"}  # costs are on the card already
     scores = {k: row[k] for k in row.index if (k in proxies or is_ensemble(k)) and row[k] == row[k]}
     provenance = {"run": str(Path(run).resolve()), "trial": int(row["trial"]), "rank": rank,

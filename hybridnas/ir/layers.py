@@ -48,6 +48,16 @@ class LayerSpec:
     def macs(self, s: Shape) -> int:
         return 0
 
+    def depthwise_macs(self, s: Shape) -> int:
+        """The part of `macs` spent in depthwise convolutions (low arithmetic intensity: on many accelerators
+        they cost far more time per MAC than dense ones)."""
+        return 0
+
+    def global_pools(self) -> int:
+        """Global pooling operations in the layer (squeeze-excite, the head's pool): each waits for its whole
+        input, a stall on pipelined accelerators whatever its MACs."""
+        return 0
+
     def params(self) -> int:
         return 0
 
@@ -88,6 +98,9 @@ class ConvNormAct(LayerSpec):
     def macs(self, s):
         _, h, w = self.out_shape(s)
         return h * w * self.cout * (self.cin // self.groups) * self.kernel ** 2
+
+    def depthwise_macs(self, s):
+        return self.macs(s) if self.groups > 1 and self.groups == self.cin else 0
 
     def params(self):
         weights = self.cout * (self.cin // self.groups) * self.kernel ** 2
@@ -153,6 +166,10 @@ class MetaBlock(LayerSpec):
         mixer = get_mixer(self.mixer).macs(self.dim, h, w, self.kernel, self.heads)
         return mixer + 2 * h * w * self.dim * self.hidden
 
+    def depthwise_macs(self, s):
+        _, h, w = s
+        return get_mixer(self.mixer).depthwise_macs(self.dim, h, w, self.kernel, self.heads)
+
     def params(self):
         mixer = get_mixer(self.mixer).params(self.dim, self.kernel, self.heads, self.qkv_bias)
         mlp = 2 * self.dim * self.hidden + self.hidden + self.dim
@@ -197,6 +214,13 @@ class MBConv(LayerSpec):
         expand = h * w * self.cin * self.hidden if self.hidden != self.cin else 0
         se = 2 * self.hidden * self.se_width  # two 1x1 convs on the pooled 1x1 map
         return expand + ho * wo * self.hidden * self.kernel ** 2 + se + ho * wo * self.hidden * self.cout
+
+    def depthwise_macs(self, s):
+        _, ho, wo = self.out_shape(s)
+        return ho * wo * self.hidden * self.kernel ** 2
+
+    def global_pools(self):
+        return 1 if self.se_width else 0
 
     def params(self):
         expand = self.cin * self.hidden + 2 * self.hidden if self.hidden != self.cin else 0
@@ -350,6 +374,9 @@ class ClassifierHead(LayerSpec):
 
     def out_shape(self, s):
         return (self.num_classes, 1, 1)
+
+    def global_pools(self):
+        return 1
 
     def macs(self, s):
         _, h, w = s

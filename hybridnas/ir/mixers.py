@@ -50,6 +50,11 @@ class Mixer:
         return 0
 
     @classmethod
+    def depthwise_macs(cls, dim: int, h: int, w: int, kernel: int | None, heads: int | None) -> int:
+        """The part of `macs` spent in depthwise convolutions."""
+        return 0
+
+    @classmethod
     def params(cls, dim: int, kernel: int | None, heads: int | None, qkv_bias: bool) -> int:
         return 0
 
@@ -67,6 +72,10 @@ class ConvMixer(Mixer):
     @classmethod
     def macs(cls, dim, h, w, kernel, heads):
         return h * w * dim * kernel * kernel
+
+    @classmethod
+    def depthwise_macs(cls, dim, h, w, kernel, heads):
+        return cls.macs(dim, h, w, kernel, heads)
 
     @classmethod
     def params(cls, dim, kernel, heads, qkv_bias):

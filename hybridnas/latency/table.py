@@ -303,7 +303,7 @@ class LatencyTable:
         path = Path(path or self.path)
         content = self._content()
         content["meta"]["saved"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        doc = {"format": FORMAT, "version": VERSION, **content, "checksum": _checksum(content)}
+        doc = {"format": FORMAT, "version": VERSION, **content, "checksum": checksum(content)}
         atomic_write_text(path, json.dumps(doc, indent=1))
         self.path = path
         return path
@@ -327,7 +327,7 @@ class LatencyTable:
                                f"reads versions {', '.join(map(str, READABLE))}; rebuild it")
         key = "ms" if doc["version"] >= 2 else "median_ms"
         content = {k: doc.get(k) for k in ("conditions", "meta", "calibration", "entries")}
-        if doc.get("checksum") != _checksum(content):
+        if doc.get("checksum") != checksum(content):
             raise LatencyError(f"latency table {path}: checksum mismatch, the file was modified or damaged; "
                                "rebuild it with `hybridnas latency build`")
         try:
@@ -399,5 +399,5 @@ def _refittable(point: Any) -> bool:
     return all(map(_non_negative, numbers)) and _non_negative(measured) and measured > 0
 
 
-def _checksum(content: dict[str, Any]) -> str:
+def checksum(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -59,8 +59,10 @@ class Budget(BaseModel):
     max_macs: Quantity | None = Field(None, description="multiply-accumulates, e.g. 100M")
     max_params: Quantity | None = Field(None, description="learnable parameters, e.g. 2M")
     max_latency_ms: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False,
-                                         description="predicted by `latency_table` (hybridnas latency build)")
-    latency_table: str | None = Field(None, description="a latency table file; also gives the latency_ms metric")
+                                         description="predicted by `latency_table` (hybridnas latency build or fit)")
+    latency_table: str | None = Field(None, description="a latency table (hybridnas latency build) or a latency model "
+                                                        "fitted on measured networks (hybridnas latency fit); also "
+                                                        "gives the latency_ms metric")
 
 
 class ScreenConfig(BaseModel):

@@ -31,7 +31,7 @@ from .store import RunStore, check_resume_config
 from .storage import create_study, open_storage, refuse_shared_storage
 from .strategies import STRATEGIES, enqueue_all, make_strategy_sampler
 from .workers import LocalPool, RayPool, init_ray
-from ..latency import LatencyError, LatencyTable, space_signatures
+from ..latency import LatencyError, LatencyTable, load_latency, space_signatures
 from ..timing import PhaseClock
 
 
@@ -57,7 +57,9 @@ def _latency_table(space: Space, config: SearchConfig):
             raise HybridNASError("a latency budget or objective needs a latency table: set budget.latency_table "
                                  "(or --latency-table TABLE); build one with `hybridnas latency build`")
         return None
-    table = LatencyTable.load(path)
+    table = load_latency(path)
+    if not isinstance(table, LatencyTable):
+        return table  # a fitted network model covers every network of its space
     missing = [s for s in space_signatures(space) if s not in table.entries]
     if missing:
         raise LatencyError(f"latency table {path} lacks {len(missing)} layer(s) of space {space.name!r}, e.g. "

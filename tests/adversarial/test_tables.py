@@ -7,7 +7,7 @@ import pytest
 from hybridnas import load_space
 from hybridnas.latency import LatencyTable
 from hybridnas.latency.signature import LatencyError
-from hybridnas.latency.table import _checksum
+from hybridnas.latency.table import checksum
 from tests.latency.test_latency import synthetic_table
 
 
@@ -16,7 +16,7 @@ def forge(path, edit):
     doc = json.loads(path.read_text())
     edit(doc)
     content = {k: doc[k] for k in ("conditions", "meta", "calibration", "entries")}
-    doc["checksum"] = _checksum(content)
+    doc["checksum"] = checksum(content)
     path.write_text(json.dumps(doc))
 
 

@@ -9,7 +9,7 @@ from hybridnas import load_space
 from hybridnas.cli import main
 from hybridnas.latency import (Conditions, LatencyError, LatencyTable, build_table, space_signatures,
                                validate_table)
-from hybridnas.latency.table import _checksum
+from hybridnas.latency.table import checksum
 from hybridnas.latency.timing import Timing, device_name, time_all
 from hybridnas.spaces.loader import shipped_spaces
 from hybridnas.latency.backends import list_backends, make_backend
@@ -104,7 +104,7 @@ def test_a_format_1_table_reads_as_a_torch_table_of_medians_and_is_not_extended_
     for entry in doc["entries"]:
         entry["median_ms"] = entry.pop("ms")
     doc["version"] = 1
-    doc["checksum"] = _checksum({k: doc[k] for k in ("conditions", "meta", "calibration", "entries")})
+    doc["checksum"] = checksum({k: doc[k] for k in ("conditions", "meta", "calibration", "entries")})
     (tmp_path / "t.json").write_text(json.dumps(doc))
     old = LatencyTable.load(tmp_path / "t.json")
     assert (old.conditions.backend, old.conditions.statistic) == ("torch", "median")
