@@ -320,6 +320,9 @@ class LatencyTable:
             raise LatencyError(f"latency table {path} is nested too deeply to be a latency table") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise LatencyError(f"latency table {path} is not valid JSON (truncated or damaged?): {exc}") from None
+        if isinstance(doc, dict) and doc.get("format") == "hybridnas-latency-model":
+            raise LatencyError(f"{path} is a latency model (hybridnas latency fit), not a per-layer table; this "
+                               "needs a table built on the device (hybridnas latency build)")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise LatencyError(f"{path} is not a hybridnas latency table")
         if doc.get("version") not in READABLE:

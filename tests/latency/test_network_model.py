@@ -54,6 +54,10 @@ def test_model_file_round_trips_and_refuses_edits_and_other_spaces(tmp_path):
     assert loaded.predict(space, archs[0]) == pytest.approx(ms[0], rel=1e-6)
     with pytest.raises(LatencyError, match="fitted on space 'mnasnet'"):
         loaded.predict(load_space("nasbench_macro"), load_space("nasbench_macro").sample(0))
+    from hybridnas.latency import LatencyTable
+
+    with pytest.raises(LatencyError, match="is a latency model .* not a per-layer table"):
+        LatencyTable.load(path)  # validate and relevel need a table timed here
     doc = json.loads(path.read_text())
     doc["coef"][1] = 0.0
     path.write_text(json.dumps(doc))
