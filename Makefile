@@ -49,7 +49,7 @@ $(DATA)/imagenette_64.npz: | install
 	$(VENV)/bin/hybridnas data pack imagefolder:$(SHARED)/data/imagenette_128 $@ --size 64
 
 .PHONY: bench-imagenette-data bench-imagenette-baselines bench-imagenette-search bench-imagenette-50m \
-	bench-multifidelity-nb201 bench-nb201-scores
+	bench-imagenette-resnet bench-multifidelity-nb201 bench-nb201-scores
 bench-imagenette-data: $(DATA)/imagenette_64.npz
 
 # timm baselines near 130M MACs at 64 px, 3 seeds (hours on 2 cores; resumable: run it again to continue)
@@ -75,6 +75,12 @@ bench-imagenette-50m: bench-imagenette-data
 		--width-multiplier 0.5 --threads 1 --baselines results/search/imagenette_baselines_50M
 	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz --max-macs 50M \
 		--width-multiplier 0.5 --baselines results/search/imagenette_baselines_50M --report
+
+# 130M again, in the resnet variant (ResNet basic blocks in every stage, ResNet-18's widths), first rung at 2 epochs
+IMAGENETTE_RESNET = --max-macs 130M --space-variant resnet --min-epochs 2 --reduction-factor 3 --epoch-budget 54
+bench-imagenette-resnet: bench-imagenette-data
+	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_RESNET) --threads 2
+	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_RESNET) --report
 
 # Raw input of the NAS-Bench-201 search studies: all 4,930 distinct networks scored with the default objective's
 # members (one CIFAR-10 batch, seed 0; about 3 CPU-hours); committed gzipped, rebuilt only when missing
