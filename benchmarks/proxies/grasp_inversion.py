@@ -68,10 +68,11 @@ def soft_targets(batch, classes: int, alpha: float, seed: int):
     return dataclasses.replace(batch, y=probs)
 
 
-def score_variant(frame: pd.DataFrame, variant: Variant, task: str, rows: int, args, cache: Path) -> None:
-    """Fill `frame[variant.name]` for its first `rows` networks (resumes: rows already scored are kept)."""
-    jobs = prepare(args.work / f"{variant.size}px", variant.size)
-    space = load_space(jobs[task][0])
+def score_variant(frame: pd.DataFrame, variant: Variant, space_file: Path, task: str, rows: int, args,
+                  cache: Path) -> None:
+    """Fill `frame[variant.name]` for its first `rows` networks of `space_file` (resumes: rows already scored
+    are kept)."""
+    space = load_space(space_file)
     batch = space_batch(space, variant.data or args.data, variant.batch_size, args.seed)
     if variant.alpha is not None:
         batch = soft_targets(batch, TASKS[task], variant.alpha, args.seed)
@@ -107,13 +108,14 @@ def main() -> None:
     lines = [header(), f"our grasp on the networks of literature_spaces (seed {args.seed}), one change at a time "
                        f"from the committed set-up (hard labels, one batch of 16 images at 64 px from {args.data}); "
                        "Kendall tau", ""]
+    jobs = {size: prepare(args.work / f"{size}px", size) for size in {v.size for v in variants}}
     for task, classes in TASKS.items():
         committed = read_results_csv(LITERATURE / task / "scored.csv", dtype={"arch": str, "id": str})
         cache = args.work / f"grasp_inversion_{task}.csv"
         frame = pd.read_csv(cache, dtype={"arch": str}) if cache.is_file() else committed[["arch"]].copy()
         for variant in variants:
             rows = {"hard": args.check, "px256": args.px256_networks or len(frame)}.get(variant.name, len(frame))
-            score_variant(frame, variant, task, rows, args, cache)
+            score_variant(frame, variant, jobs[variant.size][task][0], task, rows, args, cache)
         merged = frame.merge(committed[["arch", "grasp", "naslib_grasp", task]], on="arch")
         checked = merged.head(args.check)
         drift = float((checked["hard"] / checked["grasp"] - 1).abs().max())

@@ -55,6 +55,11 @@ RESNET_DEPTHS = [[1, 3], [1, 4], [1, 6], [1, 4]]
 VARIANTS = ("hybrid", "resnet")
 
 
+def scaled_widths(widths: list[int], multiplier: float) -> list[int]:
+    """`widths` times `multiplier`, rounded to multiples of 8 (at least 8), distinct and sorted."""
+    return sorted({max(8, int(round(w * multiplier / 8)) * 8) for w in widths})
+
+
 def search_space(size: int, path: Path, width_multiplier: float, variant: str = "hybrid") -> Path:
     """The searched space, written to `path`: hybrid_imagenet at `size` px with 10 classes, plus ResNet basic blocks
     (`resconv*`) as a layout of its three convolutional stages, so hand-designed ResNets are inside it. A width
@@ -69,8 +74,7 @@ def search_space(size: int, path: Path, width_multiplier: float, variant: str = 
     if width_multiplier != 1:
         raw["description"] += f"; widths x{width_multiplier:g}"
         for part in [raw["stem"], *raw["stages"]]:
-            part["width"]["choices"] = sorted({max(8, int(round(w * width_multiplier / 8)) * 8)
-                                               for w in part["width"]["choices"]})
+            part["width"]["choices"] = scaled_widths(part["width"]["choices"], width_multiplier)
     for stage in raw["stages"][:3]:
         stage["layout"]["choices"].append("resconv*")
     if variant == "resnet":
@@ -79,7 +83,7 @@ def search_space(size: int, path: Path, width_multiplier: float, variant: str = 
         for stage, layouts, widths, depths in zip(raw["stages"], RESNET_LAYOUTS, RESNET_WIDTHS, RESNET_DEPTHS,
                                                   strict=True):
             stage["layout"]["choices"] = layouts
-            stage["width"]["choices"] = sorted({max(8, int(round(w * width_multiplier / 8)) * 8) for w in widths})
+            stage["width"]["choices"] = scaled_widths(widths, width_multiplier)
             stage["depth"]["range"] = depths
             stage["kernel"]["choices"] = [k for k in stage["kernel"]["choices"] if k <= 5]
             if not any("attention" in layout for layout in layouts):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from .util import command_options, emit, load_space, read_archs, user_errors
+from .util import command_options, emit, load_space, parse_arch_column, read_archs, user_errors
 from ..io import atomic_write_csv
 from ..latency.options import (BACKEND_NAMES, DEFAULT_CALIBRATE, DEFAULT_REPEATS, DEFAULT_STATISTIC, DEFAULT_WARMUP,
                                DTYPES, OPTIMIZATION_LEVELS, STATISTIC_NAMES)
@@ -215,12 +215,7 @@ def fit_cmd(space_file: str, measured_csv: str, out: str, device_name: str, colu
     if lacking:
         raise HybridNASError(f"{measured_csv} lacks column(s) {', '.join(lacking)}; it needs 'arch' and "
                              f"{column!r} (latency in ms; --column names another)")
-    archs = []
-    for row, text in enumerate(frame["arch"].astype(str), 2):
-        try:
-            archs.append(space.parse(text))
-        except HybridNASError as exc:
-            raise HybridNASError(f"{measured_csv} line {row}: {exc}") from None
+    archs = parse_arch_column(space, frame["arch"].astype(str), measured_csv)
     ms = pd.to_numeric(frame[column], errors="coerce").to_numpy()
     conditions = Conditions(device="external", device_name=device_name, threads=0, batch=batch, dtype=dtype,
                             backend="measured", statistic="as measured")

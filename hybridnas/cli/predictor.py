@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .util import user_errors
+from .util import parse_arch_column, user_errors
 
 
 @click.group()
@@ -41,12 +41,7 @@ def fit_cmd(space_file: str, labels_file: str, accuracy_column: str, names: str,
         if column not in labels:
             raise HybridNASError(f"{labels_file} has no column {column!r}; it has {list(labels.columns)}")
     proxies = [p.strip() for p in names.split(",") if p.strip()]
-    archs = []
-    for n, text in enumerate(labels["arch"].astype(str), 2):
-        try:
-            archs.append(space.parse(text))
-        except HybridNASError as exc:
-            raise HybridNASError(f"{labels_file} line {n}: {exc}") from None
+    archs = parse_arch_column(space, labels["arch"].astype(str), labels_file)
     missing = [p for p in proxies if p not in labels]
     if missing:
         scored = score_many(space, archs, missing, data, seed, progress=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import sys
-from typing import TYPE_CHECKING, Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 
 import click
 
@@ -102,6 +102,18 @@ def emit(frame: pd.DataFrame, as_csv: bool, as_json: bool) -> None:
         click.echo(frame.to_json(orient="records", indent=1))
     else:
         click.echo(frame.to_string(index=False))
+
+
+def parse_arch_column(space: Space, texts: Iterable[str], source: str) -> list:
+    """The archs of a CSV's `arch` column; a row that does not parse is a HybridNASError naming `source` and its
+    line (the header is line 1)."""
+    archs = []
+    for line, text in enumerate(texts, 2):
+        try:
+            archs.append(space.parse(text))
+        except HybridNASError as exc:
+            raise HybridNASError(f"{source} line {line}: {exc}") from None
+    return archs
 
 
 def read_archs(space: Space, stream: TextIO) -> list:

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..io import atomic_write_text
+from ..ir.cost import plan_cost
 from ..spaces import Arch, Space
 from .signature import LatencyError
 from .table import Conditions, Prediction, checksum
@@ -34,8 +35,8 @@ MIN_NETWORKS = len(FEATURES)
 
 def network_features(space: Space, arch: Arch) -> np.ndarray:
     """The model's inputs for one network, in `FEATURES` order (analytic: nothing is built or run)."""
-    cost = space.cost(arch)
-    nodes = space.plan(arch).nodes
+    plan = space.plan(arch)
+    cost, nodes = plan_cost(plan), plan.nodes
     depthwise = sum(node.spec.depthwise_macs(node.in_shape) for node in nodes)
     pools = sum(node.spec.global_pools() for node in nodes)
     return np.array([1.0, cost.macs - depthwise, depthwise, cost.params, cost.activations, len(nodes), pools],
