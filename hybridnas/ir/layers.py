@@ -293,6 +293,75 @@ class ResidualConv(LayerSpec):
 
 @_register
 @dataclass(frozen=True, slots=True)
+class Bottleneck(LayerSpec):
+    """ResNet's bottleneck block at stride 1 and equal widths (He et al., 2016): 1x1 conv to dim // 4, k x k conv,
+    1x1 conv back to dim, each with a norm, the block's activation after the first two and after the identity
+    sum. Wide outputs at a quarter of the 3x3 cost: what ResNet-50-style networks owe their width to."""
+
+    kind: ClassVar[str] = "bottleneck"
+    dim: int
+    kernel: int
+    norm: str = "batchnorm"
+    act: str = "relu"
+
+    @property
+    def inner(self) -> int:
+        return max(1, self.dim // 4)
+
+    def macs(self, s):
+        _, h, w = s
+        return h * w * self.inner * (2 * self.dim + self.inner * self.kernel ** 2)
+
+    def params(self):
+        weights = self.inner * (2 * self.dim + self.inner * self.kernel ** 2)
+        return weights + 2 * norm_params(self.norm, self.inner) + norm_params(self.norm, self.dim)
+
+    def call(self):
+        return Call.of("Bottleneck", self.dim, self.kernel, self.norm, self.act)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class PoolProject(LayerSpec):
+    """ResNet-D's downsampling (He et al., 2019, "Bag of Tricks"): stride x stride average pooling (ceil mode,
+    padding not counted), then a 1x1 conv and a norm to the new width; at stride 1 the 1x1 conv alone."""
+
+    kind: ClassVar[str] = "pool_project"
+    cin: int
+    cout: int
+    stride: int = 2
+    norm: str = "batchnorm"
+
+    def out_shape(self, s):
+        return (self.cout, -(-s[1] // self.stride), -(-s[2] // self.stride))
+
+    def macs(self, s):
+        _, h, w = self.out_shape(s)
+        return h * w * self.cin * self.cout
+
+    def params(self):
+        return self.cin * self.cout + norm_params(self.norm, self.cout)
+
+    def call(self):
+        return Call.of("PoolProject", self.cin, self.cout, self.stride, self.norm)
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class MaxPool(LayerSpec):
+    """ResNet's stem pooling: 3x3 max pooling at stride 2, padding 1; no parameters, no MACs."""
+
+    kind: ClassVar[str] = "max_pool"
+
+    def out_shape(self, s):
+        return (s[0], _conv_out(s[1], 3, 2, 1), _conv_out(s[2], 3, 2, 1))
+
+    def call(self):
+        return Call.of("MaxPool")
+
+
+@_register
+@dataclass(frozen=True, slots=True)
 class ResNetBasicBlock(LayerSpec):
     """NAS-Bench-201's reduction block: two 3x3 ReLUConvBN (the first strided), an avg-pool + 1x1 shortcut."""
 

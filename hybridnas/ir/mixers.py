@@ -153,3 +153,12 @@ class ResidualConvMixer(Mixer):
 
     uses = frozenset({"kernel"})
     standalone = True
+
+
+@register_mixer("bottleneck")
+class BottleneckMixer(Mixer):
+    """A ResNet bottleneck block replaces the block: 1x1 conv to a quarter of the width, a dense kernel x kernel
+    conv, 1x1 conv back, norms and the block's activation, identity sum (He et al., 2016); no mlp_ratio."""
+
+    uses = frozenset({"kernel"})
+    standalone = True

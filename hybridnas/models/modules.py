@@ -195,6 +195,47 @@ class ResidualConv(nn.Module):
         return self.act(x + self.conv_b(self.conv_a(x)))
 
 
+class Bottleneck(nn.Module):
+    """ResNet's bottleneck block at stride 1 and equal widths: 1x1 conv-norm-act to dim // 4, kxk conv-norm-act,
+    1x1 conv-norm back to dim, identity sum, then act."""
+
+    def __init__(self, dim: int, kernel: int, norm: str = "batchnorm", act: str = "relu") -> None:
+        super().__init__()
+        inner = max(1, dim // 4)
+        self.conv_a = ConvNormAct(dim, inner, 1, norm=norm, act=act)
+        self.conv_b = ConvNormAct(inner, inner, kernel, norm=norm, act=act)
+        self.conv_c = ConvNormAct(inner, dim, 1, norm=norm, act="none")
+        self.act = make_act(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.conv_c(self.conv_b(self.conv_a(x))))
+
+
+class PoolProject(nn.Module):
+    """ResNet-D's downsampling: stride x stride average pooling (ceil mode, padding not counted), then a 1x1
+    conv and a norm to the new width; at stride 1 the 1x1 conv alone."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 2, norm: str = "batchnorm") -> None:
+        super().__init__()
+        self.pool = (nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False) if stride > 1
+                     else nn.Identity())
+        self.proj = ConvNormAct(cin, cout, 1, norm=norm, act="none")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.pool(x))
+
+
+class MaxPool(nn.Module):
+    """ResNet's stem pooling: 3x3 max pooling, stride 2, padding 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.MaxPool2d(3, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x)
+
+
 class ResNetBasicBlock(nn.Module):
     """NAS-Bench-201's reduction block: two ReLUConvBN 3x3 (first strided) plus an avg-pool + 1x1 shortcut."""
 

@@ -324,10 +324,14 @@ class MetaFormerSpace(MetaFormerParams, MetaFormerOperators, MetaFormerProtocols
                            L.interned(L.ConvNormAct, channels, stem["width"], cfg.stem.kernel, stride, 1, False,
                                       "batchnorm", cfg.stem.act)))
             channels = stem["width"]
+        if cfg.stem.pool == "max":
+            layers.append(("stem_pool", L.interned(L.MaxPool)))
         return layers
 
     def _down_layer(self, i: int, channels: int, width: int) -> L.LayerSpec | None:
         down = self.stages[i].config.downsample
+        if down.type == "avgpool":
+            return L.interned(L.PoolProject, channels, width, down.stride, self.config.block.norm)
         if down.type != "conv":
             return None
         return L.interned(L.ConvNormAct, channels, width, down.kernel, down.stride, 1, False, self.config.block.norm,
@@ -339,6 +343,8 @@ class MetaFormerSpace(MetaFormerParams, MetaFormerOperators, MetaFormerProtocols
             return L.interned(L.MBConv, width, width, b["kernel"], b["mlp_ratio"])
         if b["mixer"] == "resconv":
             return L.interned(L.ResidualConv, width, b["kernel"], cfg.block.norm, cfg.block.act)
+        if b["mixer"] == "bottleneck":
+            return L.interned(L.Bottleneck, width, b["kernel"], cfg.block.norm, cfg.block.act)
         return L.interned(L.MetaBlock, width, b["mixer"], b["mlp_ratio"], b["heads"], b["kernel"], cfg.block.norm,
                           cfg.block.act, cfg.block.layer_scale, cfg.block.qkv_bias)
 

@@ -101,13 +101,15 @@ class SpaceBase(Strict):
 
 # ---- metaformer (hybrid conv/attention) spaces -------------------------------------------------------
 class ConvStem(Strict):
-    """A convolutional stem: one conv per entry of `strides`, each followed by BatchNorm and `act`."""
+    """A convolutional stem: one conv per entry of `strides`, each followed by BatchNorm and `act`; `pool: max`
+    ends it with ResNet's 3x3 stride-2 max pooling."""
 
     type: Literal["conv"]
     width: IntParam
     strides: list[Literal[1, 2]] = [1]
     kernel: int = Field(3, gt=0)
     act: Act = "relu"
+    pool: Literal["none", "max"] = "none"
 
 
 class PatchStem(Strict):
@@ -121,9 +123,10 @@ class PatchStem(Strict):
 
 
 class Downsample(Strict):
-    """How a stage starts: a conv (stride 2 by default) to its width, or none."""
+    """How a stage starts: a conv (stride 2 by default) to its width; `avgpool`, ResNet-D's average pooling then a
+    1x1 conv and norm (`kernel` unused); or none."""
 
-    type: Literal["conv", "none"] = "conv"
+    type: Literal["conv", "avgpool", "none"] = "conv"
     kernel: int = Field(3, gt=0)
     stride: Literal[1, 2] = 2
 

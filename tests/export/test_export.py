@@ -49,11 +49,12 @@ def run_standalone(folder, name, with_weights):
     return torch.load(folder / "y.pt")
 
 
-# the standalone blocks (they replace a MetaFormer block) on one space
+# the standalone blocks (they replace a MetaFormer block) on one space, with ResNet-D's stem pool and downsampling
 STANDALONE_BLOCKS = {"name": "standalone_blocks", "input": {"size": 16}, "num_classes": 4,
-                     "stem": {"type": "conv", "width": 8},
+                     "stem": {"type": "conv", "width": 8, "pool": "max"},
                      "stages": [{"depth": 3, "width": 16, "kernel": {"choices": [3, 5]}, "mlp_ratio": 2,
-                                 "layout": "resconv mbconv resconv"}]}
+                                 "layout": "resconv mbconv resconv"},
+                                {"depth": 2, "width": 32, "layout": "bottleneck*", "downsample": {"type": "avgpool"}}]}
 
 
 @pytest.mark.parametrize("space_name,seed", [*ARCHS, ("standalone_blocks", 0)])

@@ -50,7 +50,7 @@ def test_resconv_ignores_mlp_ratio_and_mbconv_reads_it():
 
 def test_get_mixer_takes_a_name_or_a_class():
     assert get_mixer("conv") is get_mixer(get_mixer("conv"))
-    with pytest.raises(RegistryError, match="unknown mixer 'convv'; registered: attention, conv"):
+    with pytest.raises(RegistryError, match="unknown mixer 'convv'; registered: attention, bottleneck, conv"):
         get_mixer("convv")
 
 

@@ -35,10 +35,13 @@ def test_materialized_subnets_equal_the_supernet(cifar):
 
 
 STANDALONE_BLOCKS = {"name": "standalone_blocks", "input": {"size": 16}, "num_classes": 4,
-                     "stem": {"type": "conv", "width": 8},
+                     "stem": {"type": "conv", "width": 8, "pool": "max"},
                      "stages": [{"depth": {"range": [1, 3]}, "width": {"choices": [8, 16]},
                                  "kernel": {"choices": [3, 5]}, "mlp_ratio": {"choices": [2, 3]},
-                                 "layout": {"choices": ["resconv*", "mbconv*", "[resconv|conv]*"]}}]}
+                                 "layout": {"choices": ["resconv*", "mbconv*", "[resconv|conv]*"]}},
+                                {"depth": {"range": [1, 2]}, "width": {"choices": [16, 32]},
+                                 "kernel": {"choices": [3, 5]}, "layout": "[bottleneck|resconv]*",
+                                 "downsample": {"type": "avgpool"}}]}
 
 
 @pytest.mark.parametrize("name", ["vit", "hybrid_imagenet", "standalone_blocks"])
