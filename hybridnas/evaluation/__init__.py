@@ -5,12 +5,12 @@ a source; the search asks `metric_source(name)` and never imports them (the regi
 """
 
 from .base import (COST_METRICS, METRIC_SOURCES, Evaluation, Evaluator, MetricSource, Ranking, SourceSettings,
-                   evaluate_all, format_errors, load_metric_sources, metric_source, objective_ranking,
+                   discard_all, evaluate_all, format_errors, load_metric_sources, metric_source, objective_ranking,
                    register_metric_source, source_named, split_members)
 from .builtin import CostEvaluator, TableEvaluator
 from .fidelity import FidelityConfig, TableFidelityEvaluator, TrainingRecipe, make_pruner
 
 __all__ = ["COST_METRICS", "CostEvaluator", "Evaluation", "Evaluator", "METRIC_SOURCES", "MetricSource",
            "FidelityConfig", "Ranking", "SourceSettings", "TableEvaluator", "TableFidelityEvaluator", "TrainingRecipe",
-           "evaluate_all", "format_errors", "load_metric_sources", "make_pruner", "metric_source", "objective_ranking",
+           "discard_all", "evaluate_all", "format_errors", "load_metric_sources", "make_pruner", "metric_source", "objective_ranking",
            "register_metric_source", "source_named", "split_members"]

@@ -62,6 +62,10 @@ class Evaluator(ABC):
         """
         return self.evaluate(arch)
 
+    def discard(self, arch: Arch) -> None:
+        """Drop what this evaluator keeps to resume `arch`'s evaluation: the search will not ask for it again
+        (successive halving stopped its training). Evaluators that keep nothing ignore it."""
+
 
 def format_errors(errors: Mapping[str, str]) -> str:
     """'metric: reason; metric: reason', the form tables and journals store failures in."""
@@ -210,3 +214,9 @@ def evaluate_all(evaluators: list[Evaluator], arch: Arch, epochs: int | None = N
         merged.fidelity.update(part.fidelity)
         merged.seconds += part.seconds
     return merged
+
+
+def discard_all(evaluators: list[Evaluator], arch: Arch) -> None:
+    """Tell every evaluator that `arch` will not be evaluated again (see `Evaluator.discard`)."""
+    for evaluator in evaluators:
+        evaluator.discard(arch)

@@ -386,6 +386,7 @@ class _Search:
         for trial, _ in waiting:
             self.study.tell(trial, state=TrialState.PRUNED)
             bar.update(1)
+        self.pool.discard(arch)  # after the journal and the study: a stop in between leaves a file, never a gap
 
     def close(self) -> None:
         if self.pool is not None:

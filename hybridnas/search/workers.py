@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Sequence
 
 from ..errors import HybridNASError
 from ..spaces import Arch, Space
-from ..evaluation import Evaluation, Evaluator, evaluate_all
+from ..evaluation import Evaluation, Evaluator, discard_all, evaluate_all
 
 EvaluatorFactory = Callable[[], "list[Evaluator]"]
 
@@ -32,6 +32,10 @@ class LocalPool:
         """(index, evaluation) pairs as each architecture finishes; `epochs` is the training fidelity (0: none)."""
         for i, arch in enumerate(archs):
             yield i, evaluate_all(self.evaluators, arch, epochs)
+
+    def discard(self, arch: Arch) -> None:
+        """Tell the evaluators that `arch` will not be evaluated again (they may drop its checkpoints)."""
+        discard_all(self.evaluators, arch)
 
     def close(self) -> None:
         pass
@@ -56,6 +60,11 @@ class _Worker:
         from ..spaces import Arch
 
         return evaluate_all(self.evaluators, self.space.validate(Arch.from_json(genes_json)), epochs)
+
+    def discard(self, genes_json: str) -> None:
+        from ..spaces import Arch
+
+        discard_all(self.evaluators, self.space.validate(Arch.from_json(genes_json)))
 
     def pid(self) -> int:
         return os.getpid()
@@ -168,6 +177,11 @@ class RayPool:
                     queue.insert(0, (i, archs[i]))
                 else:
                     yield i, Evaluation(errors={"worker": f"worker died twice: {type(exc).__name__}"})
+
+    def discard(self, arch: Arch) -> None:
+        """Tell one actor's evaluators that `arch` will not be evaluated again: what they keep to resume it
+        (checkpoints) lives in the run's work folder, which every worker shares to resume at all."""
+        self._ray.get(self.actors[0].discard.remote(arch.to_json()))
 
     def close(self) -> None:
         for actor in self.actors:

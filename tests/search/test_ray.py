@@ -59,3 +59,31 @@ def test_dead_worker_is_replaced_and_its_arch_retried_once(tmp_path, local_ray, 
         assert "died twice" in results[1].errors["worker"]
     else:
         assert results[1].metrics == {"one": 1.0}
+
+
+class KeepsAFile(Evaluator):
+    """Writes a file per architecture it evaluates and deletes it when told to discard (test only)."""
+
+    metrics = ("one",)
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def evaluate(self, arch):
+        open(os.path.join(self.folder, arch.id), "w").close()
+        return Evaluation({"one": 1.0})
+
+    def discard(self, arch):
+        os.remove(os.path.join(self.folder, arch.id))
+
+
+def test_discard_reaches_the_evaluators_of_a_ray_worker(tmp_path, local_ray):
+    space = load_space("nasbench_macro")
+    archs = [space.sample(i) for i in range(3)]
+    pool = RayPool(space, lambda: [KeepsAFile(str(tmp_path))], workers=2)
+    try:
+        dict(pool.imap(archs))
+        pool.discard(archs[1])
+    finally:
+        pool.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([archs[0].id, archs[2].id])
