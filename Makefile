@@ -49,7 +49,7 @@ $(DATA)/imagenette_64.npz: | install
 	$(VENV)/bin/hybridnas data pack imagefolder:$(SHARED)/data/imagenette_128 $@ --size 64
 
 .PHONY: bench-imagenette-data bench-imagenette-baselines bench-imagenette-search bench-imagenette-50m \
-	bench-imagenette-resnet bench-multifidelity-nb201 bench-nb201-scores
+	bench-imagenette-resnet bench-imagenette-bottleneck bench-multifidelity-nb201 bench-nb201-scores
 bench-imagenette-data: $(DATA)/imagenette_64.npz
 
 # timm baselines near 130M MACs at 64 px, 3 seeds (hours on 2 cores; resumable: run it again to continue)
@@ -81,6 +81,14 @@ IMAGENETTE_RESNET = --max-macs 130M --space-variant resnet --min-epochs 2 --redu
 bench-imagenette-resnet: bench-imagenette-data
 	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_RESNET) --threads 2
 	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_RESNET) --report
+
+# 130M in the bottleneck variant (ResNet-D's parts: bottleneck blocks to 2,048 channels, deep stem with a max pool,
+# average-pool downsampling), a loose screen (half the candidates kept), as the resnet variant's screen-bias study advises
+IMAGENETTE_BOTTLENECK = --max-macs 130M --space-variant bottleneck --min-epochs 2 --reduction-factor 3 \
+	--epoch-budget 54 --keep 0.5
+bench-imagenette-bottleneck: bench-imagenette-data
+	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_BOTTLENECK) --threads 2
+	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_BOTTLENECK) --report
 
 # Raw input of the NAS-Bench-201 search studies: all 4,930 distinct networks scored with the default objective's
 # members (one CIFAR-10 batch, seed 0; about 3 CPU-hours); committed gzipped, rebuilt only when missing

@@ -13,11 +13,13 @@ its own batch. The variants, each one change from `hard` (same networks, seed an
 - `px256`: the images at 256 px, Taskonomy's size, upsampled from Imagenette's 128 px folder (the input size:
   the macro networks' feature maps are 16 times larger);
 - `kaiming`: convolutions initialised by Kaiming normal (fan-out, ReLU gain), as ResNet-style code often does,
-  instead of PyTorch's default uniform (the initialisation, which Hg depends on at second order).
+  instead of PyTorch's default uniform (the initialisation, which Hg depends on at second order);
+- `combined`: all four changes at once (soft targets, batch 64, 256 px, Kaiming-normal), on the first
+  `--combined-networks` networks: NASLib's set-up as near as this machine gets without Taskonomy's images.
 Taskonomy's images are not here, so the images themselves stay Imagenette's.
 
     python -m benchmarks.proxies.grasp_inversion                 # all networks (hours at 256 px)
-    python -m benchmarks.proxies.grasp_inversion --px256-networks 20
+    python -m benchmarks.proxies.grasp_inversion --px256-networks 20 --combined-networks 20
 """
 
 from __future__ import annotations
@@ -102,9 +104,13 @@ def main() -> None:
     parser.add_argument("--check", type=int, default=8, help="networks rescored with the committed set-up")
     parser.add_argument("--px256-networks", type=int, default=0,
                         help="score only the first N networks at 256 px (0: all; each costs about 16 of the others)")
+    parser.add_argument("--combined-networks", type=int, default=0,
+                        help="score only the first N networks with all changes at once (0: all; each costs about "
+                             "4 at 256 px)")
     args = parser.parse_args()
     variants = [Variant("hard"), Variant("soft", alpha=args.alpha), Variant("batch64", batch_size=64),
-                Variant("px256", size=256, data=FOLDER_128), Variant("kaiming", init="kaiming")]
+                Variant("px256", size=256, data=FOLDER_128), Variant("kaiming", init="kaiming"),
+                Variant("combined", alpha=args.alpha, batch_size=64, size=256, data=FOLDER_128, init="kaiming")]
     lines = [header(), f"our grasp on the networks of literature_spaces (seed {args.seed}), one change at a time "
                        f"from the committed set-up (hard labels, one batch of 16 images at 64 px from {args.data}); "
                        "Kendall tau", ""]
@@ -114,7 +120,8 @@ def main() -> None:
         cache = args.work / f"grasp_inversion_{task}.csv"
         frame = pd.read_csv(cache, dtype={"arch": str}) if cache.is_file() else committed[["arch"]].copy()
         for variant in variants:
-            rows = {"hard": args.check, "px256": args.px256_networks or len(frame)}.get(variant.name, len(frame))
+            rows = {"hard": args.check, "px256": args.px256_networks or len(frame),
+                    "combined": args.combined_networks or len(frame)}.get(variant.name, len(frame))
             score_variant(frame, variant, jobs[variant.size][task][0], task, rows, args, cache)
         merged = frame.merge(committed[["arch", "grasp", "naslib_grasp", task]], on="arch")
         checked = merged.head(args.check)
@@ -127,7 +134,8 @@ def main() -> None:
             part = merged[merged[v.name].notna()]
             what = {"hard": "hard labels, batch 16, 64 px", "soft": f"soft targets (Dirichlet {args.alpha:g})",
                     "batch64": "batch 64", "px256": "256 px (from 128 px images)",
-                    "kaiming": "Kaiming-normal convolutions"}[v.name]
+                    "kaiming": "Kaiming-normal convolutions",
+                    "combined": "all four at once"}[v.name]
             lines.append(f"  {v.name + ': ' + what:<34}{len(part):>9}"
                          f"{stats.kendalltau(part[v.name], part['naslib_grasp']).statistic:>17.3f}"
                          f"{stats.kendalltau(part[v.name], part[task]).statistic:>13.3f}"
