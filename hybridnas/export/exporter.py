@@ -117,8 +117,10 @@ def latency_breakdown(space: Space, arch: Arch, tables: Sequence[Any]) -> tuple[
         tag = {"table": str(table.path), "device": c.device, "device_name": c.device_name, "threads": c.threads,
                "batch": c.batch, "dtype": c.dtype}
         untimed = int((pred.layers["source"] == "predicted").sum())
-        total = {"node": "TOTAL (calibrated)", "kind": "", "in_shape": "", "inputs": "", "ms": pred.total_ms,
-                 "source": "predicted" if untimed else "measured"}
+        fitted = bool((pred.layers["source"] == "model").any())  # a network-level model, not a timed table
+        total = {"node": "TOTAL (fitted model)" if fitted else "TOTAL (calibrated)", "kind": "", "in_shape": "",
+                 "inputs": "", "ms": pred.total_ms, "source": "model" if fitted else "predicted" if untimed
+                 else "measured"}
         tag.update({"backend": c.backend, "optimization": c.optimization, "statistic": c.statistic})
         frames.append(pd.concat([pred.layers, pd.DataFrame([total])], ignore_index=True).assign(**tag))
         totals[str(table.path)] = {**{k: v for k, v in tag.items() if k != "table"},

@@ -70,11 +70,12 @@ class NetworkLatencyModel:
         return float(network_features(space, arch) @ np.asarray(self.coef))
 
     def breakdown(self, space: Space, arch: Arch, unseen: str = "error", **conditions: Any) -> Prediction:
-        """The prediction as one row: a network-level model has no per-layer times."""
+        """The prediction as one row, its source `model`: a network-level model has no per-layer times, and none
+        of its layers is `predicted` by a table's layer predictor."""
         ms = self.predict(space, arch, **conditions)
         c, h, w = space.input_shape
         frame = pd.DataFrame([{"node": "network (fitted model)", "kind": "network", "in_shape": f"{c}x{h}x{w}",
-                               "inputs": 1, "ms": ms, "source": "predicted"}])
+                               "inputs": 1, "ms": ms, "source": "model"}])
         return Prediction(ms, frame)
 
     def check(self, space: Space | None = None, **conditions: Any) -> None:

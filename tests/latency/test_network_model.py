@@ -94,6 +94,10 @@ def test_cli_fit_then_predict(tmp_path):
     result = runner.invoke(main, ["latency", "predict", "mnasnet", "--table", str(tmp_path / "model.json"), "--csv"],
                            input=space.format(archs[0]) + "\n")
     assert result.exit_code == 0 and float(result.output.splitlines()[1].split(",")[1]) == pytest.approx(ms[0], rel=1e-5)
+    assert result.output.splitlines()[1].split(",")[2] == "0"  # the model predicts no layer: it has none
+    result = runner.invoke(main, ["latency", "predict", "mnasnet", "--table", str(tmp_path / "model.json"), "--csv",
+                                  "--breakdown"], input=space.format(archs[0]) + "\n")
+    assert result.exit_code == 0 and ",model," in result.output and ",predicted," not in result.output
 
 
 @pytest.mark.parametrize("rows, message", [
@@ -119,3 +123,16 @@ def test_depthwise_macs_are_the_depthwise_part_of_macs():
     assert L.MetaBlock(64, "conv", 4, kernel=7).depthwise_macs((64, 8, 8)) == 8 * 8 * 64 * 49
     assert L.MetaBlock(64, "attention", 4, heads=2).depthwise_macs((64, 8, 8)) == 0
     assert L.MBConv(16, 16, 3, 4, se_ratio=0.25).global_pools() == 1 and mbconv.global_pools() == 0
+
+
+def test_export_with_a_model_marks_its_latency_as_the_model_s(tmp_path):
+    from hybridnas.export import export_arch
+
+    space = load_space("mnasnet")
+    archs, ms = measured(space, 10)
+    path = fit_network_model(space, archs, ms, CONDITIONS).save(tmp_path / "model.json")
+    export_arch(space, archs[0], tmp_path / "out", latency_tables=[load_latency(path)])
+    latency = pd.read_csv(tmp_path / "out" / "latency.csv")
+    total = latency[latency.node.str.startswith("TOTAL")]
+    assert list(total.node) == ["TOTAL (fitted model)"] and list(total.source) == ["model"]
+    assert total.ms.item() == pytest.approx(ms[0], rel=1e-6)
