@@ -79,8 +79,7 @@ class PredictorSampler(PlannedSampler):
         encoding = np.stack([np.asarray(self.space.encode(a), float) for a in archs])
         if rows is None or not self.features:
             return encoding
-        proxies = rows[list(self.features)].to_numpy(float)
-        return np.concatenate([encoding, np.nan_to_num(proxies, nan=-1e9)], axis=1)
+        return np.concatenate([encoding, tree_features(rows[list(self.features)].to_numpy(float))], axis=1)
 
     def _feature_rows(self, ids: list[str]) -> pd.DataFrame | None:
         if self.screened is None or not self.features:
@@ -121,6 +120,14 @@ class PredictorSampler(PlannedSampler):
 
 
 PLAN_ARCH_KEY = "predictor:arch"
+FEATURE_LIMIT = 1e38  # below float32's largest (3.4e38): scikit-learn's trees read features as float32
+
+
+def tree_features(proxies: np.ndarray) -> np.ndarray:
+    """Proxy scores as features a forest accepts: clipped to +-FEATURE_LIMIT (synflow reaches inf and finite
+    values past float32 on wide networks), and a failed proxy (NaN) at -1e9. The same score always maps to
+    the same feature, so training rows and candidates agree, and the order is kept up to the limit."""
+    return np.nan_to_num(np.clip(proxies, -FEATURE_LIMIT, FEATURE_LIMIT), nan=-1e9)
 
 
 class PredictorConfig(BaseModel):
