@@ -156,32 +156,46 @@ def the_pick(run: Path) -> pd.Series:
 
 def train_the_pick(args: argparse.Namespace, space_file: Path, run: Path) -> list[dict]:
     """The pick trained with the baselines' recipe, one run per seed."""
+    return train_with_the_recipe(args, space_file, the_pick(run)["arch"], "pick")
+
+
+def train_with_the_recipe(args: argparse.Namespace, space_file: Path, arch_text: str, role: str) -> list[dict]:
+    """`arch_text` of the space trained with the baselines' recipe, one run per seed; each run's result is
+    `runs/<role>_<tag>_seed<seed>.json`."""
     space = load_space(space_file)
-    pick = space.parse(the_pick(run)["arch"])
+    arch = space.parse(arch_text)
     results = []
     for seed in args.seeds:
         config = recipe_config(space_file, args.data, seed, args.device)
-        record = args.out / "runs" / f"pick_{args.tag}_seed{seed}.json"
-        print(f"pick seed {seed}", flush=True)
-        results.append(train_resumable(lambda: space.build(pick), config,
-                                       args.work / f"pick_{args.tag}_seed{seed}", record))
+        record = args.out / "runs" / f"{role}_{args.tag}_seed{seed}.json"
+        print(f"{role} seed {seed}", flush=True)
+        results.append(train_resumable(lambda: space.build(arch), config,
+                                       args.work / f"{role}_{args.tag}_seed{seed}", record))
     return results
+
+
+def recipe_row(args: argparse.Namespace, space, arch_text: str, role: str, label: str) -> str | None:
+    """The summary's row for `arch_text` trained with the recipe as `role` (None: no seed has finished)."""
+    accs = [json.loads(p.read_text())["accuracy"]
+            for p in sorted((args.out / "runs").glob(f"{role}_{args.tag}_seed*.json"))]
+    if not accs:
+        return None
+    arch = space.parse(arch_text)
+    cost, latency = space.cost(arch), cpu_latency_ms(space.build(arch), args.size)
+    return (f"{label:<28} {cost.macs / 1e6:>7.1f}M {cost.params / 1e6:>7.2f}M {len(accs):>5} {np.mean(accs):>7.2f} "
+            f"{np.std(accs, ddof=1) if len(accs) > 1 else float('nan'):>5.2f} {latency['torch_ms']:>9.2f} "
+            f"{latency['onnxruntime_ms']:>7.2f}")
 
 
 def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
     """The pick beside the baselines' summary."""
     space = load_space(space_file)
     row = the_pick(run)
-    pick = space.parse(row["arch"])
-    cost = space.cost(pick)
-    accs = [json.loads(p.read_text())["accuracy"]
-            for p in sorted((args.out / "runs").glob(f"pick_{args.tag}_seed*.json"))]
     table = RunStore(run).table()
     trained_s = sum(f.get("train_seconds", 0) for f in table.get("fidelity", pd.Series(dtype=object)).dropna())
     epochs = sum(f.get("epochs", 0) for f in table.get("fidelity", pd.Series(dtype=object)).dropna())
     wall_file = args.out / f"search_wall_s_{args.tag}.json"
     wall = json.loads(wall_file.read_text()) if wall_file.is_file() else float("nan")
-    latency = cpu_latency_ms(space.build(pick), args.size)
     saved = yaml.safe_load((run / "config.yaml").read_text())
     baselines = args.baselines / "summary.csv"
     lines = [header(args.device),
@@ -197,16 +211,19 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
              "",
              f"{'network':<28} {'MACs':>8} {'params':>8} {'seeds':>5} {'top-1':>7} {'std':>5} {'torch ms':>9} "
              f"{'ORT ms':>7}",
-             f"{'hybridnas pick':<28} {cost.macs / 1e6:>7.1f}M {cost.params / 1e6:>7.2f}M {len(accs):>5} "
-             f"{np.mean(accs) if accs else float('nan'):>7.2f} "
-             f"{np.std(accs, ddof=1) if len(accs) > 1 else float('nan'):>5.2f} {latency['torch_ms']:>9.2f} "
-             f"{latency['onnxruntime_ms']:>7.2f}"]
+             recipe_row(args, space, row["arch"], "pick", "hybridnas pick") or "hybridnas pick: not trained yet"]
+    if args.hand:
+        lines.append(recipe_row(args, space, args.hand, "hand", "by hand in this space")
+                     or "by hand in this space: not trained yet")
     if baselines.is_file():
         for b in pd.read_csv(baselines).itertuples():
             lines.append(f"{b.model:<28} {b.macs_M:>7.1f}M {b.params_M:>7.2f}M {b.seeds:>5} {b.top1_mean:>7.2f} "
                          f"{b.top1_std:>5.2f} {b.torch_ms:>9.2f} {b.onnxruntime_ms:>7.2f}")
     lines += ["", "top-1: Imagenette val/ (3,925 images), mean and std over seeds; latency: batch 1, median of 30, "
-              "this machine", command_line()]
+              "this machine"]
+    if args.hand:
+        lines.append(f"by hand: {args.hand}, trained with the same recipe and seeds")
+    lines.append(command_line())
     text = "\n".join(lines) + "\n"
     atomic_write_text(args.out / f"summary_{args.tag}.txt", text)
     columns = [c for c in ("trial", "arch", "status", "val_accuracy", "macs", "params") if c in table]
@@ -250,6 +267,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--stage", choices=["search", "train", "all"], default="all")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--hand", default=None, metavar="ARCH",
+                        help="also train this network of the space with the pick's recipe and seeds (what a user "
+                             "would write by hand in it), after the pick; the report adds its row")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -268,6 +288,8 @@ def main() -> None:
         run = run_the_search(args, space)
     if args.stage in ("train", "all"):
         train_the_pick(args, space, run)
+        if args.hand:
+            train_with_the_recipe(args, space, args.hand, "hand")
 
 
 if __name__ == "__main__":
