@@ -138,10 +138,12 @@ def run_the_search(args: argparse.Namespace, space: Path) -> Path:
     run = args.out / f"run_{args.tag}"
     resumed = (run / "config.yaml").is_file()
     start = time.perf_counter()
-    run_search(load_search_config(search_settings(args, space)), run, resume=resumed, progress=True)
-    wall = args.out / f"search_wall_s_{args.tag}.json"
-    before = json.loads(wall.read_text()) if wall.is_file() else 0.0
-    atomic_write_text(wall, json.dumps(before + time.perf_counter() - start))
+    try:
+        run_search(load_search_config(search_settings(args, space)), run, resume=resumed, progress=True)
+    finally:  # a stopped or failed run's time counts too: the next one resumes it
+        wall = args.out / f"search_wall_s_{args.tag}.json"
+        before = json.loads(wall.read_text()) if wall.is_file() else 0.0
+        atomic_write_text(wall, json.dumps(before + time.perf_counter() - start))
     return run
 
 
