@@ -218,9 +218,11 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
         lines.append(recipe_row(args, space, args.hand, "hand", "by hand in this space")
                      or "by hand in this space: not trained yet")
     if baselines.is_file():
-        for b in pd.read_csv(baselines).itertuples():
+        frame = pd.read_csv(baselines)
+        for b in frame.itertuples():
             lines.append(f"{b.model:<28} {b.macs_M:>7.1f}M {b.params_M:>7.2f}M {b.seeds:>5} {b.top1_mean:>7.2f} "
                          f"{b.top1_std:>5.2f} {b.torch_ms:>9.2f} {b.onnxruntime_ms:>7.2f}")
+        lines += ["", same_run_latency(args, space, row["arch"], frame.loc[frame["top1_mean"].idxmax(), "model"])]
     lines += ["", "top-1: Imagenette val/ (3,925 images), mean and std over seeds; latency: batch 1, median of 30, "
               "this machine"]
     if args.hand:
@@ -233,6 +235,18 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
                                            for f in table.get("fidelity", pd.Series([None] * len(table)))])
     atomic_write_csv(trials, args.out / f"trials_{args.tag}.csv")
     return text
+
+
+def same_run_latency(args: argparse.Namespace, space, arch_text: str, baseline: str) -> str:
+    """The pick's latency against the best baseline's, both measured now, one after the other (the table's
+    baseline latencies come from the baselines' own report, another run)."""
+    import timm
+
+    pick = cpu_latency_ms(space.build(space.parse(arch_text)), args.size)
+    base = cpu_latency_ms(timm.create_model(baseline.removeprefix("timm "), num_classes=10), args.size)
+    return (f"same run, pick / {baseline}: torch {pick['torch_ms']:.2f} / {base['torch_ms']:.2f} ms "
+            f"(ratio {pick['torch_ms'] / base['torch_ms']:.2f}), ONNX Runtime {pick['onnxruntime_ms']:.2f} / "
+            f"{base['onnxruntime_ms']:.2f} ms (ratio {pick['onnxruntime_ms'] / base['onnxruntime_ms']:.2f})")
 
 
 def main() -> None:
