@@ -96,20 +96,25 @@ def search_space(size: int, path: Path, width_multiplier: float, variant: str = 
             if not any("attention" in layout for layout in layouts):
                 stage.pop("heads", None)
     if variant == "bottleneck":
-        raw = bottleneck_variant(raw)
+        raw = bottleneck_variant(raw, width_multiplier)
     atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False))
     return path
 
 
-def bottleneck_variant(raw: dict) -> dict:
-    """hybrid_imagenet's raw space remade from ResNet-D's parts (`BOTTLENECK_*`); its input and head stay."""
+def bottleneck_variant(raw: dict, width_multiplier: float = 1.0) -> dict:
+    """hybrid_imagenet's raw space remade from ResNet-D's parts (`BOTTLENECK_*`, every width times
+    `width_multiplier`); its input and head stay."""
     raw["description"] = raw["description"].split(";")[0] + "; bottleneck variant: ResNet-D's parts"
-    raw["stem"] = {"type": "conv", "width": {"choices": [24, 32, 48]}, "strides": [2, 1, 1], "pool": "max"}
+    if width_multiplier != 1:
+        raw["description"] += f"; widths x{width_multiplier:g}"
+    raw["stem"] = {"type": "conv", "width": {"choices": scaled_widths([24, 32, 48], width_multiplier)},
+                   "strides": [2, 1, 1], "pool": "max"}
     raw["block"] = {**raw.get("block", {}), "act": "relu"}
     stages = []
     for i, (layouts, widths, depths) in enumerate(zip(BOTTLENECK_LAYOUTS, BOTTLENECK_WIDTHS, BOTTLENECK_DEPTHS,
                                                       strict=True)):
-        stage = {"depth": {"range": depths}, "width": {"choices": widths}, "kernel": {"choices": [3, 5]},
+        stage = {"depth": {"range": depths}, "width": {"choices": scaled_widths(widths, width_multiplier)},
+                 "kernel": {"choices": [3, 5]},
                  "layout": {"choices": layouts}, "downsample": {"type": "avgpool", "stride": 1 if i == 0 else 2}}
         if any("attention" in layout for layout in layouts):
             stage.update(heads={"choices": [8, 16]}, mlp_ratio={"choices": [1, 2]})
