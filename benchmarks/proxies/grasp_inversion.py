@@ -19,7 +19,10 @@ its own batch. The variants, each one change from `hard` (same networks, seed an
 Taskonomy's images are not here, so the images themselves stay Imagenette's.
 
     python -m benchmarks.proxies.grasp_inversion                 # all networks (hours at 256 px)
-    python -m benchmarks.proxies.grasp_inversion --px256-networks 20 --combined-networks 20
+    python -m benchmarks.proxies.grasp_inversion --px256-networks 20 --combined-networks 9 --combined-tasks class_scene
+
+The combined variant needs more than 24 GB from about the tenth network on (batch 64 at 256 px, with the second
+backward pass); on this machine the kernel killed it there.
 """
 
 from __future__ import annotations
@@ -95,6 +98,18 @@ def score_variant(frame: pd.DataFrame, variant: Variant, space_file: Path, task:
     print(f"{task} {variant.name} done", flush=True)
 
 
+def same_networks(merged: pd.DataFrame, variants: list[Variant], subset: str, task: str) -> list[str]:
+    """Every variant's tau against NASLib's grasp on the networks `subset` scored (when it scored fewer than
+    all), so a small subset's tau is read beside the others' on the same networks."""
+    if subset not in merged or not 0 < merged[subset].notna().sum() < len(merged):
+        return []
+    rows = merged[merged[subset].notna()]
+    taus = ", ".join(f"{v.name} {stats.kendalltau(rows[v.name], rows['naslib_grasp']).statistic:.3f}"
+                     for v in variants if rows[v.name].notna().all())
+    return [f"  on the {len(rows)} networks {subset} scored, tau vs NASLib grasp: {taus}; NASLib vs accuracy "
+            f"{stats.kendalltau(rows['naslib_grasp'], rows[task]).statistic:.3f}"]
+
+
 def main() -> None:
     parser = benchmark_parser(__doc__, out=LITERATURE / "grasp_inversion.txt", out_type=Path)
     parser.add_argument("--data", default="npz:/tmp/hybridnas_data/imagenette_64.npz")
@@ -107,6 +122,8 @@ def main() -> None:
     parser.add_argument("--combined-networks", type=int, default=0,
                         help="score only the first N networks with all changes at once (0: all; each costs about "
                              "4 at 256 px)")
+    parser.add_argument("--combined-tasks", type=lambda s: s.split(","), default=list(TASKS),
+                        help="the tasks the combined variant scores (comma-separated; default: all)")
     args = parser.parse_args()
     variants = [Variant("hard"), Variant("soft", alpha=args.alpha), Variant("batch64", batch_size=64),
                 Variant("px256", size=256, data=FOLDER_128), Variant("kaiming", init="kaiming"),
@@ -120,6 +137,8 @@ def main() -> None:
         cache = args.work / f"grasp_inversion_{task}.csv"
         frame = pd.read_csv(cache, dtype={"arch": str}) if cache.is_file() else committed[["arch"]].copy()
         for variant in variants:
+            if variant.name == "combined" and task not in args.combined_tasks:
+                continue
             rows = {"hard": args.check, "px256": args.px256_networks or len(frame),
                     "combined": args.combined_networks or len(frame)}.get(variant.name, len(frame))
             score_variant(frame, variant, jobs[variant.size][task][0], task, rows, args, cache)
@@ -131,7 +150,10 @@ def main() -> None:
                   f"{args.check} networks reproduces the committed grasp to a relative {drift:.1e}",
                   f"  {'variant':<34}{'networks':>9}{'vs NASLib grasp':>17}{'vs accuracy':>13}{'vs hard':>9}"]
         for v in variants:
-            part = merged[merged[v.name].notna()]
+            part = merged[merged[v.name].notna()] if v.name in merged else merged.iloc[:0]
+            if part.empty:
+                lines.append(f"  {v.name}: not scored on this task")
+                continue
             what = {"hard": "hard labels, batch 16, 64 px", "soft": f"soft targets (Dirichlet {args.alpha:g})",
                     "batch64": "batch 64", "px256": "256 px (from 128 px images)",
                     "kaiming": "Kaiming-normal convolutions",
@@ -142,6 +164,7 @@ def main() -> None:
                          f"{stats.kendalltau(part[v.name], part['hard']).statistic:>9.3f}")
         lines.append(f"  {'NASLib':<34}{len(merged):>9}{1.0:>17.3f}"
                      f"{stats.kendalltau(merged['naslib_grasp'], merged[task]).statistic:>13.3f}")
+        lines += same_networks(merged, variants, "combined", task)
         lines.append("")
     write_report(lines, args.out)
 
