@@ -84,11 +84,15 @@ bench-imagenette-resnet: bench-imagenette-data
 
 # 130M in the bottleneck variant (ResNet-D's parts: bottleneck blocks to 2,048 channels, deep stem with a max pool,
 # average-pool downsampling), a loose screen (half the candidates kept), as the resnet variant's screen-bias study advises
+RESNET14T_LAYOUT = w32|w256:bottleneck-k3|w512:bottleneck-k3|w1024:bottleneck-k3|w2048:bottleneck-k3
 IMAGENETTE_BOTTLENECK = --max-macs 130M --space-variant bottleneck --min-epochs 2 --reduction-factor 3 \
 	--epoch-budget 54 --keep 0.5
 bench-imagenette-bottleneck: bench-imagenette-data
 	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_BOTTLENECK) --threads 2
-	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_BOTTLENECK) --report
+	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_BOTTLENECK) \
+		--stage train --threads 2 --hand '$(RESNET14T_LAYOUT)'
+	$(PY) -m benchmarks.search.imagenette_search --data npz:$(DATA)/imagenette_64.npz $(IMAGENETTE_BOTTLENECK) --report \
+		--hand '$(RESNET14T_LAYOUT)'
 
 # the second budget again in the bottleneck variant, widths halved, under fastvit_t8's 43.2M MACs (the best
 # baseline near 50M), so that the pick may not spend more MACs than the baseline it is compared with
