@@ -181,14 +181,16 @@ def train_with_the_recipe(args: argparse.Namespace, space_file: Path, arch_text:
     return results
 
 
-def recipe_row(args: argparse.Namespace, space, arch_text: str, role: str, label: str) -> str | None:
-    """The summary's row for `arch_text` trained with the recipe as `role` (None: no seed has finished)."""
+def recipe_row(args: argparse.Namespace, space, arch_text: str, role: str, label: str,
+               latency: dict[str, float] | None = None) -> str | None:
+    """The summary's row for `arch_text` trained with the recipe as `role` (None: no seed has finished);
+    `latency` if measured already, else measured here."""
     accs = [json.loads(p.read_text())["accuracy"]
             for p in sorted((args.out / "runs").glob(f"{role}_{args.tag}_seed*.json"))]
     if not accs:
         return None
     arch = space.parse(arch_text)
-    cost, latency = space.cost(arch), cpu_latency_ms(space.build(arch), args.size)
+    cost, latency = space.cost(arch), latency or cpu_latency_ms(space.build(arch), args.size)
     return (f"{label:<28} {cost.macs / 1e6:>7.1f}M {cost.params / 1e6:>7.2f}M {len(accs):>5} {np.mean(accs):>7.2f} "
             f"{np.std(accs, ddof=1) if len(accs) > 1 else float('nan'):>5.2f} {latency['torch_ms']:>9.2f} "
             f"{latency['onnxruntime_ms']:>7.2f}")
@@ -205,6 +207,10 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
     wall = json.loads(wall_file.read_text()) if wall_file.is_file() else float("nan")
     saved = yaml.safe_load((run / "config.yaml").read_text())
     baselines = args.baselines / "summary.csv"
+    frame = pd.read_csv(baselines) if baselines.is_file() else None
+    pick_ms = cpu_latency_ms(space.build(space.parse(row["arch"])), args.size)
+    best = frame.loc[frame["top1_mean"].idxmax(), "model"] if frame is not None else None
+    same_run = same_run_latency(args, pick_ms, best) if best is not None else None
     lines = [header(args.device),
              f"space: {yaml.safe_load(space_file.read_text())['description']}; budget max_macs {args.max_macs}",
              f"search: {json.dumps(saved['fidelity'])}",
@@ -218,16 +224,15 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
              "",
              f"{'network':<28} {'MACs':>8} {'params':>8} {'seeds':>5} {'top-1':>7} {'std':>5} {'torch ms':>9} "
              f"{'ORT ms':>7}",
-             recipe_row(args, space, row["arch"], "pick", "hybridnas pick") or "hybridnas pick: not trained yet"]
+             recipe_row(args, space, row["arch"], "pick", "hybridnas pick", pick_ms) or "hybridnas pick: not trained yet"]
     if args.hand:
         lines.append(recipe_row(args, space, args.hand, "hand", "by hand in this space")
                      or "by hand in this space: not trained yet")
-    if baselines.is_file():
-        frame = pd.read_csv(baselines)
+    if frame is not None:
         for b in frame.itertuples():
             lines.append(f"{b.model:<28} {b.macs_M:>7.1f}M {b.params_M:>7.2f}M {b.seeds:>5} {b.top1_mean:>7.2f} "
                          f"{b.top1_std:>5.2f} {b.torch_ms:>9.2f} {b.onnxruntime_ms:>7.2f}")
-        lines += ["", same_run_latency(args, space, row["arch"], frame.loc[frame["top1_mean"].idxmax(), "model"])]
+        lines += ["", same_run]
     lines += ["", "top-1: Imagenette val/ (3,925 images), mean and std over seeds; latency: batch 1, median of 30, "
               "this machine"]
     if args.hand:
@@ -242,12 +247,11 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
     return text
 
 
-def same_run_latency(args: argparse.Namespace, space, arch_text: str, baseline: str) -> str:
-    """The pick's latency against the best baseline's, both measured now, one after the other (the table's
-    baseline latencies come from the baselines' own report, another run)."""
+def same_run_latency(args: argparse.Namespace, pick: dict[str, float], baseline: str) -> str:
+    """The pick's latency (`pick`, just measured) against the best baseline's, measured now, right after it (the
+    table's baseline latencies come from the baselines' own report, another run)."""
     import timm
 
-    pick = cpu_latency_ms(space.build(space.parse(arch_text)), args.size)
     base = cpu_latency_ms(timm.create_model(baseline.removeprefix("timm "), num_classes=10), args.size)
     return (f"same run, pick / {baseline}: torch {pick['torch_ms']:.2f} / {base['torch_ms']:.2f} ms "
             f"(ratio {pick['torch_ms'] / base['torch_ms']:.2f}), ONNX Runtime {pick['onnxruntime_ms']:.2f} / "
