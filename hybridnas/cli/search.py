@@ -23,6 +23,8 @@ def _quiet_optuna() -> None:
 @click.option("--resume", "resume", default=None, is_flag=False, flag_value="",
               help="Continue an interrupted run: --resume RUN, or --resume with --out RUN.")
 @click.option("--trials", type=int, default=None, help="Total trials (a resumed run can be extended).")
+@click.option("--epoch-budget", type=int, default=None,
+              help="Training epochs a search with a training fidelity may spend (a resumed run can be extended).")
 @click.option("--workers", type=int, default=None, help="Ray workers (0: evaluate in this process).")
 @click.option("--strategy", default=None,
               help=f"How the next networks are picked (default: the config's, {DEFAULT_STRATEGY}): "
@@ -43,7 +45,8 @@ def _quiet_optuna() -> None:
 @click.option("--gpus-per-worker", type=float, default=None,
               help="GPUs each Ray worker owns with --device cuda (0.5: two workers share a GPU).")
 @_user_errors
-def search_cmd(config_file: str | None, out: str | None, resume: str | None, trials: int | None, workers: int | None,
+def search_cmd(config_file: str | None, out: str | None, resume: str | None, trials: int | None,
+               epoch_budget: int | None, workers: int | None,
                strategy: str | None, max_macs: str | None, max_params: str | None, max_latency: str | None,
                latency_table: str | None, seed: int | None, data: str | None, ray_address: str | None,
                storage: str | None, change_budget: bool, no_progress: bool, device: str | None,
@@ -65,7 +68,7 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
     else:
         source = config_file
     latency = _milliseconds(max_latency) if max_latency else None
-    overrides = {"trials": trials, "workers": workers, "strategy": strategy, "max_macs": max_macs,
+    overrides = {"trials": trials, "epoch_budget": epoch_budget, "workers": workers, "strategy": strategy, "max_macs": max_macs,
                  "max_params": max_params, "max_latency_ms": latency, "latency_table": latency_table, "seed": seed,
                  "data": data, "ray_address": ray_address, "storage": storage, "device": device,
                  "gpus_per_worker": gpus_per_worker}

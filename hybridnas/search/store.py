@@ -27,25 +27,28 @@ LOCK = ".lock"
 IDENTITY = "run.json"  # the run's study name and the space it searched, pinned
 PINNED_SPACE = "space.yaml"
 LEGACY_STUDY = "hybridnas"  # the one study name of runs made before study names were per run
-# what `--resume` may change: how many trials (only more) and where and how wide the work runs
+# what `--resume` may change: how many trials and training epochs (only more) and where and how wide the work runs
 # (device and GPU shares too: scores on a GPU agree with the CPU's to rounding)
-RESUMABLE = {"trials", "workers", "ray_address", "ray_dashboard", "device", "gpus_per_worker"}
+RESUMABLE = {"trials", "epoch_budget", "workers", "ray_address", "ray_dashboard", "device", "gpus_per_worker"}
 
 
 def check_resume_config(stored: dict[str, Any], new: dict[str, Any], root: Path, change_budget: bool = False) -> None:
-    """Refuse a resume whose settings differ from the run's (anything but more trials and where it runs;
-    with `change_budget`, the budget too)."""
+    """Refuse a resume whose settings differ from the run's (anything but more trials or training epochs and where
+    it runs; with `change_budget`, the budget too)."""
     allowed = RESUMABLE | ({"budget"} if change_budget else set())
     changed = sorted(k for k in set(stored) | set(new) if k not in allowed and stored.get(k) != new.get(k))
     if changed:
         detail = "; ".join(f"{k}: {stored.get(k)!r} -> {new.get(k)!r}" for k in changed[:4])
         hint = " (pass --change-budget to change the budget)" if "budget" in changed and not change_budget else ""
         raise HybridNASError(f"--resume {root}: the run was made with other settings ({detail}); a resume may only "
-                             f"add trials or change --workers/--ray-address{hint}. Start a new --out for other "
+                             f"add trials or training epochs, or change --workers/--ray-address{hint}. Start a new --out for other "
                              "settings")
     if (new.get("trials") or 0) < (stored.get("trials") or 0):
         raise HybridNASError(f"--resume {root}: --trials {new.get('trials')} is fewer than the run's "
                              f"{stored.get('trials')}; a resume can only add trials")
+    if stored.get("epoch_budget") is not None and (new.get("epoch_budget") or 0) < stored["epoch_budget"]:
+        raise HybridNASError(f"--resume {root}: --epoch-budget {new.get('epoch_budget')} is fewer than the run's "
+                             f"{stored['epoch_budget']}; a resume can only add training epochs")
 
 
 class JournalBackend:

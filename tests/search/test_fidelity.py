@@ -118,6 +118,31 @@ def test_the_table_oracle_charges_twelve_epochs_per_distinct_network_exactly(nb2
                for r in records)
 
 
+def test_a_resumed_search_may_spend_more_training_epochs_never_fewer(nb201_12epoch, tmp_path):
+    from hybridnas.errors import HybridNASError
+
+    run = tmp_path / "run"
+    raw = {k: v for k, v in table_search(nb201_12epoch).items() if k != "storage"}  # resumable: sqlite
+    run_search(load_search_config(raw), run, progress=False)
+    before = journal(run)
+    run_search(load_search_config({**raw, "epoch_budget": 12 * 20}), run, resume=True, progress=False)
+    after = journal(run)
+    assert after[:len(before)] == before and len(after) == len({r["id"] for r in after}) == 20
+    assert sum(r["fidelity"]["epochs"] for r in after) == 240
+    with pytest.raises(HybridNASError, match="--epoch-budget 120 is fewer than the run's 240"):
+        run_search(load_search_config({**raw, "epoch_budget": 120}), run, resume=True, progress=False)
+
+    from click.testing import CliRunner
+
+    from hybridnas.cli import main
+
+    extended = CliRunner().invoke(main, ["search", "--resume", str(run), "--epoch-budget", "288", "--no-progress"])
+    assert extended.exit_code == 0, extended.output
+    assert sum(r["fidelity"]["epochs"] for r in journal(run)) == 288
+    refused = CliRunner().invoke(main, ["search", "--resume", str(run), "--epoch-budget", "12", "--no-progress"])
+    assert refused.exit_code == 2 and "a resume can only add training epochs" in refused.output
+
+
 def test_a_search_may_not_select_on_a_test_column(nb201_12epoch):
     raw = table_search(nb201_12epoch)
     raw["fidelity"] = {**raw["fidelity"], "column": "cifar10-test"}
