@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -77,26 +78,37 @@ def recipe_hash(recipe: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def train_resumable(build: Callable[[], torch.nn.Module], config: Any, work: Path, record: Path) -> dict[str, Any]:
+def train_resumable(build: Callable[[], torch.nn.Module], config: Any, work: Path, record: Path,
+                    network: str | None = None) -> dict[str, Any]:
     """Train the network `build()` makes under `config` (a SupernetConfig), resumably; return its result.
 
     The result is read from `record` when an earlier run finished; otherwise training continues from
     `work/checkpoint.pt` (written after every epoch) and the result is written to `record` atomically.
-    The initial weights come from `config.seed` (the model is built under it).
+    The initial weights come from `config.seed` (the model is built under it). `network` names what is
+    trained (an architecture's text) and is kept in the record and beside the checkpoint: a record or
+    checkpoint of another network at the same path (a search that changed its pick) is discarded, not reused.
     """
     from hybridnas.rng import seeded
     from hybridnas.supernet.standalone import train_standalone
 
     if record.is_file():
-        return json.loads(record.read_text())
+        result = json.loads(record.read_text())
+        if network is None or result.get("network", network) == network:
+            return result
+        record.unlink()
+    named = work / "network.txt"
+    if network is not None and named.is_file() and named.read_text() != network:
+        shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
+    if network is not None:
+        atomic_write_text(named, network)
     checkpoint = work / "checkpoint.pt"
     with seeded(config.seed):
         model = build()
     start = time.perf_counter()
     result = train_standalone(model, config, checkpoint=checkpoint, resume=checkpoint.is_file(), curve=True)
     result = {**result, "wall_s_this_process": round(time.perf_counter() - start, 1),
-              "threads": torch.get_num_threads()}
+              "threads": torch.get_num_threads(), **({"network": network} if network is not None else {})}
     atomic_write_text(record, json.dumps(result, indent=1))
     return result
 

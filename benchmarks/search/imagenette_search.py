@@ -177,16 +177,16 @@ def train_with_the_recipe(args: argparse.Namespace, space_file: Path, arch_text:
         record = args.out / "runs" / f"{role}_{args.tag}_seed{seed}.json"
         print(f"{role} seed {seed}", flush=True)
         results.append(train_resumable(lambda: space.build(arch), config,
-                                       args.work / f"{role}_{args.tag}_seed{seed}", record))
+                                       args.work / f"{role}_{args.tag}_seed{seed}", record, network=arch_text))
     return results
 
 
 def recipe_row(args: argparse.Namespace, space, arch_text: str, role: str, label: str,
                latency: dict[str, float] | None = None) -> str | None:
     """The summary's row for `arch_text` trained with the recipe as `role` (None: no seed has finished);
-    `latency` if measured already, else measured here."""
-    accs = [json.loads(p.read_text())["accuracy"]
-            for p in sorted((args.out / "runs").glob(f"{role}_{args.tag}_seed*.json"))]
+    `latency` if measured already, else measured here. A seed's record of another network is left out."""
+    records = [json.loads(p.read_text()) for p in sorted((args.out / "runs").glob(f"{role}_{args.tag}_seed*.json"))]
+    accs = [r["accuracy"] for r in records if r.get("network", arch_text) == arch_text]
     if not accs:
         return None
     arch = space.parse(arch_text)
