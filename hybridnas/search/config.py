@@ -123,6 +123,9 @@ class SearchConfig(BaseModel):
                 and len(self.objectives) > 1):
             raise ValueError("successive halving reports one objective to Optuna's pruner: use objectives "
                              f"['{FIDELITY_METRIC}:max'] with the budget as the constraint, or fidelity.pruner: none")
+        if self.epoch_budget is not None and self.fidelity is None:
+            raise ValueError("epoch_budget caps the epochs a training fidelity spends, and this search trains "
+                             "nothing: add `fidelity:` (with the val_accuracy objective) or remove epoch_budget")
         if self.screen is not None and self.strategy not in ("screened", "predictor"):
             raise ValueError(f"screen picks the candidates of strategy 'screened' or 'predictor', not "
                              f"{self.strategy!r}")

@@ -155,6 +155,9 @@ def test_successive_halving_needs_one_objective_and_val_accuracy_needs_a_fidelit
         load_search_config(training_search(subset, objectives="val_accuracy:max,macs:min"))
     from hybridnas.errors import HybridNASError
 
+    with pytest.raises(SearchConfigError, match="epoch_budget caps the epochs a training fidelity spends"):
+        load_search_config({**training_search(subset), "objectives": "macs:min", "fidelity": None,
+                            "epoch_budget": 10})
     with pytest.raises(HybridNASError, match="val_accuracy needs a training fidelity"):
         run_search(load_search_config({**training_search(subset), "fidelity": None}), tmp_path / "r", progress=False)
 
