@@ -9,9 +9,12 @@ checkpoints under `--work`, resumable):
 - `rejected, random`: `--controls` other rejected candidates drawn at random (seed 0), as the control.
 Each is scored at the recipe's last epoch, beside the search's own networks that reached it, and beside the
 strongest baseline, timm's `resnet14t` (`--reference`), trained the same way: whether the search's own
-protocol would rank it above what the search found.
+protocol would rank it above what the search found. `--hand ARCH` also trains a network of the space a user
+would write by hand (group `by hand`; its screen rank if the screen drew it).
 
     python -m benchmarks.search.imagenette_screen_bias --run results/search/imagenette_search/run_130M-resnet
+    python -m benchmarks.search.imagenette_screen_bias --run results/search/imagenette_search/run_43M-bottleneck \
+        --controls 0 --reference '' --hand 'w16|w128:bottleneck-k3|w256:bottleneck-k3|w512:bottleneck-k3|w1024:bottleneck-k3'
 """
 
 from __future__ import annotations
@@ -49,6 +52,17 @@ def chosen(screened: pd.DataFrame, controls: int) -> pd.DataFrame:
     return pd.concat([resnets, others.iloc[np.sort(picks)].assign(group="rejected, random")], ignore_index=True)
 
 
+def hand_rows(screened: pd.DataFrame, archs: list[str], space) -> pd.DataFrame:
+    """Rows for networks written by hand: their screen rank where the screen drew them (else none), and MACs."""
+    ranks = screened.assign(screen_rank=screened["screen_score"].rank(ascending=False).astype(int))
+    rows = []
+    for arch in archs:
+        drawn = ranks[ranks["arch"] == arch]
+        rows.append({"arch": arch, "group": "by hand", "macs": space.cost(space.parse(arch)).macs,
+                     "screen_rank": int(drawn["screen_rank"].iloc[0]) if len(drawn) else -1})
+    return pd.DataFrame(rows)
+
+
 def reference_accuracy(name: str, evaluator: TrainingFidelityEvaluator, work: Path) -> float:
     """The held-out accuracy of timm model `name` trained with the search's fidelity (resumable)."""
     import timm
@@ -72,6 +86,8 @@ def main() -> None:
     parser.add_argument("--reference", default="resnet14t", help="a timm model trained the same way ('' for none)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/hybridnas_work/imagenette_screen_bias"))
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--hand", action="append", default=[], metavar="ARCH",
+                        help="also train this network of the space with the fidelity (repeatable)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -80,7 +96,8 @@ def main() -> None:
     space = load_space(config.space)
     fidelity = config.fidelity.model_copy(update={"work_dir": str(args.work / args.run.name)})
     evaluator = TrainingFidelityEvaluator(space, fidelity, config.data, config.device)
-    frame = chosen(pd.read_csv(args.run / "screened.csv"), args.controls)
+    screened = pd.read_csv(args.run / "screened.csv")
+    frame = pd.concat([chosen(screened, args.controls), hand_rows(screened, args.hand, space)], ignore_index=True)
     cache = args.work / f"{args.run.name}.csv"
     if cache.is_file():
         frame = frame.merge(pd.read_csv(cache)[["arch", "val_accuracy"]], on="arch", how="left")
@@ -98,13 +115,13 @@ def main() -> None:
     reference = reference_accuracy(args.reference, evaluator, args.work / args.run.name) if args.reference else None
     table = RunStore(args.run).table()
     trained = table[table["status"] == "ok"]["val_accuracy"]
-    lines = [header(config.device), f"run: {args.run} (screen: {len(frame)} of its rejected candidates trained with "
+    lines = [header(config.device), f"run: {args.run} (screen: {(frame['group'] != 'by hand').sum()} of its rejected candidates trained with "
              f"its fidelity: {fidelity.recipe.epochs} epochs, train fraction {fidelity.recipe.train_fraction}, "
              f"scored on the held-out {fidelity.recipe.holdout:.0%} of train/)", "",
              f"{'group':<18} {'screen rank':>11} {'MACs':>7} {'held-out top-1':>14}  arch"]
     for row in frame.itertuples():
-        lines.append(f"{row.group:<18} {row.screen_rank:>11} {row.macs / 1e6:>6.1f}M {row.val_accuracy:>14.2f}  "
-                     f"{row.arch}")
+        rank = "not drawn" if row.screen_rank < 0 else str(int(row.screen_rank))
+        lines.append(f"{row.group:<18} {rank:>11} {row.macs / 1e6:>6.1f}M {row.val_accuracy:>14.2f}  {row.arch}")
     lines += ["", f"the search's own networks trained to the last rung ({len(trained)}): best {trained.max():.2f}, "
               f"median {trained.median():.2f}"]
     if reference is not None:
