@@ -85,6 +85,7 @@ SLOW = {
     "tests/search/test_fidelity.py::test_a_resumed_search_keeps_its_pruned_trials_and_trains_nothing_twice",
     "tests/search/test_fidelity.py::test_a_killed_training_resumes_from_its_checkpoint_exactly",
     "tests/search/test_fidelity.py::test_screened_and_predictor_train_only_screened_networks_best_proxy_first",
+    "tests/search/test_fidelity.py::test_a_resumed_search_may_spend_more_training_epochs_never_fewer",
     "tests/search/test_search.py::test_no_strategy_scores_a_network_outside_the_spaces_own_cost_window",
     "tests/adversarial/test_storage.py",
     "tests/adversarial/test_writers.py",
