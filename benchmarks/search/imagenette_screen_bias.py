@@ -115,7 +115,8 @@ def main() -> None:
     reference = reference_accuracy(args.reference, evaluator, args.work / args.run.name) if args.reference else None
     table = RunStore(args.run).table()
     trained = table[table["status"] == "ok"]["val_accuracy"]
-    lines = [header(config.device), f"run: {args.run} (screen: {(frame['group'] != 'by hand').sum()} of its rejected candidates trained with "
+    rejected = (frame["group"] != "by hand").sum()
+    lines = [header(config.device), f"run: {args.run} (screen: {rejected} of its rejected candidates trained with "
              f"its fidelity: {fidelity.recipe.epochs} epochs, train fraction {fidelity.recipe.train_fraction}, "
              f"scored on the held-out {fidelity.recipe.holdout:.0%} of train/)", "",
              f"{'group':<18} {'screen rank':>11} {'MACs':>7} {'held-out top-1':>14}  arch"]

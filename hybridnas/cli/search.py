@@ -68,10 +68,10 @@ def search_cmd(config_file: str | None, out: str | None, resume: str | None, tri
     else:
         source = config_file
     latency = _milliseconds(max_latency) if max_latency else None
-    overrides = {"trials": trials, "epoch_budget": epoch_budget, "workers": workers, "strategy": strategy, "max_macs": max_macs,
-                 "max_params": max_params, "max_latency_ms": latency, "latency_table": latency_table, "seed": seed,
-                 "data": data, "ray_address": ray_address, "storage": storage, "device": device,
-                 "gpus_per_worker": gpus_per_worker}
+    overrides = {"trials": trials, "epoch_budget": epoch_budget, "workers": workers, "strategy": strategy,
+                 "max_macs": max_macs, "max_params": max_params, "max_latency_ms": latency,
+                 "latency_table": latency_table, "seed": seed, "data": data, "ray_address": ray_address,
+                 "storage": storage, "device": device, "gpus_per_worker": gpus_per_worker}
     config = load_search_config(source, overrides)
     if latency is not None and resume is None:  # the flag adds a latency budget: latency becomes the cost axis
         swapped = latency_cost_axis(config)
