@@ -42,9 +42,13 @@ def resnet_throughout(arch: str) -> bool:
     return all(part.split(":", 1)[1].startswith("resconv") for part in arch.split("|")[1:])
 
 
+def ranked(screened: pd.DataFrame) -> pd.DataFrame:
+    """The screen's table with each candidate's rank by screen score (1: the best)."""
+    return screened.assign(screen_rank=screened["screen_score"].rank(ascending=False).astype(int))
+
+
 def chosen(screened: pd.DataFrame, controls: int) -> pd.DataFrame:
-    """The rejected ResNets and `controls` random other rejected candidates, with their screen rank."""
-    screened = screened.assign(screen_rank=screened["screen_score"].rank(ascending=False).astype(int))
+    """The rejected ResNets and `controls` random other rejected candidates of a `ranked` screen."""
     rejected = screened[~screened["kept"].astype(bool)]
     resnets = rejected[rejected["arch"].map(resnet_throughout)].assign(group="rejected resnets")
     others = rejected.drop(resnets.index)
@@ -53,11 +57,10 @@ def chosen(screened: pd.DataFrame, controls: int) -> pd.DataFrame:
 
 
 def hand_rows(screened: pd.DataFrame, archs: list[str], space) -> pd.DataFrame:
-    """Rows for networks written by hand: their screen rank where the screen drew them (else none), and MACs."""
-    ranks = screened.assign(screen_rank=screened["screen_score"].rank(ascending=False).astype(int))
+    """Rows for networks written by hand: their rank in a `ranked` screen where it drew them (else -1), and MACs."""
     rows = []
     for arch in archs:
-        drawn = ranks[ranks["arch"] == arch]
+        drawn = screened[screened["arch"] == arch]
         rows.append({"arch": arch, "group": "by hand", "macs": space.cost(space.parse(arch)).macs,
                      "screen_rank": int(drawn["screen_rank"].iloc[0]) if len(drawn) else -1})
     return pd.DataFrame(rows)
@@ -96,7 +99,7 @@ def main() -> None:
     space = load_space(config.space)
     fidelity = config.fidelity.model_copy(update={"work_dir": str(args.work / args.run.name)})
     evaluator = TrainingFidelityEvaluator(space, fidelity, config.data, config.device)
-    screened = pd.read_csv(args.run / "screened.csv")
+    screened = ranked(pd.read_csv(args.run / "screened.csv"))
     frame = pd.concat([chosen(screened, args.controls), hand_rows(screened, args.hand, space)], ignore_index=True)
     cache = args.work / f"{args.run.name}.csv"
     if cache.is_file():

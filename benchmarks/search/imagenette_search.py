@@ -185,7 +185,8 @@ def recipe_row(args: argparse.Namespace, space, arch_text: str, role: str, label
                latency: dict[str, float] | None = None) -> str | None:
     """The summary's row for `arch_text` trained with the recipe as `role` (None: no seed has finished);
     `latency` if measured already, else measured here. A seed's record of another network is left out."""
-    records = [json.loads(p.read_text()) for p in sorted((args.out / "runs").glob(f"{role}_{args.tag}_seed*.json"))]
+    seeds = sorted((args.out / "runs").glob(f"{role}_{args.tag}_seed*.json"))
+    records = [json.loads(p.read_text()) for p in seeds]
     accs = [r["accuracy"] for r in records if r.get("network", arch_text) == arch_text]
     if not accs:
         return None
@@ -224,7 +225,8 @@ def report(args: argparse.Namespace, space_file: Path, run: Path) -> str:
              "",
              f"{'network':<28} {'MACs':>8} {'params':>8} {'seeds':>5} {'top-1':>7} {'std':>5} {'torch ms':>9} "
              f"{'ORT ms':>7}",
-             recipe_row(args, space, row["arch"], "pick", "hybridnas pick", pick_ms) or "hybridnas pick: not trained yet"]
+             recipe_row(args, space, row["arch"], "pick", "hybridnas pick", pick_ms)
+             or "hybridnas pick: not trained yet"]
     if args.hand:
         lines.append(recipe_row(args, space, args.hand, "hand", "by hand in this space")
                      or "by hand in this space: not trained yet")
